@@ -1,0 +1,11 @@
+/**
+ * Dependency-free core of msd: the error classes and the shared types the
+ * other packages exchange.
+ *
+ * @module @msd/core
+ */
+export { MsdError } from './msd-error';
+export type { MsdErrorOptions } from './msd-error';
+export { InvalidArgumentError, ConfigError } from './errors';
+export { TokenTypeCode, tokenTypeAt, countTokenTypes } from './token-types';
+export type { TokenType, ImageSpan, TokenTypeTags } from './token-types';

@@ -1,0 +1,38 @@
+"""`python -m msd_training <stage> [--run DIR]` — one command per stage, `all` runs them in order.
+
+Stages: data, tokenizer, target, eval-target, export-target, features, draft, ablations, eval-drafts, bundle.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+
+STAGES = ["data", "tokenizer", "target", "eval-target", "export-target", "features", "draft", "ablations", "eval-drafts", "bundle"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m msd_training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stage", choices=STAGES + ["all"])
+    parser.add_argument("--run", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs", "default"), help="run directory (default: training/runs/default)")
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--target-steps", type=int, default=1000)
+    parser.add_argument("--draft-steps", type=int, default=1500)
+    parser.add_argument("--small", action="store_true", help="tiny sizes for tests and smoke runs")
+    args = parser.parse_args(argv)
+    os.makedirs(args.run, exist_ok=True)
+    stages = STAGES if args.stage == "all" else [args.stage]
+    for stage in stages:
+        began = time.time()
+        print(f"[msd_training] stage {stage} -> {args.run}", flush=True)
+        module = importlib.import_module(f"msd_training.stages")
+        getattr(module, stage.replace("-", "_"))(args)
+        print(f"[msd_training] stage {stage} done in {(time.time() - began) / 60:.1f} min", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

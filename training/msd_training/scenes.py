@@ -1,0 +1,204 @@
+"""Procedural scenes and the conversations about them.
+
+Every answer depends on what is drawn, so a model that ignores the image cannot
+score well on the held-out split (that is the point of the blank-image control).
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+from PIL import Image, ImageDraw
+
+COLOURS = {
+    "red": (220, 40, 40),
+    "green": (40, 170, 60),
+    "blue": (40, 80, 220),
+    "yellow": (235, 210, 40),
+    "purple": (140, 60, 180),
+    "orange": (245, 140, 30),
+    "white": (245, 245, 245),
+    "black": (20, 20, 20),
+}
+BACKGROUNDS = {
+    "grey": (128, 128, 128),
+    "light blue": (170, 200, 235),
+    "beige": (225, 210, 180),
+    "dark green": (30, 80, 50),
+}
+SHAPES = ("circle", "square", "triangle", "diamond")
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five")
+
+
+@dataclass
+class SceneObject:
+    shape: str
+    colour: str
+    size: str  # "small" | "large"
+    cx: float  # centre, as a fraction of the width
+    cy: float  # centre, as a fraction of the height
+
+    @property
+    def name(self) -> str:
+        return f"{self.colour} {self.shape}"
+
+    def horizontal(self) -> str:
+        return "left" if self.cx < 0.4 else "right" if self.cx > 0.6 else "middle"
+
+    def vertical(self) -> str:
+        return "top" if self.cy < 0.4 else "bottom" if self.cy > 0.6 else "middle"
+
+
+@dataclass
+class Scene:
+    background: str
+    objects: list[SceneObject]
+    width: int
+    height: int
+    marks: int = 0  # scribbled text-like marks, never asked about
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def random_scene(rng: random.Random, width: int = 192, height: int = 192) -> Scene:
+    """Up to four objects with distinct (colour, shape) pairs so names are unambiguous."""
+    background = rng.choice(list(BACKGROUNDS))
+    count = rng.randint(1, 4)
+    palette = [c for c in COLOURS if _contrast(COLOURS[c], BACKGROUNDS[background]) > 90]
+    used: set[tuple[str, str]] = set()
+    objects: list[SceneObject] = []
+    attempts = 0
+    while len(objects) < count and attempts < 100:
+        attempts += 1
+        obj = SceneObject(
+            shape=rng.choice(SHAPES),
+            colour=rng.choice(palette),
+            size=rng.choice(("small", "large")),
+            cx=rng.uniform(0.18, 0.82),
+            cy=rng.uniform(0.18, 0.82),
+        )
+        if (obj.colour, obj.shape) in used:
+            continue
+        # Overlap is allowed but centres must stay apart so every object stays visible.
+        if any(math.hypot(obj.cx - o.cx, obj.cy - o.cy) < 0.22 for o in objects):
+            continue
+        used.add((obj.colour, obj.shape))
+        objects.append(obj)
+    return Scene(background, objects, width, height, marks=rng.randint(0, 3), seed=rng.randrange(1 << 30))
+
+
+def _contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    return math.sqrt(sum((x - y) ** 2 for x, y in zip(a, b)))
+
+
+def render(scene: Scene) -> Image.Image:
+    image = Image.new("RGB", (scene.width, scene.height), BACKGROUNDS[scene.background])
+    draw = ImageDraw.Draw(image)
+    rng = random.Random(scene.seed)
+    for _ in range(scene.marks):
+        _draw_marks(draw, rng, scene)
+    unit = min(scene.width, scene.height)
+    for obj in scene.objects:
+        radius = unit * (0.09 if obj.size == "small" else 0.16)
+        x, y = obj.cx * scene.width, obj.cy * scene.height
+        colour = COLOURS[obj.colour]
+        if obj.shape == "circle":
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
+        elif obj.shape == "square":
+            draw.rectangle((x - radius, y - radius, x + radius, y + radius), fill=colour)
+        elif obj.shape == "triangle":
+            draw.polygon([(x, y - radius), (x - radius, y + radius), (x + radius, y + radius)], fill=colour)
+        else:
+            draw.polygon([(x, y - radius), (x + radius, y), (x, y + radius), (x - radius, y)], fill=colour)
+    return image
+
+
+def _draw_marks(draw: ImageDraw.ImageDraw, rng: random.Random, scene: Scene) -> None:
+    """A short row of thin strokes that looks like handwriting: texture the model must learn to ignore."""
+    x = rng.uniform(0.05, 0.6) * scene.width
+    y = rng.uniform(0.05, 0.95) * scene.height
+    shade = tuple(max(0, c - 60) for c in BACKGROUNDS[scene.background])
+    for _ in range(rng.randint(3, 7)):
+        w = rng.uniform(3, 8)
+        draw.line((x, y, x + w, y + rng.uniform(-4, 4)), fill=shade, width=1)
+        x += w + rng.uniform(1, 4)
+
+
+# ---------------------------------------------------------------- conversations
+
+def _count_phrase(n: int, noun: str = "shape") -> str:
+    word = NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else str(n)
+    return f"{word} {noun}" + ("" if n == 1 else "s")
+
+
+def _article(phrase: str) -> str:
+    return ("an " if phrase[0] in "aeiou" else "a ") + phrase
+
+
+def caption(scene: Scene) -> str:
+    parts = []
+    for obj in scene.objects:
+        where = obj.horizontal() if obj.horizontal() != "middle" else obj.vertical()
+        where_text = "in the middle" if where == "middle" else f"at the {where}" if where in ("top", "bottom") else f"on the {where}"
+        parts.append(f"{_article(obj.size + ' ' + obj.name)} {where_text}")
+    listing = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    n = len(scene.objects)
+    verb = "is" if n == 1 else "are"
+    return f"There {verb} {_count_phrase(n)} on a {scene.background} background: {listing}."
+
+
+def questions(scene: Scene, rng: random.Random) -> list[tuple[str, str, str]]:
+    """(kind, question, answer) triples; the caller samples one per example."""
+    objs = scene.objects
+    n = len(objs)
+    items: list[tuple[str, str, str]] = [
+        ("caption", rng.choice(["Describe the image.", "What do you see in this picture?", "Give a short description of the image."]), caption(scene)),
+        ("count", "How many shapes are there?", f"There {'is' if n == 1 else 'are'} {_count_phrase(n)}."),
+        ("background", "What colour is the background?", f"The background is {scene.background}."),
+    ]
+    target = rng.choice(objs)
+    unique_shape = [o for o in objs if sum(p.shape == o.shape for p in objs) == 1]
+    if unique_shape:
+        asked = rng.choice(unique_shape)
+        items.append(("colour", f"What colour is the {asked.shape}?", f"The {asked.shape} is {asked.colour}."))
+    unique_colour = [o for o in objs if sum(p.colour == o.colour for p in objs) == 1]
+    if unique_colour:
+        asked = rng.choice(unique_colour)
+        items.append(("shape", f"What shape is the {asked.colour} object?", f"It is {_article(asked.shape)}."))
+    items.append(("position", f"Where is the {target.name}?", f"The {target.name} is on the {target.horizontal()} side." if target.horizontal() != "middle" else f"The {target.name} is in the middle."))
+    # yes/no about presence, half true, half false
+    if rng.random() < 0.5:
+        asked = rng.choice(objs)
+        items.append(("yesno", f"Is there {_article(asked.name)}?", f"Yes, there is {_article(asked.name)}."))
+    else:
+        present = {(o.colour, o.shape) for o in objs}
+        colour, shape = rng.choice([(c, s) for c in COLOURS for s in SHAPES if (c, s) not in present])
+        items.append(("yesno", f"Is there {_article(colour + ' ' + shape)}?", f"No, there is no {colour} {shape}."))
+    shape_counts = {s: sum(o.shape == s for o in objs) for s in SHAPES}
+    asked_shape = rng.choice(SHAPES)
+    k = shape_counts[asked_shape]
+    items.append(("count", f"How many {asked_shape}s are there?", (f"There are no {asked_shape}s." if k == 0 else f"There {'is' if k == 1 else 'are'} {_count_phrase(k, asked_shape)}.")))
+    if n >= 2:
+        a, b = rng.sample(objs, 2)
+        relation = "left of" if a.cx < b.cx else "right of"
+        items.append(("spatial", f"Is the {a.name} to the left of the {b.name}?", f"Yes, the {a.name} is to the left of the {b.name}." if relation == "left of" else f"No, the {a.name} is to the right of the {b.name}."))
+        items.append(("spatial", f"Which is higher, the {a.name} or the {b.name}?", f"The {(a if a.cy < b.cy else b).name} is higher."))
+        if a.size != b.size:
+            bigger = a if a.size == "large" else b
+            items.append(("compare", f"Which is larger, the {a.name} or the {b.name}?", f"The {bigger.name} is larger."))
+    return items
+
+
+def two_image_questions(first: Scene, second: Scene, rng: random.Random) -> list[tuple[str, str, str]]:
+    n1, n2 = len(first.objects), len(second.objects)
+    more = "The first image has more shapes." if n1 > n2 else "The second image has more shapes." if n2 > n1 else "Both images have the same number of shapes."
+    which = rng.choice((0, 1))
+    chosen = (first, second)[which]
+    ordinal = ("first", "second")[which]
+    return [
+        ("two-count", "Which image has more shapes?", more),
+        ("two-background", f"What colour is the background of the {ordinal} image?", f"The background of the {ordinal} image is {chosen.background}."),
+        ("two-caption", f"Describe the {ordinal} image.", caption(chosen)),
+        ("two-same", "Do the two images have the same background?", "Yes, both backgrounds are " + first.background + "." if first.background == second.background else f"No, the first is {first.background} and the second is {second.background}."),
+    ]

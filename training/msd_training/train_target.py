@@ -1,0 +1,119 @@
+"""Stage 3 — train the tiny LLaVA target from scratch (vision tower, projector and decoder together)."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+
+import numpy as np
+import sentencepiece as spm
+import torch
+import torch.nn.functional as F
+
+from .batches import BatchMaker, MixedSampler, read_samples
+from .conversation import ConversationEncoder, SpecialIds
+from .modeling import LlavaConfig, LlavaForConditionalGeneration, TextConfig, VisionConfig, causal_mask, rope
+from .progress import Progress
+
+
+def init_weights(model: torch.nn.Module, std: float = 0.02) -> None:
+    for module in model.modules():
+        if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d)):
+            torch.nn.init.normal_(module.weight, std=std)
+            if module.bias is not None:
+                torch.nn.init.zeros_(module.bias)
+        elif isinstance(module, torch.nn.Embedding):
+            torch.nn.init.normal_(module.weight, std=std)
+
+
+def default_config(sp: spm.SentencePieceProcessor, **overrides) -> LlavaConfig:
+    vocab = sp.get_piece_size()
+    # <image> and <pad> are appended after SentencePiece's vocabulary.
+    text = TextConfig(vocab_size=vocab + 2, **overrides.get("text", {}))
+    vision = VisionConfig(**overrides.get("vision", {}))
+    return LlavaConfig(vision_config=vision, text_config=text, image_token_index=vocab, pad_token_id=vocab + 1)
+
+
+def load_encoder(run_dir: str, config: LlavaConfig) -> ConversationEncoder:
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(run_dir, "sp.model"))
+    ids = SpecialIds(bos=config.bos_token_id, eos=config.eos_token_id, image=config.image_token_index, pad=config.pad_token_id, image_tokens=config.image_seq_length)
+    return ConversationEncoder(sp, ids)
+
+
+def answer_loss(model: LlavaForConditionalGeneration, batch) -> torch.Tensor:
+    """Cross-entropy on answer tokens only; lm_head runs only where a loss is taken (most positions are image patches)."""
+    features = model.image_features(batch.pixel_values) if batch.pixel_values.shape[0] > 0 else None
+    embeds = model.fuse(batch.input_ids, features)
+    positions = (batch.valid.cumsum(-1) - 1).clamp(min=0)
+    lm = model.language_model
+    cos, sin = rope(positions, lm.config.head_dim, lm.config.rope_theta)
+    x = embeds
+    mask = causal_mask(batch.valid)
+    for layer in lm.model.layers:
+        x, _ = layer(x, cos, sin, mask)
+    selected = batch.loss_mask[:, :-1].bool()
+    hidden = lm.model.norm(x[:, :-1][selected])
+    return F.cross_entropy(lm.lm_head(hidden), batch.input_ids[:, 1:][selected])
+
+
+def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def train(run_dir: str, steps: int = 3000, batch_size: int = 16, lr: float = 1e-3, seed: int = 1234, overrides: dict | None = None, checkpoint_every: int = 200) -> LlavaForConditionalGeneration:
+    torch.manual_seed(seed)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(run_dir, "sp.model"))
+    config = default_config(sp, **(overrides or {}))
+    model = LlavaForConditionalGeneration(config)
+    init_weights(model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.05)
+    checkpoint_path = os.path.join(run_dir, "target.ckpt")
+    start = 0
+    if os.path.exists(checkpoint_path):
+        state = torch.load(checkpoint_path)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start = state["step"]
+        print(f"[target] resuming from step {start}", flush=True)
+
+    encoder = load_encoder(run_dir, config)
+    images = np.load(os.path.join(run_dir, "images-train.npy"))
+    multimodal = read_samples(os.path.join(run_dir, "samples-train.jsonl"))
+    pools = {
+        "image": [s for s in multimodal if len(s["images"]) == 1],
+        "two-image": [s for s in multimodal if len(s["images"]) == 2],
+        "text": read_samples(os.path.join(run_dir, "text-train.jsonl")),
+    }
+    sampler = MixedSampler(pools, {"image": 0.6, "two-image": 0.1, "text": 0.3}, batch_size, seed + start)
+    maker = BatchMaker(encoder, images, config.pad_token_id)
+    rng = random.Random(seed + start)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"[target] {params/1e6:.2f}M parameters, {steps} steps of {batch_size}", flush=True)
+    progress = Progress(steps - start, "target")
+    losses: dict[str, list[float]] = {}
+    began = time.time()
+    model.train()
+    for step in range(start, steps):
+        kind, samples = sampler.next()
+        batch = maker.make(samples, rng)
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, steps, lr, warmup=min(200, steps // 10))
+        loss = answer_loss(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        losses.setdefault(kind, []).append(loss.item())
+        progress.update(**{f"loss_{k}": float(np.mean(v[-50:])) for k, v in losses.items()})
+        if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step + 1, "config": config.to_dict()}, checkpoint_path + ".tmp")
+            os.replace(checkpoint_path + ".tmp", checkpoint_path)
+    with open(os.path.join(run_dir, "target-train.json"), "w") as f:
+        json.dump({"steps": steps, "batch_size": batch_size, "seconds": time.time() - began, "parameters": params, "final_loss": {k: float(np.mean(v[-100:])) for k, v in losses.items()}}, f, indent=2)
+    return model
