@@ -1,0 +1,196 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError } from '@msd/core';
+
+/**
+ * One entry of `tokenizer.json`'s `added_tokens`.
+ *
+ * @example
+ * ```ts
+ * const image: AddedTokenJson = { id: 32000, content: '<image>', special: true, normalized: false };
+ * ```
+ */
+export interface AddedTokenJson {
+  id: number;
+  content: string;
+  single_word?: boolean;
+  lstrip?: boolean;
+  rstrip?: boolean;
+  normalized?: boolean;
+  special?: boolean;
+}
+
+/**
+ * The parts of a Hugging Face `tokenizer.json` msd reads itself (the rest goes to `@huggingface/tokenizers`).
+ *
+ * @example
+ * ```ts
+ * const tokenizerJson = JSON.parse(readFileSync('model/tokenizer.json', 'utf8')) as TokenizerJson;
+ * ```
+ */
+export interface TokenizerJson {
+  added_tokens?: AddedTokenJson[];
+  model: { type?: string; vocab: Record<string, number> | unknown; [key: string]: unknown };
+  post_processor?: unknown;
+  [key: string]: unknown;
+}
+
+/**
+ * A token in `tokenizer_config.json`: a string or an AddedToken-like object.
+ *
+ * @example
+ * ```ts
+ * const bos: ConfigToken = { content: '<s>', lstrip: false };
+ * ```
+ */
+export type ConfigToken = string | { content: string; [key: string]: unknown } | null;
+
+/**
+ * The parts of a Hugging Face `tokenizer_config.json` msd reads.
+ *
+ * @example
+ * ```ts
+ * const config: TokenizerConfigJson = { bos_token: '<s>', eos_token: '</s>', add_bos_token: true };
+ * ```
+ */
+export interface TokenizerConfigJson {
+  bos_token?: ConfigToken;
+  eos_token?: ConfigToken;
+  unk_token?: ConfigToken;
+  pad_token?: ConfigToken;
+  image_token?: ConfigToken;
+  add_bos_token?: boolean;
+  add_eos_token?: boolean;
+  clean_up_tokenization_spaces?: boolean;
+  additional_special_tokens?: ConfigToken[];
+  chat_template?: string | Array<{ name: string; template: string }>;
+  [key: string]: unknown;
+}
+
+/**
+ * The two files a tokenizer is made of, parsed, plus where they came from (for error messages).
+ *
+ * @example
+ * ```ts
+ * const files: TokenizerFiles = { tokenizerJson, tokenizerConfig, source: 'bundled model' };
+ * const tokenizer = Tokenizer.fromJSON(files);
+ * ```
+ */
+export interface TokenizerFiles {
+  tokenizerJson: TokenizerJson;
+  tokenizerConfig: TokenizerConfigJson;
+  /** Directory or label the files came from; used in error messages. */
+  source?: string;
+}
+
+/**
+ * Reads and parses `tokenizer.json` and `tokenizer_config.json` from a directory.
+ *
+ * Throws a `ConfigError` (`tokenizer_file_missing` or `tokenizer_file_malformed`) naming the file.
+ *
+ * @example
+ * ```ts
+ * import { readTokenizerFiles } from '@msd/tokenizer';
+ *
+ * const files = await readTokenizerFiles('models/tiny-llava');
+ * console.log(Object.keys(files.tokenizerJson.model));
+ * ```
+ */
+export async function readTokenizerFiles(directory: string): Promise<TokenizerFiles> {
+  const tokenizerJson = await readJsonFile(join(directory, 'tokenizer.json'));
+  const tokenizerConfig = await readJsonFile(join(directory, 'tokenizer_config.json'));
+  return {
+    tokenizerJson: tokenizerJson as TokenizerJson,
+    tokenizerConfig: tokenizerConfig as TokenizerConfigJson,
+    source: directory,
+  };
+}
+
+async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError({
+      path,
+      code: 'tokenizer_file_missing',
+      message: `cannot read the file (${(cause as NodeJS.ErrnoException).code ?? String(cause)}).`,
+      hint:
+        'A tokenizer directory needs tokenizer.json and tokenizer_config.json: copy them from the model repository ' +
+        'or export them with `python -m msd_training.tokenizer_export`.',
+      cause,
+    });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError({
+      path,
+      code: 'tokenizer_file_malformed',
+      message: `not valid JSON (${(cause as Error).message}).`,
+      hint: 'Re-export or re-download the file.',
+      cause,
+    });
+  }
+}
+
+/**
+ * Checks the shape of parsed tokenizer files and throws a `ConfigError` naming the file and the field.
+ *
+ * @example
+ * ```ts
+ * import { validateTokenizerFiles } from '@msd/tokenizer';
+ *
+ * validateTokenizerFiles({ tokenizerJson, tokenizerConfig, source: 'in-memory' });
+ * ```
+ */
+export function validateTokenizerFiles(files: TokenizerFiles): void {
+  const jsonPath = label(files.source, 'tokenizer.json');
+  const configPath = label(files.source, 'tokenizer_config.json');
+  const malformed = (path: string, message: string) =>
+    new ConfigError({
+      path,
+      code: 'tokenizer_file_malformed',
+      message,
+      hint: 'Re-export the tokenizer (python -m msd_training.tokenizer_export) or re-download the file.',
+    });
+  const { tokenizerJson, tokenizerConfig } = files;
+  if (!isObject(tokenizerJson)) throw malformed(jsonPath, 'expected a JSON object.');
+  if (!isObject(tokenizerJson.model)) throw malformed(jsonPath, '"model" is missing or not an object.');
+  if (!isObject(tokenizerJson.model.vocab) && !Array.isArray(tokenizerJson.model.vocab)) {
+    throw malformed(jsonPath, '"model.vocab" is missing.');
+  }
+  const added = tokenizerJson.added_tokens ?? [];
+  if (!Array.isArray(added)) throw malformed(jsonPath, '"added_tokens" must be an array.');
+  for (const [index, token] of added.entries()) {
+    if (!isObject(token) || typeof token.content !== 'string' || token.content === '' || !Number.isInteger(token.id)) {
+      throw malformed(jsonPath, `added_tokens[${index}] needs an integer "id" and a non-empty string "content".`);
+    }
+  }
+  if (!isObject(tokenizerConfig)) throw malformed(configPath, 'expected a JSON object.');
+  for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token', 'image_token'] as const) {
+    const value = tokenizerConfig[key];
+    if (value != null && tokenContent(value) === undefined) {
+      throw malformed(configPath, `"${key}" must be a string or an object with "content".`);
+    }
+  }
+  const template = tokenizerConfig.chat_template;
+  if (template != null && typeof template !== 'string' && !Array.isArray(template)) {
+    throw malformed(configPath, '"chat_template" must be a string or a list of {name, template}.');
+  }
+}
+
+/** The string of a config token (`"<s>"` or `{ content: "<s>" }`). */
+export function tokenContent(token: ConfigToken | undefined): string | undefined {
+  if (typeof token === 'string') return token;
+  if (isObject(token) && typeof token.content === 'string') return token.content;
+  return undefined;
+}
+
+function label(source: string | undefined, file: string): string {
+  return source ? join(source, file) : file;
+}
+
+function isObject(value: unknown): value is Record<string, any> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

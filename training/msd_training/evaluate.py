@@ -1,0 +1,62 @@
+"""Held-out accuracy of the target, with a blank-image control, and sample text-only answers."""
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections import defaultdict
+
+import numpy as np
+import torch
+
+from .batches import read_samples
+from .conversation import prompt_text
+from .data import CLIP_MEAN, normalise
+from .generate import greedy
+from .progress import Progress
+
+
+def decode(encoder, ids: list[int]) -> str:
+    """Text of generated ids; ids past SentencePiece's vocabulary (<image>, <pad>) have no text."""
+    size = encoder.sp.get_piece_size()
+    return encoder.sp.decode([i for i in ids if i < size])
+
+
+def evaluate_target(model, encoder, run_dir: str, limit: int = 300, seed: int = 99) -> dict:
+    model.eval()
+    rng = random.Random(seed)
+    images = np.load(os.path.join(run_dir, "images-heldout.npy"))
+    samples = read_samples(os.path.join(run_dir, "samples-heldout.jsonl"))
+    rng.shuffle(samples)
+    samples = samples[:limit]
+    blank = np.zeros_like(images[:1]) + np.array([round(m * 255) for m in CLIP_MEAN], dtype=np.uint8)
+    correct = defaultdict(lambda: [0, 0, 0])  # kind -> [with image, blank image, total]
+    examples = []
+    progress = Progress(len(samples), "eval-target")
+    for sample in samples:
+        kind, question, answer = rng.choice(sample["qa"])
+        prompt_ids = encoder.encode_prompt(prompt_text(question, len(sample["images"])))
+        real = torch.from_numpy(normalise(images[sample["images"]]))
+        control = torch.from_numpy(normalise(np.repeat(blank, len(sample["images"]), axis=0)))
+        got = decode(encoder, greedy(model, prompt_ids, real))
+        got_blank = decode(encoder, greedy(model, prompt_ids, control))
+        correct[kind][0] += got.strip() == answer
+        correct[kind][1] += got_blank.strip() == answer
+        correct[kind][2] += 1
+        if len(examples) < 12:
+            examples.append({"question": question, "expected": answer, "answer": got, "blank_image_answer": got_blank})
+        progress.update()
+    total = [sum(v[i] for v in correct.values()) for i in range(3)]
+    text_samples = []
+    for sample in read_samples(os.path.join(run_dir, "text-heldout.jsonl"))[:6]:
+        _, question, answer = sample["qa"][0]
+        ids = encoder.encode_prompt(prompt_text(question, 0))
+        text_samples.append({"question": question, "reference": answer, "answer": decode(encoder, greedy(model, ids, None))})
+    return {
+        "heldout_questions": total[2],
+        "accuracy": total[0] / max(1, total[2]),
+        "blank_image_accuracy": total[1] / max(1, total[2]),
+        "by_kind": {k: {"accuracy": v[0] / v[2], "blank_image_accuracy": v[1] / v[2], "n": v[2]} for k, v in sorted(correct.items())},
+        "examples": examples,
+        "text_only_samples": text_samples,
+    }
