@@ -1,0 +1,203 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError } from '@msd/core';
+
+/**
+ * The resampling filter named by a config's PIL `resample` code
+ * (0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming).
+ *
+ * @example
+ * ```ts
+ * import { parsePreprocessorConfig, type ResampleFilter } from '@msd/vision';
+ *
+ * const filter: ResampleFilter = parsePreprocessorConfig({ resample: 3 }).resample; // 'bicubic'
+ * ```
+ */
+export type ResampleFilter = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos' | 'box' | 'hamming';
+
+/**
+ * A validated, normalised `preprocessor_config.json` (CLIPImageProcessor fields
+ * plus LLaVA-1.5's pad-to-square).
+ *
+ * @example
+ * ```ts
+ * import { parsePreprocessorConfig } from '@msd/vision';
+ *
+ * const config = parsePreprocessorConfig({ size: { shortest_edge: 336 }, crop_size: 336, do_pad: true });
+ * config.cropSize; // { height: 336, width: 336 }
+ * ```
+ */
+export interface PreprocessorConfig {
+  /** Resize before cropping. */
+  doResize: boolean;
+  /** `{ shortestEdge }` keeps the aspect ratio; `{ height, width }` resizes to exactly that. */
+  size: { shortestEdge: number } | { height: number; width: number };
+  /** Resampling filter (from the PIL code in `resample`). */
+  resample: ResampleFilter;
+  /** Centre crop after resizing. */
+  doCenterCrop: boolean;
+  /** Crop size. */
+  cropSize: { height: number; width: number };
+  /** Multiply pixel values by `rescaleFactor`. */
+  doRescale: boolean;
+  /** Usually 1/255. */
+  rescaleFactor: number;
+  /** Subtract `imageMean` and divide by `imageStd` per channel. */
+  doNormalize: boolean;
+  /** Per-channel mean (R, G, B). */
+  imageMean: [number, number, number];
+  /** Per-channel standard deviation (R, G, B). */
+  imageStd: [number, number, number];
+  /** Convert to RGB (always done; kept for reference). */
+  doConvertRgb: boolean;
+  /** LLaVA-1.5 pad-to-square with the mean colour before resizing (`do_pad` or `image_aspect_ratio: "pad"`). */
+  doPad: boolean;
+}
+
+const PIL_RESAMPLE: Record<number, ResampleFilter | undefined> = { 0: 'nearest', 1: 'lanczos', 2: 'bilinear', 3: 'bicubic', 4: 'box', 5: 'hamming' };
+const CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
+const CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
+
+function fail(path: string | undefined, field: string, message: string): never {
+  throw new ConfigError({
+    path,
+    message: `${field} ${message}`,
+    hint: 'Fix preprocessor_config.json (see the CLIPImageProcessor documentation) or pass a corrected object.',
+  });
+}
+
+function readBool(raw: Record<string, unknown>, key: string, fallback: boolean, path?: string): boolean {
+  const value = raw[key];
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'boolean') fail(path, key, `must be true or false, got ${JSON.stringify(value)}.`);
+  return value;
+}
+
+function readPositiveInt(value: unknown, field: string, path?: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    fail(path, field, `must be a positive integer, got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
+
+function readHeightWidth(value: unknown, field: string, path?: string): { height: number; width: number } {
+  if (typeof value === 'number') {
+    const side = readPositiveInt(value, field, path);
+    return { height: side, width: side };
+  }
+  if (value && typeof value === 'object' && 'height' in value && 'width' in value) {
+    const record = value as Record<string, unknown>;
+    return {
+      height: readPositiveInt(record.height, `${field}.height`, path),
+      width: readPositiveInt(record.width, `${field}.width`, path),
+    };
+  }
+  return fail(path, field, `must be a number or { "height", "width" }, got ${JSON.stringify(value)}.`);
+}
+
+function readSize(value: unknown, path?: string): PreprocessorConfig['size'] {
+  if (value === undefined || value === null) return { shortestEdge: 224 };
+  if (typeof value === 'number') return { shortestEdge: readPositiveInt(value, 'size', path) };
+  if (value && typeof value === 'object' && 'shortest_edge' in value) {
+    return { shortestEdge: readPositiveInt((value as Record<string, unknown>).shortest_edge, 'size.shortest_edge', path) };
+  }
+  return readHeightWidth(value, 'size', path);
+}
+
+function readTriple(value: unknown, field: string, fallback: [number, number, number], path?: string): [number, number, number] {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value === 'number' && Number.isFinite(value)) return [value, value, value];
+  if (Array.isArray(value) && value.length === 3 && value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    return [value[0], value[1], value[2]];
+  }
+  return fail(path, field, `must be a number or an array of 3 numbers, got ${JSON.stringify(value)}.`);
+}
+
+function readResample(value: unknown, path?: string): ResampleFilter {
+  if (value === undefined || value === null) return 'bicubic';
+  const filter = typeof value === 'number' ? PIL_RESAMPLE[value] : undefined;
+  if (!filter) {
+    fail(path, 'resample', `${JSON.stringify(value)} is not supported; use a PIL code: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming.`);
+  }
+  return filter;
+}
+
+/**
+ * Validates the JSON object of a Hugging Face `preprocessor_config.json` and
+ * normalises it. Unknown keys are ignored; bad values throw a `ConfigError`.
+ *
+ * @param raw - The parsed JSON.
+ * @param path - Where it came from, for error messages.
+ * @example
+ * ```ts
+ * import { parsePreprocessorConfig } from '@msd/vision';
+ *
+ * const config = parsePreprocessorConfig(JSON.parse(text), 'model/preprocessor_config.json');
+ * ```
+ */
+export function parsePreprocessorConfig(raw: unknown, path?: string): PreprocessorConfig {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError({ path, message: 'a preprocessor config must be a JSON object.', hint: 'Check the file is a preprocessor_config.json.' });
+  }
+  const record = raw as Record<string, unknown>;
+  const rescaleFactor = record.rescale_factor ?? 1 / 255;
+  if (typeof rescaleFactor !== 'number' || !Number.isFinite(rescaleFactor) || rescaleFactor <= 0) {
+    fail(path, 'rescale_factor', `must be a positive number, got ${JSON.stringify(rescaleFactor)}.`);
+  }
+  const imageStd = readTriple(record.image_std, 'image_std', CLIP_STD, path);
+  if (imageStd.some((value) => value <= 0)) fail(path, 'image_std', 'entries must be positive.');
+  const aspect = record.image_aspect_ratio;
+  if (aspect !== undefined && aspect !== null && typeof aspect !== 'string') {
+    fail(path, 'image_aspect_ratio', `must be a string, got ${JSON.stringify(aspect)}.`);
+  }
+  return {
+    doResize: readBool(record, 'do_resize', true, path),
+    size: readSize(record.size, path),
+    resample: readResample(record.resample, path),
+    doCenterCrop: readBool(record, 'do_center_crop', true, path),
+    cropSize: record.crop_size === undefined || record.crop_size === null
+      ? { height: 224, width: 224 }
+      : readHeightWidth(record.crop_size, 'crop_size', path),
+    doRescale: readBool(record, 'do_rescale', true, path),
+    rescaleFactor,
+    doNormalize: readBool(record, 'do_normalize', true, path),
+    imageMean: readTriple(record.image_mean, 'image_mean', CLIP_MEAN, path),
+    imageStd,
+    doConvertRgb: readBool(record, 'do_convert_rgb', true, path),
+    doPad: readBool(record, 'do_pad', false, path) || aspect === 'pad',
+  };
+}
+
+/**
+ * Loads and validates a `preprocessor_config.json`: from a model directory, a
+ * file path, or an already-parsed object.
+ *
+ * @example
+ * ```ts
+ * import { loadPreprocessorConfig } from '@msd/vision';
+ *
+ * const config = await loadPreprocessorConfig('models/llava-1.5-7b-hf');
+ * ```
+ */
+export async function loadPreprocessorConfig(source: string | Record<string, unknown>): Promise<PreprocessorConfig> {
+  if (typeof source !== 'string') return parsePreprocessorConfig(source);
+  let file = source;
+  try {
+    if ((await stat(source)).isDirectory()) file = join(source, 'preprocessor_config.json');
+  } catch (cause) {
+    throw new ConfigError({ path: source, code: 'config_not_found', message: 'no such file or directory.', hint: 'Pass a model directory or a preprocessor_config.json path.', cause });
+  }
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new ConfigError({ path: file, code: 'config_not_found', message: 'cannot be read.', hint: 'Check the model directory holds a preprocessor_config.json.', cause });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError({ path: file, message: 'is not valid JSON.', hint: 'Fix or re-download the file.', cause });
+  }
+  return parsePreprocessorConfig(json, file);
+}
