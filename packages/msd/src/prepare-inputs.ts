@@ -1,0 +1,76 @@
+import type { TokenTypeTags } from '@msd/core';
+import {
+  buildLlavaPrompt,
+  expandImagePlaceholders,
+  type ChatMessage,
+  type LlavaPromptOptions,
+  type Tokenizer,
+} from '@msd/tokenizer';
+import type { ImageInput, ImagePreprocessor, ImageTensor } from '@msd/vision';
+
+/** Options of {@link prepareInputs}. */
+export interface PrepareInputsOptions {
+  /** The model's tokenizer. */
+  tokenizer: Tokenizer;
+  /** The model's image preprocessor; required when the messages hold images. */
+  preprocessor?: ImagePreprocessor;
+  /** Positions each image occupies in the language model (from the model's config). */
+  imageTokensPerImage: number;
+  /** The conversation; `{ type: 'image' }` parts mark where images go. */
+  messages: readonly ChatMessage[];
+  /** One image per image part, in order. */
+  images?: readonly ImageInput[];
+  /** LLaVA prompt options (system prompt, generation prompt). */
+  prompt?: LlavaPromptOptions;
+}
+
+/** What a vision-language model needs for its prefill. */
+export interface PreparedInputs {
+  /** Token ids with every image expanded to its image-token positions. */
+  ids: Int32Array;
+  /** Per-position token types, image and patch indices, image spans. */
+  tags: TokenTypeTags;
+  /** `[images, 3, H, W]` pixel values, or undefined for a text-only prompt. */
+  pixelValues: ImageTensor | undefined;
+}
+
+/**
+ * Builds the LLaVA prompt, expands and tags image positions, and preprocesses the images:
+ * everything before the first model call.
+ *
+ * @example
+ * ```ts
+ * import { Tokenizer } from '@msd/tokenizer';
+ * import { ImagePreprocessor } from '@msd/vision';
+ * import { prepareInputs } from 'msd';
+ *
+ * const inputs = await prepareInputs({
+ *   tokenizer: await Tokenizer.fromDirectory('model'),
+ *   preprocessor: await ImagePreprocessor.load('model'),
+ *   imageTokensPerImage: 144,
+ *   messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'What is shown?' }] }],
+ *   images: ['photo.jpg'],
+ * });
+ * ```
+ */
+export async function prepareInputs(options: PrepareInputsOptions): Promise<PreparedInputs> {
+  const images = options.images ?? [];
+  const segments = buildLlavaPrompt(options.messages, options.prompt);
+  const expanded = expandImagePlaceholders(options.tokenizer.encodePrompt(segments), {
+    imageTokensPerImage: options.imageTokensPerImage,
+    imageCount: images.length,
+  });
+  let pixelValues: ImageTensor | undefined;
+  if (images.length > 0) {
+    if (!options.preprocessor) {
+      const { InvalidArgumentError } = await import('@msd/core');
+      throw new InvalidArgumentError({
+        argument: 'preprocessor',
+        message: `The prompt holds ${images.length} image(s) but no image preprocessor was given.`,
+        hint: 'Pass `preprocessor: await ImagePreprocessor.load(modelDir)`.',
+      });
+    }
+    pixelValues = await options.preprocessor.preprocessBatch(images);
+  }
+  return { ids: Int32Array.from(expanded.ids), tags: expanded.tags, pixelValues };
+}
