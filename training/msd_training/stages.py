@@ -154,3 +154,138 @@ def eval_drafts(args) -> None:
         print(name, json.dumps(results[name]))
     with open(os.path.join(args.run, "drafts-eval.json"), "w") as f:
         json.dump(results, f, indent=2)
+
+
+def _draft_parity_case(draft, cases_dir: str, name: str, seed: int) -> None:
+    import numpy as np
+    import torch
+    from .modeling import causal_mask
+    from .onnx_export import write_parity_case
+    t = draft.config.text_config
+    rng = np.random.default_rng(seed)
+    with torch.no_grad():
+        # Prefill 5 positions (two of them image positions), then a 3-node tree.
+        ids = rng.integers(0, t.vocab_size, (1, 5)).astype(np.int64)
+        hidden = rng.standard_normal((1, 5, t.hidden_size)).astype(np.float32)
+        image = rng.standard_normal((1, 5, t.hidden_size)).astype(np.float32) * 0.1
+        image_mask = np.array([[0, 1, 1, 0, 0]], np.float32)
+        _, (key, value) = draft(torch.from_numpy(ids), torch.from_numpy(hidden), torch.from_numpy(image), torch.from_numpy(image_mask), torch.arange(5).view(1, 5), causal_mask(torch.ones(1, 5)))
+        tree_ids = rng.integers(0, t.vocab_size, (1, 3)).astype(np.int64)
+        tree_hidden = rng.standard_normal((1, 3, t.hidden_size)).astype(np.float32)
+        zeros = np.zeros((1, 3, t.hidden_size), np.float32)
+        allowed = np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1]], bool)
+        mask = np.concatenate([np.zeros((3, 5), np.float32), np.where(allowed, 0, np.finfo(np.float32).min).astype(np.float32)], 1).reshape(1, 1, 3, 8)
+        positions = np.array([[5, 6, 6]], np.int64)
+        feeds = {"input_ids": tree_ids, "hidden_states": tree_hidden, "image_embeds": zeros, "image_mask": np.zeros((1, 3), np.float32), "position_ids": positions, "attention_mask": mask, "past_key_values.0.key": key.numpy(), "past_key_values.0.value": value.numpy()}
+        out, (key2, value2) = draft(torch.from_numpy(tree_ids), torch.from_numpy(tree_hidden), torch.from_numpy(zeros), torch.zeros(1, 3), torch.from_numpy(positions), torch.from_numpy(mask), (key, value))
+        logprobs = torch.log_softmax(draft.lm_head(out), -1)
+        top_values, top_ids = torch.topk(logprobs, 10, -1)
+        write_parity_case(cases_dir, name, feeds, {"last_hidden_state": out.numpy(), "topk_logprobs": top_values.numpy(), "topk_ids": top_ids.numpy(), "present.0.key": key2.numpy(), "present.0.value": value2.numpy()})
+
+
+def export_drafts(args, out_dir: str, names: list[str], cases_dir: str | None = None) -> dict:
+    from .onnx_export import describe, export_draft, store_weights_as_fp16
+    target = _load_target(args)
+    specs = {}
+    for name in names:
+        if not os.path.exists(os.path.join(args.run, f"draft-{name}.pt")):
+            continue
+        draft, state = _load_draft(args, name, target)
+        path = os.path.join(out_dir, "onnx", f"draft_{name.replace('-', '_')}.onnx")
+        export_draft(draft, path, top_k=10)
+        store_weights_as_fp16(path)
+        specs[name] = {"file": os.path.relpath(path, out_dir), **describe(path), "decoupled": draft.config.decoupled, "topK": 10, "curriculum": state["curriculum"]}
+        if cases_dir:
+            _draft_parity_case(draft, cases_dir, f"draft_{name.replace('-', '_')}", args.seed)
+    return specs
+
+
+def _write_json(path: str, data) -> None:
+    with open(path, "w") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+
+
+def _model_files(args, out: str, drafts: dict) -> None:
+    """config.json, generation_config.json, preprocessor_config.json, tokenizer files and manifest.json."""
+    from .onnx_export import describe
+    from .tokenizer_export import ExportOptions, export_tokenizer
+    from .data import CLIP_MEAN, CLIP_STD
+    model = _load_target(args)
+    c = model.config
+    t, v = c.text_config, c.vision_config
+    export_tokenizer(os.path.join(args.run, "sp.model"), out, ExportOptions(special_tokens=["<image>", "<pad>"], pad_token="<pad>", model_max_length=t.max_position_embeddings))
+    _write_json(os.path.join(out, "config.json"), {
+        "architectures": ["LlavaForConditionalGeneration"], "model_type": "llava",
+        "image_token_index": c.image_token_index, "pad_token_id": c.pad_token_id, "image_seq_length": c.image_seq_length,
+        "projector_hidden_act": c.projector_hidden_act, "vision_feature_layer": c.vision_feature_layer, "vision_feature_select_strategy": c.vision_feature_select_strategy,
+        "text_config": {"model_type": "llama", "vocab_size": t.vocab_size, "hidden_size": t.hidden_size, "intermediate_size": t.intermediate_size, "num_hidden_layers": t.num_hidden_layers, "num_attention_heads": t.num_attention_heads, "num_key_value_heads": t.num_key_value_heads, "rms_norm_eps": t.rms_norm_eps, "rope_theta": t.rope_theta, "max_position_embeddings": t.max_position_embeddings, "bos_token_id": c.bos_token_id, "eos_token_id": c.eos_token_id, "hidden_act": "silu"},
+        "vision_config": {"model_type": "clip_vision_model", "hidden_size": v.hidden_size, "intermediate_size": v.intermediate_size, "num_hidden_layers": v.num_hidden_layers, "num_attention_heads": v.num_attention_heads, "image_size": v.image_size, "patch_size": v.patch_size, "hidden_act": v.hidden_act, "layer_norm_eps": v.layer_norm_eps, "num_channels": v.num_channels},
+    })
+    _write_json(os.path.join(out, "generation_config.json"), {"bos_token_id": c.bos_token_id, "eos_token_id": c.eos_token_id, "pad_token_id": c.pad_token_id, "do_sample": False, "max_new_tokens": 64})
+    _write_json(os.path.join(out, "preprocessor_config.json"), {
+        "image_processor_type": "CLIPImageProcessor", "processor_class": "LlavaProcessor",
+        "do_resize": True, "size": {"shortest_edge": v.image_size}, "resample": 3,
+        "do_center_crop": True, "crop_size": {"height": v.image_size, "width": v.image_size},
+        "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
+        "image_mean": list(CLIP_MEAN), "image_std": list(CLIP_STD), "do_convert_rgb": True, "do_pad": True,
+    })
+    graphs = {key: {"file": f"onnx/{name}.onnx", **describe(os.path.join(out, "onnx", f"{name}.onnx"))} for key, name in (("visionEncoder", "vision_encoder"), ("embedTokens", "embed_tokens"), ("decoder", "decoder_model"))}
+    _write_json(os.path.join(out, "manifest.json"), {
+        "format": "msd-model", "formatVersion": 1, "architecture": "llava",
+        "imageTokenId": c.image_token_index, "imageTokensPerImage": c.image_seq_length, "imageSize": v.image_size,
+        "bosTokenId": c.bos_token_id, "eosTokenId": c.eos_token_id, "padTokenId": c.pad_token_id,
+        "vocabSize": t.vocab_size, "hiddenSize": t.hidden_size, "numLayers": t.num_hidden_layers,
+        "numKeyValueHeads": t.num_key_value_heads, "headDim": t.head_dim, "maxPositions": t.max_position_embeddings,
+        "graphs": graphs, "drafts": drafts, **({"defaultDraft": "msd"} if "msd" in drafts else {}),
+    })
+
+
+def bundle(args) -> None:
+    """Writes the bundled model (target + MSD draft) and, beside the run, the ablation drafts."""
+    import shutil
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = os.path.join(args.run, "bundle") if args.small else os.path.join(root, "packages", "tiny-llava", "model")
+    cases = os.path.join(os.path.dirname(out), "parity") if not args.small else os.path.join(args.run, "bundle-parity")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(os.path.join(out, "onnx"))
+    for name in ("vision_encoder", "embed_tokens", "decoder_model"):
+        shutil.copy(os.path.join(args.run, "model", "onnx", f"{name}.onnx"), os.path.join(out, "onnx", f"{name}.onnx"))
+    shutil.rmtree(cases, ignore_errors=True)
+    shutil.copytree(os.path.join(args.run, "parity"), cases)
+    drafts = export_drafts(args, out, ["msd"], cases)
+    _model_files(args, out, drafts)
+    # Ablation drafts are regenerated by command, never committed: a model directory beside the run.
+    ablation_dir = os.path.join(args.run, "model-with-ablations")
+    shutil.rmtree(ablation_dir, ignore_errors=True)
+    shutil.copytree(out, ablation_dir)
+    all_drafts = export_drafts(args, ablation_dir, list(DRAFTS))
+    _model_files(args, ablation_dir, all_drafts)
+    report = {}
+    for name in ("target-train.json", "target-eval.json", "drafts-eval.json"):
+        path = os.path.join(args.run, name)
+        if os.path.exists(path):
+            with open(path) as f:
+                report[name[:-5]] = json.load(f)
+    _write_json(os.path.join(os.path.dirname(out), "training-report.json"), report)
+    prompt_fixture(args, os.path.join(cases, "..", "prompts.json") if not args.small else os.path.join(args.run, "prompts.json"))
+    print(f"bundled model in {out}; ablation drafts in {ablation_dir}")
+
+
+def prompt_fixture(args, out_path: str) -> None:
+    """Prompt ids as the training data encodes them; the TypeScript tokenizer must produce the same."""
+    import random
+    from . import scenes
+    from .conversation import prompt_text
+    from .train_target import load_encoder
+    model = _load_target(args)
+    encoder = load_encoder(args.run, model.config)
+    rng = random.Random(args.seed)
+    cases = []
+    for images in (0, 1, 2, 1, 0, 2):
+        scene = scenes.random_scene(rng)
+        _, question, answer = rng.choice(scenes.questions(scene, rng))
+        ids, mask = encoder.encode_example(question, answer, images)
+        prompt_ids = encoder.encode_prompt(prompt_text(question, images))
+        cases.append({"question": question, "images": images, "prompt_ids": prompt_ids, "answer": answer, "answer_ids": ids[len(prompt_ids):]})
+    _write_json(out_path, cases)

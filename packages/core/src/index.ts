@@ -9,3 +9,4 @@ export type { MsdErrorOptions } from './msd-error';
 export { InvalidArgumentError, ConfigError } from './errors';
 export { TokenTypeCode, tokenTypeAt, countTokenTypes } from './token-types';
 export type { TokenType, ImageSpan, TokenTypeTags } from './token-types';
+export type { ModelManifest, GraphSpec, DraftSpec, TensorSpec, TensorDataType } from './model-manifest';

@@ -1,1 +1,13 @@
-export {};
+/**
+ * onnxruntime-node adapters for msd. The only msd package that imports onnxruntime-node, and it loads
+ * it on first use.
+ *
+ * @module @msd/runtime
+ */
+export { loadOnnxRuntime } from './load-onnxruntime';
+export type { OnnxRuntime } from './load-onnxruntime';
+export { createSession } from './create-session';
+export type { CreateSessionOptions } from './create-session';
+export { sessionSignature, checkSignature } from './session-signature';
+export type { SessionSignature } from './session-signature';
+export { ModelSignatureError, ModelFileError } from './errors';

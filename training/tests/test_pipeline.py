@@ -1,0 +1,62 @@
+"""The whole toolchain on tiny sizes: every stage runs, writes what the next one reads, and the
+bundle has the documented layout."""
+import json
+import os
+
+import onnx
+import pytest
+
+from msd_training.__main__ import STAGES, main
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("run"))
+    for stage in STAGES:
+        assert main([stage, "--run", path, "--small"]) == 0
+    return path
+
+
+def test_data_has_held_out_split_and_image_dependent_answers(run_dir):
+    with open(os.path.join(run_dir, "samples-heldout.jsonl")) as f:
+        samples = [json.loads(line) for line in f]
+    assert any(len(s["images"]) == 2 for s in samples)
+    kinds = {kind for s in samples for kind, _, _ in s["qa"]}
+    assert {"caption", "count", "colour", "yesno"} <= kinds
+
+
+def test_bundle_layout_and_manifest(run_dir):
+    bundle = os.path.join(run_dir, "bundle")
+    for name in ("manifest.json", "config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json"):
+        assert os.path.exists(os.path.join(bundle, name)), name
+    with open(os.path.join(bundle, "manifest.json")) as f:
+        manifest = json.load(f)
+    files = [g["file"] for g in manifest["graphs"].values()] + [d["file"] for d in manifest["drafts"].values()]
+    for file in files:
+        onnx.checker.check_model(onnx.load(os.path.join(bundle, file)))
+    decoder_inputs = [i["name"] for i in manifest["graphs"]["decoder"]["inputs"]]
+    assert decoder_inputs[:3] == ["inputs_embeds", "position_ids", "attention_mask"]
+    assert manifest["drafts"]["msd"]["decoupled"] is True
+    ablations = os.path.join(run_dir, "model-with-ablations", "manifest.json")
+    with open(ablations) as f:
+        assert set(json.load(f)["drafts"]) == {"msd", "not-decoupled", "multimodal-only"}
+
+
+def test_evaluations_were_written(run_dir):
+    with open(os.path.join(run_dir, "target-eval.json")) as f:
+        result = json.load(f)
+    assert 0 <= result["accuracy"] <= 1 and "blank_image_accuracy" in result
+    with open(os.path.join(run_dir, "drafts-eval.json")) as f:
+        drafts = json.load(f)
+    assert set(drafts) == {"msd", "not-decoupled", "multimodal-only"}
+    assert set(drafts["msd"]["agreement"]) == {"text", "image-grounded"}
+
+
+def test_prompt_ids_expand_images(run_dir):
+    with open(os.path.join(run_dir, "prompts.json")) as f:
+        cases = json.load(f)
+    with open(os.path.join(run_dir, "bundle", "manifest.json")) as f:
+        manifest = json.load(f)
+    for case in cases:
+        assert case["prompt_ids"].count(manifest["imageTokenId"]) == case["images"] * manifest["imageTokensPerImage"]
+        assert case["answer_ids"][-1] == manifest["eosTokenId"]
