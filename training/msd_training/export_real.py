@@ -35,6 +35,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from .hf_checkpoint import load_llava, load_msd_draft
 from .modeling import LlavaForConditionalGeneration, MsdDraft, causal_mask
+from .manifest import TARGET_GRAPHS, build_manifest, write_manifest
 from .onnx_export import DraftGraph, describe, export_draft, export_target, round_to_fp16, write_parity_case
 
 EXTERNAL_DATA_THRESHOLD = 2_000_000_000
@@ -42,7 +43,7 @@ FP16_MIN_ELEMENTS = 1024  # the threshold store_weights_as_fp16 / round_to_fp16 
 EXTERNAL_MIN_BYTES = 1024  # smaller tensors stay inline (onnx.save_model's size_threshold default)
 ALIGNMENT = 4096  # external tensors start on page boundaries so runtimes can mmap them
 GRAPHS = ("vision_encoder", "embed_tokens", "decoder_model", "draft_msd")
-COPIED_FILES = ("tokenizer.json", "tokenizer_config.json", "preprocessor_config.json", "special_tokens_map.json", "tokenizer.model")
+COPIED_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "preprocessor_config.json", "special_tokens_map.json", "tokenizer.model")
 
 _NP_DTYPES = {TensorProto.FLOAT: np.float32, TensorProto.FLOAT16: np.float16, TensorProto.INT64: np.int64, TensorProto.INT32: np.int32,
               TensorProto.DOUBLE: np.float64, TensorProto.BOOL: np.bool_, TensorProto.INT8: np.int8, TensorProto.UINT8: np.uint8}
@@ -246,16 +247,21 @@ def export_real(llava: str, draft: str, out: str, fp16: bool = False, draft_top_
                             "weight_bytes": info["weight_bytes"], **describe(info["file"])}
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    progress("writing config.json and copying tokenizer/preprocessor files")
+    progress("writing manifest.json and export_info.json, copying config/tokenizer/preprocessor files")
+    drafts = {"msd": {"file": "onnx/draft_msd.onnx", "inputs": graphs["draft_msd"]["inputs"], "outputs": graphs["draft_msd"]["outputs"],
+                      "decoupled": msd.config.decoupled, "topK": draft_top_k, "curriculum": "released checkpoint"}}
+    target_graphs = {key: graphs[name] for key, name in TARGET_GRAPHS}
+    write_manifest(out, build_manifest(model.config, target_graphs, drafts))
     config = {
-        "format": "msd-onnx",
+        "format": "msd-onnx-export",
         "source": {"llava": os.path.abspath(llava), "draft": os.path.abspath(draft)},
         "llava": model.config.to_dict(),
         "draft": {**msd.config.to_dict(), "top_k": draft_top_k, "checkpoint_embed_rows": msd.checkpoint_embed_rows},
         "weights": "fp16 initialisers cast to float32" if fp16 else "float32",
         "graphs": graphs,
     }
-    with open(os.path.join(out, "config.json"), "w") as f:
+    # config.json stays the Hugging Face LlavaConfig (copied below); what the export did goes beside it.
+    with open(os.path.join(out, "export_info.json"), "w") as f:
         json.dump(config, f, indent=2)
     copied = [name for name in COPIED_FILES if os.path.exists(os.path.join(llava, name))]
     for name in copied:

@@ -230,15 +230,9 @@ def _model_files(args, out: str, drafts: dict) -> None:
         "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
         "image_mean": list(CLIP_MEAN), "image_std": list(CLIP_STD), "do_convert_rgb": True, "do_pad": True,
     })
-    graphs = {key: {"file": f"onnx/{name}.onnx", **describe(os.path.join(out, "onnx", f"{name}.onnx"))} for key, name in (("visionEncoder", "vision_encoder"), ("embedTokens", "embed_tokens"), ("decoder", "decoder_model"))}
-    _write_json(os.path.join(out, "manifest.json"), {
-        "format": "msd-model", "formatVersion": 1, "architecture": "llava",
-        "imageTokenId": c.image_token_index, "imageTokensPerImage": c.image_seq_length, "imageSize": v.image_size,
-        "bosTokenId": c.bos_token_id, "eosTokenId": c.eos_token_id, "padTokenId": c.pad_token_id,
-        "vocabSize": t.vocab_size, "hiddenSize": t.hidden_size, "numLayers": t.num_hidden_layers,
-        "numKeyValueHeads": t.num_key_value_heads, "headDim": t.head_dim, "maxPositions": t.max_position_embeddings,
-        "graphs": graphs, "drafts": drafts, **({"defaultDraft": "msd"} if "msd" in drafts else {}),
-    })
+    from .manifest import TARGET_GRAPHS, build_manifest, write_manifest
+    graphs = {key: {"file": f"onnx/{name}.onnx", **describe(os.path.join(out, "onnx", f"{name}.onnx"))} for key, name in TARGET_GRAPHS}
+    write_manifest(out, build_manifest(c, graphs, drafts))
 
 
 def bundle(args) -> None:

@@ -324,15 +324,21 @@ def test_export_layout_and_io_match_onnx_export(exports):
     root = exports["root"]
     for variant in ("fp32", "fp16"):
         out = root / variant
-        config = json.load(open(out / "config.json"))
+        config = json.load(open(out / "export_info.json"))
         assert set(config["graphs"]) == set(er.GRAPHS)
+        manifest = json.load(open(out / "manifest.json"))
+        assert manifest["format"] == "msd-model" and manifest["imageTokenId"] == config["llava"]["image_token_index"]
+        assert manifest["graphs"]["decoder"]["inputs"] == describe(str(out / "onnx" / "decoder_model.onnx"))["inputs"]
+        assert manifest["drafts"]["msd"]["file"] == "onnx/draft_msd.onnx" and manifest["drafts"]["msd"]["topK"] == 5
+        # config.json stays the source's Hugging Face config.
+        assert json.load(open(out / "config.json"))["text_config"]["vocab_size"] == VOCAB
         for name in er.GRAPHS:
             path = str(out / "onnx" / f"{name}.onnx")
             onnx.checker.check_model(path)
             io = describe(path)
             assert io == describe(exports["reference"][name]), (variant, name)
             assert config["graphs"][name]["inputs"] == io["inputs"] and config["graphs"][name]["outputs"] == io["outputs"]
-        for copied in ("tokenizer.json", "tokenizer_config.json", "preprocessor_config.json"):
+        for copied in ("config.json", "tokenizer.json", "tokenizer_config.json", "preprocessor_config.json"):
             assert (out / copied).exists()
         assert not (out / ".staging").exists()
         assert config["draft"]["top_k"] == 5 and config["draft"]["checkpoint_embed_rows"] == DRAFT_VOCAB
