@@ -75,6 +75,21 @@ def _export(module: nn.Module, args: tuple, path: str, inputs: list[str], output
     module.eval()
     with torch.no_grad():
         torch.onnx.export(module, args, path, input_names=inputs, output_names=outputs, dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=True)
+        results = module(*args)
+    _pin_static_output_dims(path, outputs, [r.shape for r in (results if isinstance(results, tuple) else (results,))], dynamic_axes)
+
+
+def _pin_static_output_dims(path: str, names: list[str], shapes: list, dynamic_axes: dict) -> None:
+    """torch names some static dims symbolically (e.g. the patch count after dropping CLS); pin every
+    dim that is not declared dynamic to its size, so the manifest states what onnxruntime infers."""
+    model = onnx.load(path)
+    for output, shape in zip(model.graph.output, shapes):
+        dynamic = dynamic_axes.get(output.name, {})
+        for axis, dim in enumerate(output.type.tensor_type.shape.dim):
+            if axis not in dynamic:
+                dim.Clear()
+                dim.dim_value = int(shape[axis])
+    onnx.save(model, path)
 
 
 def export_target(model: LlavaForConditionalGeneration, out_dir: str) -> dict[str, str]:

@@ -98,7 +98,7 @@ def features(args) -> None:
         record(model, encoder, args.run, "train", 24, 24, args.seed, "features-train.npz")
         record(model, encoder, args.run, "heldout", 8, 8, args.seed, "features-heldout.npz")
     else:
-        record(model, encoder, args.run, "train", 4000, 3000, args.seed, "features-train.npz")
+        record(model, encoder, args.run, "train", 3000, 2000, args.seed, "features-train.npz")
         record(model, encoder, args.run, "heldout", 300, 300, args.seed, "features-heldout.npz")
 
 
@@ -262,7 +262,10 @@ def bundle(args) -> None:
             with open(path) as f:
                 report[name[:-5]] = json.load(f)
     _write_json(os.path.join(os.path.dirname(out), "training-report.json"), report)
-    prompt_fixture(args, os.path.join(cases, "..", "prompts.json") if not args.small else os.path.join(args.run, "prompts.json"))
+    prompt_fixture(args, os.path.join(os.path.dirname(out), "prompt-ids.json") if not args.small else os.path.join(args.run, "prompts.json"))
+    heldout = os.path.join(os.path.dirname(out), "heldout")
+    shutil.rmtree(heldout, ignore_errors=True)
+    prompt_set(args, heldout, *((4, 2, 2) if args.small else ()))
     print(f"bundled model in {out}; ablation drafts in {ablation_dir}")
 
 
@@ -283,3 +286,35 @@ def prompt_fixture(args, out_path: str) -> None:
         prompt_ids = encoder.encode_prompt(prompt_text(question, images))
         cases.append({"question": question, "images": images, "prompt_ids": prompt_ids, "answer": answer, "answer_ids": ids[len(prompt_ids):]})
     _write_json(out_path, cases)
+
+
+def prompt_set(args, out_dir: str, single: int = 40, pairs: int = 10, text: int = 20) -> None:
+    """Held-out prompts for the TypeScript tests and benchmarks: rendered scene images (PNG, their
+    original sizes) with questions, two-image prompts, and text-only prompts from held-out packages.
+    A seed of its own, so no scene repeats the training data."""
+    import random
+    from . import scenes, text_corpus
+    rng = random.Random(args.seed + 31337)
+    os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
+    prompts = []
+
+    def image(scene) -> str:
+        name = f"images/scene-{len([p for p in os.listdir(os.path.join(out_dir, 'images'))]):03d}.png"
+        scenes.render(scene).save(os.path.join(out_dir, name), optimize=True)
+        return name
+
+    for _ in range(single):
+        scene = scenes.random_scene(rng, rng.randint(160, 320), rng.randint(160, 320))
+        kind, question, answer = rng.choice(scenes.questions(scene, rng))
+        prompts.append({"kind": kind, "set": "multimodal", "images": [image(scene)], "question": question, "answer": answer})
+    for _ in range(pairs):
+        first, second = (scenes.random_scene(rng, rng.randint(160, 320), rng.randint(160, 320)) for _ in range(2))
+        kind, question, answer = rng.choice(scenes.two_image_questions(first, second, rng))
+        prompts.append({"kind": kind, "set": "two-image", "images": [image(first), image(second)], "question": question, "answer": answer})
+    held = [d for d in text_corpus.read_descriptions() if text_corpus.is_held_out(d.package)]
+    for d in rng.sample(held, text):
+        question, answer = text_corpus.instruction(d, rng)
+        prompts.append({"kind": "text", "set": "text-only", "images": [], "question": question, "answer": answer})
+    with open(os.path.join(out_dir, "prompts.jsonl"), "w") as f:
+        for prompt in prompts:
+            f.write(json.dumps(prompt) + "\n")

@@ -10,3 +10,5 @@ export { InvalidArgumentError, ConfigError } from './errors';
 export { TokenTypeCode, tokenTypeAt, countTokenTypes } from './token-types';
 export type { TokenType, ImageSpan, TokenTypeTags } from './token-types';
 export type { ModelManifest, GraphSpec, DraftSpec, TensorSpec, TensorDataType } from './model-manifest';
+export { draftTreeProblem } from './draft-tree';
+export type { DraftTree } from './draft-tree';

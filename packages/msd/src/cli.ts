@@ -4,11 +4,17 @@
  */
 import { parseArgs } from 'node:util';
 import { MsdError } from '@msd/core';
+import { runGenerate } from './cli-generate';
 import { runPrepare } from './cli-prepare';
 
 const usage = `msd — multimodal speculative decoding for vision-language models
 
 Usage:
+  msd generate --prompt TEXT [--image PATH]... [--model DIR] [--device cpu|webgpu|cuda|...]
+               [--temperature T] [--top-p P] [--top-k K] [--seed N] [--max-new-tokens N]
+               [--no-speculative] [--draft NAME] [--threads N] [--json]
+      Stream the answer of the model (default: the bundled tiny LLaVA) and print statistics.
+
   msd prepare --image PATH --prompt TEXT --tokenizer DIR --preprocessor PATH
               [--image-tokens N] [--json]
       Build the LLaVA prompt, expand and tag image positions, preprocess the images,
@@ -23,6 +29,28 @@ async function main(argv: string[]): Promise<number> {
   if (!command || command === '-h' || command === '--help') {
     process.stdout.write(usage);
     return command ? 0 : 1;
+  }
+  if (command === 'generate') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        image: { type: 'string', multiple: true, default: [] },
+        prompt: { type: 'string' },
+        model: { type: 'string' },
+        device: { type: 'string' },
+        threads: { type: 'string' },
+        temperature: { type: 'string' },
+        'top-p': { type: 'string' },
+        'top-k': { type: 'string' },
+        seed: { type: 'string' },
+        'max-new-tokens': { type: 'string' },
+        'no-speculative': { type: 'boolean', default: false },
+        draft: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+    return runGenerate(values);
   }
   if (command === 'prepare') {
     const { values } = parseArgs({

@@ -6,3 +6,17 @@
  */
 export { prepareInputs } from './prepare-inputs';
 export type { PrepareInputsOptions, PreparedInputs } from './prepare-inputs';
+export { MsdPipeline, DEFAULT_TREE } from './pipeline';
+export type { PipelineOptions, GenerateResult, GenerationStream } from './pipeline';
+export { resolveGenerateOptions } from './generate-options';
+export type { GenerateOptions, ResolvedGenerateOptions, TreeShape } from './generate-options';
+export { GenerationStatsRecorder } from './generation-stats';
+export type { GenerationStats, GenerationTimings } from './generation-stats';
+export { StopStringFilter } from './stop-strings';
+export { readModelDirectory } from './model-directory';
+export type { ModelDirectory } from './model-directory';
+export { TargetModel } from './target-model';
+export type { TargetForward } from './target-model';
+export { OnnxDraftRunner } from './onnx-draft-runner';
+export { decode } from './decode-loop';
+export type { DecodeRequest, DecodeChunk } from './decode-loop';

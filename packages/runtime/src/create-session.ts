@@ -1,6 +1,8 @@
 import { access } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import type { InferenceSession } from 'onnxruntime-node';
 import { ModelFileError } from './errors';
+import { DeviceUnavailableError, type DeviceName } from './execution-providers';
 import { loadOnnxRuntime } from './load-onnxruntime';
 
 /** Session options msd sets; anything else passes through `extra`. */
@@ -11,6 +13,8 @@ export interface CreateSessionOptions {
   intraOpNumThreads?: number;
   /** Default `'all'`: the fp16-stored weights' casts are folded when the session loads. */
   graphOptimizationLevel?: InferenceSession.SessionOptions['graphOptimizationLevel'];
+  /** Outputs to keep on the device (`gpu-buffer`) instead of copying them to JavaScript (WebGPU only). */
+  deviceOutputs?: readonly string[];
   /** Any other onnxruntime session option. */
   extra?: InferenceSession.SessionOptions;
 }
@@ -37,10 +41,38 @@ export async function createSession(path: string, options: CreateSessionOptions 
     return await ort.InferenceSession.create(path, {
       executionProviders: options.executionProviders ?? ['cpu'],
       graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+      // onnxruntime warns about CPU-assigned shape ops on every GPU session; keep errors only.
+      logSeverityLevel: 3,
       ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
+      ...(options.deviceOutputs?.length ? { preferredOutputLocation: Object.fromEntries(options.deviceOutputs.map((name) => [name, 'gpu-buffer' as const])) } : {}),
       ...options.extra,
     });
   } catch (cause) {
+    const message = String((cause as Error)?.message ?? cause);
+    const providers = (options.executionProviders ?? ['cpu']).map((provider) => (typeof provider === 'string' ? provider : provider.name));
+    if (providers.some((provider) => provider !== 'cpu') && /adapter|webgpu|vulkan|cuda|provider|device/i.test(message)) {
+      throw new DeviceUnavailableError(
+        providers.map((provider) => ({ device: provider as DeviceName, available: false, reason: message })),
+        cause,
+      );
+    }
     throw new ModelFileError({ file: path, message: `onnxruntime could not load it (${String((cause as Error)?.message ?? cause)}).`, cause });
   }
+}
+
+/**
+ * The session of the small graph that gathers a KV tensor along its sequence axis on the given device,
+ * keeping its output there: how a cache on a GPU is compacted without a round trip to JavaScript.
+ *
+ * @example
+ * ```ts
+ * import { createGatherSession, KvCache } from '@msd/runtime';
+ *
+ * const gather = await createGatherSession('webgpu');
+ * const cache = KvCache.empty(ort, layout, { gather });
+ * ```
+ */
+export async function createGatherSession(device: DeviceName): Promise<InferenceSession> {
+  const path = fileURLToPath(new URL('../assets/gather_sequence.onnx', import.meta.url));
+  return createSession(path, { executionProviders: [device], ...(device === 'cpu' ? {} : { deviceOutputs: ['y'] }) });
 }

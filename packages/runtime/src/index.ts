@@ -6,8 +6,13 @@
  */
 export { loadOnnxRuntime } from './load-onnxruntime';
 export type { OnnxRuntime } from './load-onnxruntime';
-export { createSession } from './create-session';
+export { createSession, createGatherSession } from './create-session';
 export type { CreateSessionOptions } from './create-session';
 export { sessionSignature, checkSignature } from './session-signature';
 export type { SessionSignature } from './session-signature';
 export { ModelSignatureError, ModelFileError } from './errors';
+export { KvCache } from './kv-cache';
+export type { KvCacheLayout } from './kv-cache';
+export { listDevices, resolveDevice, DeviceUnavailableError } from './execution-providers';
+export type { DeviceName, DeviceAvailability, ResolvedDevice } from './execution-providers';
+export type { InferenceSession, Tensor } from 'onnxruntime-node';

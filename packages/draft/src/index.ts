@@ -1,0 +1,20 @@
+/**
+ * MSD's drafter logic, independent of the inference runtime: the decoupled draft inputs (image
+ * patches enter as raw projector outputs) and EAGLE-2 dynamic tree drafting. The draft model is
+ * reached through {@link DraftRunner}, which the `msd` package implements over onnxruntime.
+ *
+ * @module @msd/draft
+ */
+export { blockedAttention, causalAttentionMask } from './attention-mask';
+export type { DraftRunner, DraftStepInput, DraftStepOutput, DraftStepResult } from './draft-runner';
+export { prefillDraftInputs } from './prefill-draft-inputs';
+export type { PrefillDraftInputsOptions } from './prefill-draft-inputs';
+export { updateDraftInputs } from './update-draft-inputs';
+export type { UpdateDraftInputsOptions } from './update-draft-inputs';
+export { draftRootFromOutput } from './draft-root';
+export type { DraftRoot } from './draft-root';
+export { checkDraftTreeOptions } from './draft-tree-options';
+export type { DraftTreeOptions } from './draft-tree-options';
+export { draftTree } from './draft-tree';
+export type { DraftTreeResult, DraftTreeStats } from './draft-tree';
+export { DraftOutputError } from './errors';

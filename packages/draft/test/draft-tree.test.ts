@@ -1,0 +1,224 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError, draftTreeProblem, type DraftTree } from '@msd/core';
+import {
+  DraftOutputError,
+  draftRootFromOutput,
+  draftTree,
+  prefillDraftInputs,
+  type DraftTreeOptions,
+  type DraftRunner,
+  type DraftStepOutput,
+} from '@msd/draft';
+import { FakeDraftRunner } from './fake-draft-runner';
+import { makeTags, rows } from './helpers';
+import { referenceNodes, referenceSelection } from './reference-tree';
+
+const ROOT_TOKEN = 33;
+
+/** A runner with a committed cache from a prefill over a prompt with one image. */
+async function setup(hiddenSize = 4, topK = 5) {
+  const runner = new FakeDraftRunner(hiddenSize, topK);
+  const spans = [{ start: 2, length: 3, imageIndex: 0 }];
+  const tags = makeTags(7, spans);
+  const ids = [1, 2, 500, 500, 500, 6, 7, ROOT_TOKEN];
+  const input = prefillDraftInputs({ ids, tags, targetHidden: rows(7, hiddenSize, 0.125), imageFeatures: rows(3, hiddenSize, 0.5), hiddenSize });
+  const { output, cache } = await runner.run(runner.empty(), input);
+  const root = draftRootFromOutput(runner, output, ROOT_TOKEN);
+  runner.calls.length = 0;
+  runner.created.length = 0;
+  return { runner, cache, root };
+}
+
+function paths(tree: DraftTree): Map<string, number> {
+  const result = new Map<string, number>();
+  const pathOf: number[][] = [[]];
+  for (let node = 1; node < tree.tokens.length; node++) {
+    pathOf[node] = [...pathOf[tree.parents[node]!]!, tree.tokens[node]!];
+    result.set(pathOf[node]!.join(','), tree.scores[node]!);
+  }
+  return result;
+}
+
+function expectWellFormed(tree: DraftTree, options: DraftTreeOptions): void {
+  expect(draftTreeProblem(tree)).toBeUndefined();
+  expect(tree.tokens[0]).toBe(ROOT_TOKEN);
+  expect(tree.scores[0]).toBe(0);
+  expect(tree.tokens.length - 1).toBeLessThanOrEqual(options.totalTokens);
+  for (let node = 1; node < tree.tokens.length; node++) {
+    expect(tree.depths[node]).toBeLessThanOrEqual(options.depth);
+    // Scores never rise along a path (ancestor-closed selection keeps the best nodes).
+    expect(tree.scores[node]).toBeLessThanOrEqual(tree.scores[tree.parents[node]!]!);
+    // Ordered by depth, then score.
+    if (node > 1) {
+      const previous = node - 1;
+      expect(tree.depths[previous]! < tree.depths[node]! || tree.scores[previous]! >= tree.scores[node]!).toBe(true);
+      expect(tree.depths[previous]).toBeLessThanOrEqual(tree.depths[node]!);
+    }
+  }
+}
+
+describe('draftTree', () => {
+  it('matches a brute-force full expansion when nothing is pruned (depth 2)', async () => {
+    const { runner, cache, root } = await setup();
+    const options = { depth: 2, topK: 3, totalTokens: 7 };
+    const { tree, stats } = await draftTree(runner, cache, root, options);
+    expectWellFormed(tree, options);
+    const all = referenceNodes(cache.entries, root, options, runner.hiddenSize, runner.topK, false);
+    expect(all.length).toBe(3 + 9);
+    expect(paths(tree)).toEqual(referenceSelection(all, 7));
+    expect(stats.draftCalls).toBe(1);
+    expect(stats.frontierSizes).toEqual([3]);
+    expect(stats.generatedPerDepth).toEqual([1, 3, 9]);
+    expect(stats.nodesPerDepth.reduce((a, b) => a + b)).toBe(8);
+  });
+
+  for (const options of [
+    { depth: 4, topK: 3, totalTokens: 10 },
+    { depth: 5, topK: 5, totalTokens: 20 },
+    { depth: 3, topK: 2, totalTokens: 100 },
+    { depth: 6, topK: 1, totalTokens: 4 },
+  ]) {
+    it(`matches the per-path reference with frontier pruning: ${JSON.stringify(options)}`, async () => {
+      const { runner, cache, root } = await setup();
+      const { tree, stats } = await draftTree(runner, cache, root, options);
+      expectWellFormed(tree, options);
+      const nodes = referenceNodes(cache.entries, root, options, runner.hiddenSize, runner.topK);
+      const expected = referenceSelection(nodes, options.totalTokens);
+      expect(paths(tree)).toEqual(expected);
+      expect(tree.tokens.length).toBe(Math.min(options.totalTokens, nodes.length) + 1);
+      // Every node left out scores no better than the worst node kept.
+      const worst = Math.min(...tree.scores);
+      for (const node of nodes) if (!expected.has(node.path.join(','))) expect(Math.fround(node.score)).toBeLessThanOrEqual(worst);
+      expect(stats.draftCalls).toBe(options.depth - 1);
+      expect(stats.frontierSizes).toEqual(new Array(options.depth - 1).fill(options.topK));
+      expect(stats.nodesPerDepth[0]).toBe(1);
+    });
+  }
+
+  it('gives each frontier node its own position, its parent hidden, and a mask over committed + ancestors + itself only', async () => {
+    const { runner, cache, root } = await setup();
+    const n = cache.entries.length;
+    await draftTree(runner, cache, root, { depth: 5, topK: 4, totalTokens: 30 });
+    expect(runner.calls.length).toBe(4);
+    runner.calls.forEach((call, round) => {
+      const rowsCount = call.input.inputIds.length;
+      const width = call.past + rowsCount;
+      expect(call.past).toBe(n + 4 * round);
+      expect(Array.from(call.input.positionIds)).toEqual(new Array(rowsCount).fill(n + round));
+      expect(call.input.imageEmbeds).toBeUndefined();
+      // Each call continues from the previous round's cache.
+      expect(call.cacheIn).toBe(round === 0 ? cache.id : runner.calls[round - 1]!.cacheOut);
+      const entries = runner.created[round]!.entries;
+      const visibleOf = runner.created[round]!.visible;
+      for (let row = 0; row < rowsCount; row++) {
+        const visible = visibleOf[call.past + row]!;
+        // All committed positions, then exactly one tree entry per earlier depth, then itself.
+        expect(visible.slice(0, n)).toEqual(Array.from({ length: n }, (_, i) => i));
+        const tree = visible.slice(n, -1);
+        expect(tree.map((column) => entries[column]!.position)).toEqual(Array.from({ length: round }, (_, r) => n + r));
+        // The visible tree entries form one chain: each one saw exactly the ones before it (no sibling branch).
+        tree.forEach((column, k) => expect(visibleOf[column]).toEqual([...visible.slice(0, n + k), column]));
+        if (round === 0) expect(Array.from(call.input.hiddenStates.subarray(row * 4, row * 4 + 4))).toEqual(Array.from(root.hidden));
+      }
+      expect(width).toBe(call.input.attentionMask.length / rowsCount);
+    });
+  });
+
+  it('releases every round cache exactly once and never the committed cache', async () => {
+    const { runner, cache, root } = await setup();
+    await draftTree(runner, cache, root, { depth: 5, topK: 3, totalTokens: 12 });
+    expect(runner.created.length).toBe(4);
+    for (const created of runner.created) expect(runner.releases.get(created.id)).toBe(1);
+    expect(runner.releases.has(cache.id)).toBe(false);
+    expect(runner.length(cache)).toBe(7);
+  });
+
+  it('releases the round caches when the runner fails mid-tree', async () => {
+    const { runner, cache, root } = await setup();
+    runner.failOnCall = 2;
+    await expect(draftTree(runner, cache, root, { depth: 5, topK: 3, totalTokens: 12 })).rejects.toThrow('fake failure');
+    expect(runner.created.length).toBe(2);
+    for (const created of runner.created) expect(runner.releases.get(created.id)).toBe(1);
+    expect(runner.releases.has(cache.id)).toBe(false);
+  });
+
+  it('makes no draft call for depth 1 and keeps the root candidates in score order', async () => {
+    const { runner, cache, root } = await setup();
+    const { tree, stats } = await draftTree(runner, cache, root, { depth: 1, topK: 5, totalTokens: 3 });
+    expect(stats.draftCalls).toBe(0);
+    expect(Array.from(tree.tokens)).toEqual([ROOT_TOKEN, ...Array.from(root.topkIds.subarray(0, 3))]);
+    expect(Array.from(tree.parents)).toEqual([-1, 0, 0, 0]);
+    expect(stats.nodesPerDepth).toEqual([1, 3]);
+  });
+
+  it('does not assume sorted candidates and drops -Infinity ones', async () => {
+    const runner = new FakeDraftRunner(2, 4);
+    const root = { token: 1, hidden: new Float32Array(2), topkLogprobs: Float32Array.of(-3, -Infinity, -1, -2), topkIds: Int32Array.of(10, 11, 12, 13) };
+    const { tree } = await draftTree(runner, runner.empty(), root, { depth: 1, topK: 4, totalTokens: 10 });
+    expect(Array.from(tree.tokens)).toEqual([1, 12, 13, 10]);
+    expect(Array.from(tree.scores)).toEqual([0, -1, -2, -3]);
+  });
+
+  it('keeps the selection ancestor-closed when a child ties with its parent', async () => {
+    // Every node's best child has log-probability 0, so a whole chain ties with the root's best child.
+    const fixed: DraftRunner<number> = {
+      hiddenSize: 2,
+      topK: 2,
+      length: (cache) => cache,
+      release: () => {},
+      run: async (cache, input) => {
+        const count = input.inputIds.length;
+        const output: DraftStepOutput = {
+          hidden: new Float32Array(count * 2),
+          topkLogprobs: Float32Array.from({ length: count * 2 }, (_, i) => (i % 2 === 0 ? 0 : -5)),
+          topkIds: Int32Array.from({ length: count * 2 }, (_, i) => 7 + (i % 2)),
+        };
+        return { output, cache: cache + count };
+      },
+    };
+    const root = { token: 1, hidden: new Float32Array(2), topkLogprobs: Float32Array.of(0, -1), topkIds: Int32Array.of(7, 8) };
+    const { tree } = await draftTree(fixed, 0, root, { depth: 4, topK: 2, totalTokens: 3 });
+    expect(draftTreeProblem(tree)).toBeUndefined();
+    expect(Array.from(tree.depths)).toEqual([0, 1, 2, 3]);
+    expect(Array.from(tree.scores)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('rejects bad options, a mis-sized root and mis-sized runner outputs with typed errors', async () => {
+    const { runner, cache, root } = await setup();
+    const cases: [Partial<DraftTreeOptions>, string][] = [
+      [{ depth: 0 }, 'depth'],
+      [{ depth: 1.5 }, 'depth'],
+      [{ topK: 0 }, 'topK'],
+      [{ topK: 6 }, 'topK'],
+      [{ totalTokens: 0 }, 'totalTokens'],
+      [{ totalTokens: Number.NaN }, 'totalTokens'],
+    ];
+    for (const [override, argument] of cases) {
+      const error = await draftTree(runner, cache, root, { depth: 3, topK: 2, totalTokens: 5, ...override }).catch((caught: unknown) => caught);
+      expect(InvalidArgumentError.isInstance(error), JSON.stringify(override)).toBe(true);
+      expect((error as InvalidArgumentError).argument).toBe(argument);
+    }
+    const shortRoot = { ...root, hidden: root.hidden.subarray(1) };
+    await expect(draftTree(runner, cache, shortRoot, { depth: 2, topK: 2, totalTokens: 5 })).rejects.toSatisfy(InvalidArgumentError.isInstance);
+    expect(runner.calls.length).toBe(0);
+
+    const broken = new FakeDraftRunner(4, 5);
+    const original = broken.run.bind(broken);
+    broken.run = async (c, input) => {
+      const result = await original(c, input);
+      return { ...result, output: { ...result.output, topkIds: result.output.topkIds.subarray(1) } };
+    };
+    const error = await draftTree(broken, cache, root, { depth: 3, topK: 2, totalTokens: 5 }).catch((caught: unknown) => caught);
+    expect(DraftOutputError.isInstance(error)).toBe(true);
+    expect((error as DraftOutputError).output).toBe('topkIds');
+    expect(broken.releases.get(broken.created[0]!.id)).toBe(1);
+  });
+
+  it('draftRootFromOutput copies a row and rejects a missing one', () => {
+    const output: DraftStepOutput = { hidden: rows(2, 3), topkLogprobs: Float32Array.of(-1, -2, -3, -4), topkIds: Int32Array.of(1, 2, 3, 4) };
+    const root = draftRootFromOutput({ hiddenSize: 3, topK: 2 }, output, 9);
+    expect(root).toEqual({ token: 9, hidden: Float32Array.of(100, 101, 102), topkLogprobs: Float32Array.of(-3, -4), topkIds: Int32Array.of(3, 4) });
+    expect(draftRootFromOutput({ hiddenSize: 3, topK: 2 }, output, 9, 0).topkIds).toEqual(Int32Array.of(1, 2));
+    expect(() => draftRootFromOutput({ hiddenSize: 3, topK: 2 }, output, 9, 2)).toThrow(InvalidArgumentError);
+  });
+});

@@ -1,0 +1,149 @@
+import { MsdError, type TokenTypeTags } from '@msd/core';
+import { draftRootFromOutput, draftTree, prefillDraftInputs, updateDraftInputs, type DraftRoot } from '@msd/draft';
+import type { KvCache } from '@msd/runtime';
+import {
+  acceptGreedy,
+  acceptSampling,
+  argmaxPerRow,
+  compactionIndices,
+  sampleFromLogits,
+  SeededRandom,
+  treeAttentionMask,
+  treePositionIds,
+  type Acceptance,
+} from '@msd/verifier';
+import type { ResolvedGenerateOptions } from './generate-options';
+import type { OnnxDraftRunner } from './onnx-draft-runner';
+import { GenerationStatsRecorder } from './generation-stats';
+import type { TargetModel } from './target-model';
+
+/** The prefill inputs of one request. */
+export interface DecodeRequest {
+  /** Expanded prompt ids. */
+  ids: Int32Array;
+  /** Their token-type tags. */
+  tags: TokenTypeTags;
+  /** Preprocessed images, if any. */
+  pixelValues: { data: Float32Array; dims: readonly number[] } | undefined;
+}
+
+/** Tokens a decoding step produced, in order. */
+export type DecodeChunk = readonly number[];
+
+function abortError(): MsdError {
+  return new MsdError({ code: 'aborted', message: 'Generation was aborted.' });
+}
+
+/** Causal additive mask of `count` new positions over `past` cached ones. */
+function causalMask(past: number, count: number): Float32Array {
+  const total = past + count;
+  const mask = new Float32Array(count * total);
+  for (let row = 0; row < count; row++) mask.fill(-3.4028234663852886e38, row * total + past + row + 1, (row + 1) * total);
+  return mask;
+}
+
+/**
+ * Decodes one request: target prefill, then either plain autoregressive steps or MSD steps
+ * (draft a tree, verify it in one target call, accept, compact both caches). Yields the tokens of each
+ * step as soon as they are known; statistics accumulate in `stats`.
+ */
+export async function* decode(
+  target: TargetModel,
+  draft: OnnxDraftRunner | undefined,
+  request: DecodeRequest,
+  options: ResolvedGenerateOptions,
+  stats: GenerationStatsRecorder,
+  signal?: AbortSignal,
+): AsyncGenerator<DecodeChunk> {
+  const { manifest } = target;
+  const vocab = manifest.vocabSize;
+  const hiddenSize = manifest.hiddenSize;
+  const random = new SeededRandom({ seed: options.seed });
+  const sampling = { temperature: options.temperature, topP: options.topP, ...(options.topK > 0 ? { topK: options.topK } : {}) };
+  const choose = (logits: Float32Array, row: number): number => {
+    const rowLogits = logits.subarray(row * vocab, (row + 1) * vocab);
+    return options.temperature === 0 ? argmaxPerRow(rowLogits, vocab)[0]! : sampleFromLogits(rowLogits, sampling, random);
+  };
+  const length = request.ids.length;
+  if (length + options.maxNewTokens + options.tree.depth + 1 > manifest.maxPositions) {
+    throw new MsdError({
+      code: 'context_too_long',
+      message: `The prompt (${length} positions) plus maxNewTokens (${options.maxNewTokens}) exceeds the model's ${manifest.maxPositions} positions.`,
+      hint: 'Shorten the prompt, use fewer images, or lower maxNewTokens.',
+    });
+  }
+
+  // Prefill.
+  let features: Float32Array | undefined;
+  if (request.pixelValues) {
+    features = await stats.time('vision', () => target.encodeImages(request.pixelValues!.data, request.pixelValues!.dims));
+  }
+  const prefill = await stats.time('prefill', async () => {
+    const embeds = await target.fuse(request.ids, request.tags, features);
+    const positions = BigInt64Array.from({ length }, (_, i) => BigInt(i));
+    return target.forward(target.emptyCache(), embeds, positions, causalMask(0, length));
+  });
+  let cache: KvCache = prefill.cache;
+  let produced = 0;
+  let last = choose(prefill.logits, length - 1);
+  stats.addStep(1, 0);
+  yield [last];
+  produced++;
+  if (signal?.aborted) throw abortError();
+
+  let draftCache: KvCache | undefined;
+  let root: DraftRoot | undefined;
+  if (draft && options.speculative) {
+    const started = await stats.time('draft', () =>
+      draft.run(draft.emptyCache(), prefillDraftInputs({ ids: [...request.ids, last], tags: request.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize })),
+    );
+    draftCache = started.cache;
+    root = draftRootFromOutput(draft, started.output, last);
+  }
+
+  try {
+    while (produced < options.maxNewTokens && last !== manifest.eosTokenId) {
+      if (signal?.aborted) throw abortError();
+      const past = cache.length;
+      if (!draft || !draftCache || !root) {
+        const step = await stats.time('verify', async () => target.forward(cache, await target.embed([last]), BigInt64Array.of(BigInt(past)), causalMask(past, 1)));
+        cache.dispose();
+        cache = step.cache;
+        last = choose(step.logits, 0);
+        stats.addStep(1, 0);
+        produced++;
+        yield [last];
+        continue;
+      }
+      const { tree } = await stats.time('draft', () => draftTree(draft, draftCache!, root!, options.tree));
+      const verified = await stats.time('verify', async () =>
+        target.forward(cache, await target.embed(tree.tokens), treePositionIds(tree, past), treeAttentionMask(tree, past)),
+      );
+      const acceptance: Acceptance =
+        options.temperature === 0 ? acceptGreedy(tree, argmaxPerRow(verified.logits, vocab)) : acceptSampling(tree, verified.logits, sampling, random);
+      const nodes = acceptance.acceptedNodes;
+      const next = await stats.time('overhead', async () => verified.cache.compact(compactionIndices(nodes, past)));
+      verified.cache.dispose();
+      cache.dispose();
+      cache = next;
+      const tokens = [...acceptance.acceptedTokens, acceptance.bonusToken];
+      // Draft update: the pairs (f_node, next token) along the accepted path.
+      const hidden = new Float32Array(nodes.length * hiddenSize);
+      for (let i = 0; i < nodes.length; i++) hidden.set(verified.hidden.subarray(nodes[i]! * hiddenSize, (nodes[i]! + 1) * hiddenSize), i * hiddenSize);
+      const updated = await stats.time('draft', () => draft.run(draftCache!, updateDraftInputs({ committedLength: past, tokens, targetHidden: hidden, hiddenSize })));
+      draft.release(draftCache);
+      draftCache = updated.cache;
+      last = tokens[tokens.length - 1]!;
+      root = draftRootFromOutput(draft, updated.output, last);
+      const eos = tokens.indexOf(manifest.eosTokenId);
+      const kept = tokens.slice(0, Math.min(eos >= 0 ? eos + 1 : tokens.length, options.maxNewTokens - produced));
+      produced += kept.length;
+      stats.addStep(kept.length, tree.tokens.length - 1, nodes.length - 1);
+      if (kept.includes(manifest.eosTokenId)) last = manifest.eosTokenId;
+      yield kept;
+    }
+  } finally {
+    cache.dispose();
+    draftCache?.dispose();
+  }
+}

@@ -1,0 +1,107 @@
+/** Where the time of one generation went, in milliseconds. */
+export interface GenerationTimings {
+  /** Vision encoder. */
+  vision: number;
+  /** Prompt embedding and the target's prefill. */
+  prefill: number;
+  /** Draft prefill, tree drafting and draft updates. */
+  draft: number;
+  /** Target calls over new positions (the tree, or one token when autoregressive). */
+  verify: number;
+  /** KV compaction and everything else in the loop. */
+  overhead: number;
+  /** Wall time of the whole generation. */
+  total: number;
+}
+
+/** Statistics of one generation. */
+export interface GenerationStats {
+  /** Tokens generated (EOS included when produced). */
+  tokens: number;
+  /** Target decoding steps after the prefill (verifications, or single-token steps). */
+  steps: number;
+  /** Average tokens per target step after the prefill, bonus token included (MSD's tau). */
+  tau: number;
+  /** Drafted tree nodes per step, summed. */
+  draftedTokens: number;
+  /** Drafted tokens accepted, summed (bonus tokens excluded). */
+  acceptedTokens: number;
+  /** How many steps accepted 0, 1, 2, ... drafted tokens. */
+  acceptedLengthHistogram: number[];
+  /** Tokens per second over the decoding steps (prefill and vision excluded). */
+  decodeTokensPerSecond: number;
+  /** Time split. */
+  timings: GenerationTimings;
+}
+
+/**
+ * Accumulates timings and acceptance figures during one generation.
+ *
+ * @example
+ * ```ts
+ * import { GenerationStatsRecorder } from 'msd';
+ *
+ * const recorder = new GenerationStatsRecorder();
+ * await recorder.time('verify', () => target.forward(cache, embeds, positions, mask));
+ * recorder.addStep(3, 12, 2);
+ * console.log(recorder.finish().tau);
+ * ```
+ */
+export class GenerationStatsRecorder {
+  private readonly started = performance.now();
+  private readonly timings: Omit<GenerationTimings, 'total'> = { vision: 0, prefill: 0, draft: 0, verify: 0, overhead: 0 };
+  private tokens = 0;
+  private steps = 0;
+  private drafted = 0;
+  private accepted = 0;
+  private readonly histogram: number[] = [];
+
+  /** Runs `work` and adds its duration to `phase`. */
+  async time<T>(phase: keyof Omit<GenerationTimings, 'total'>, work: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.timings[phase] += performance.now() - start;
+    }
+  }
+
+  /** Runs synchronous `work` and adds its duration to `phase`. */
+  timeSync<T>(phase: keyof Omit<GenerationTimings, 'total'>, work: () => T): T {
+    const start = performance.now();
+    try {
+      return work();
+    } finally {
+      this.timings[phase] += performance.now() - start;
+    }
+  }
+
+  /** Records one step: tokens it produced, tree nodes drafted, drafted tokens accepted. The prefill's first token is a step with 0 drafted. */
+  addStep(tokens: number, drafted: number, accepted = 0): void {
+    const isPrefill = this.tokens === 0;
+    this.tokens += tokens;
+    if (isPrefill) return;
+    this.steps++;
+    this.drafted += drafted;
+    this.accepted += accepted;
+    this.histogram[accepted] = (this.histogram[accepted] ?? 0) + 1;
+  }
+
+  /** The statistics so far. */
+  finish(): GenerationStats {
+    const total = performance.now() - this.started;
+    const decodeMs = this.timings.draft + this.timings.verify + this.timings.overhead;
+    const decodedTokens = Math.max(0, this.tokens - 1);
+    const known = this.timings.vision + this.timings.prefill + decodeMs;
+    return {
+      tokens: this.tokens,
+      steps: this.steps,
+      tau: this.steps ? decodedTokens / this.steps : 0,
+      draftedTokens: this.drafted,
+      acceptedTokens: this.accepted,
+      acceptedLengthHistogram: Array.from(this.histogram, (count) => count ?? 0),
+      decodeTokensPerSecond: decodeMs > 0 ? (decodedTokens * 1000) / decodeMs : 0,
+      timings: { ...this.timings, overhead: this.timings.overhead + Math.max(0, total - known), total },
+    };
+  }
+}

@@ -1,0 +1,128 @@
+import { join } from 'node:path';
+import type { DraftSpec } from '@msd/core';
+import {
+  checkSignature,
+  createGatherSession,
+  createSession,
+  KvCache,
+  loadOnnxRuntime,
+  sessionSignature,
+  type CreateSessionOptions,
+  type InferenceSession,
+  type OnnxRuntime,
+} from '@msd/runtime';
+import type { DraftRunner, DraftStepInput, DraftStepOutput } from '@msd/draft';
+import { deviceOf } from './target-model';
+
+/**
+ * The draft graph run by onnxruntime, as the tree drafter of `@msd/draft` calls it. Its KV cache is
+ * an immutable {@link KvCache}: every run returns a new one, so tree rounds can be dropped.
+ *
+ * @example
+ * ```ts
+ * import { OnnxDraftRunner } from 'msd';
+ *
+ * const draft = await OnnxDraftRunner.load(dir, manifest.drafts.msd, manifest.hiddenSize);
+ * ```
+ */
+export class OnnxDraftRunner implements DraftRunner<KvCache> {
+  private constructor(
+    private readonly ort: OnnxRuntime,
+    private readonly session: InferenceSession,
+    /** The draft's manifest entry. */
+    readonly spec: DraftSpec,
+    /** Width of hidden states. */
+    readonly hiddenSize: number,
+    private readonly heads: number,
+    private readonly headDim: number,
+    private readonly gather: InferenceSession | undefined,
+  ) {}
+
+  /** Candidates per position the graph returns. */
+  get topK(): number {
+    return this.spec.topK;
+  }
+
+  /**
+   * Opens the draft graph and checks it against its manifest entry.
+   *
+   * @example
+   * ```ts
+   * const draft = await OnnxDraftRunner.load(dir, manifest.drafts.msd!, manifest.hiddenSize);
+   * ```
+   */
+  static async load(directory: string, spec: DraftSpec, hiddenSize: number, options: CreateSessionOptions = {}): Promise<OnnxDraftRunner> {
+    const ort = await loadOnnxRuntime();
+    const device = deviceOf(options);
+    const session = await createSession(join(directory, spec.file), { ...options, deviceOutputs: device === 'cpu' ? [] : ['present.0.key', 'present.0.value'] });
+    checkSignature(sessionSignature(session), spec);
+    const key = spec.inputs.find((input) => input.name === 'past_key_values.0.key');
+    const heads = Number(key?.dims[1]);
+    const headDim = Number(key?.dims[3]);
+    const gather = device === 'cpu' ? undefined : await createGatherSession(device);
+    return new OnnxDraftRunner(ort, session, spec, hiddenSize, heads, headDim, gather);
+  }
+
+  /**
+   * An empty draft KV cache.
+   *
+   * @example
+   * ```ts
+   * const cache = draft.emptyCache();
+   * ```
+   */
+  emptyCache(): KvCache {
+    return KvCache.empty(this.ort, { layers: 1, heads: this.heads, headDim: this.headDim }, { gather: this.gather });
+  }
+
+  /** Number of positions in `cache`. */
+  length(cache: KvCache): number {
+    return cache.length;
+  }
+
+  /** Runs the draft over T new positions on top of `cache`. */
+  async run(cache: KvCache, input: DraftStepInput): Promise<{ output: DraftStepOutput; cache: KvCache }> {
+    const count = input.inputIds.length;
+    const d = this.hiddenSize;
+    const total = cache.length + count;
+    const ids = new BigInt64Array(count);
+    const positions = new BigInt64Array(count);
+    for (let i = 0; i < count; i++) {
+      ids[i] = BigInt(input.inputIds[i]!);
+      positions[i] = BigInt(input.positionIds[i]!);
+    }
+    const outputs = await this.session.run({
+      input_ids: new this.ort.Tensor('int64', ids, [1, count]),
+      hidden_states: new this.ort.Tensor('float32', input.hiddenStates, [1, count, d]),
+      image_embeds: new this.ort.Tensor('float32', input.imageEmbeds ?? new Float32Array(count * d), [1, count, d]),
+      image_mask: new this.ort.Tensor('float32', input.imageMask ?? new Float32Array(count), [1, count]),
+      position_ids: new this.ort.Tensor('int64', positions, [1, count]),
+      attention_mask: new this.ort.Tensor('float32', input.attentionMask, [1, 1, count, total]),
+      ...cache.feeds(),
+    });
+    const topkIds = outputs.topk_ids!.data as BigInt64Array;
+    const output: DraftStepOutput = {
+      hidden: outputs.last_hidden_state!.data as Float32Array,
+      topkLogprobs: outputs.topk_logprobs!.data as Float32Array,
+      topkIds: Int32Array.from(topkIds, Number),
+    };
+    return { output, cache: cache.fromOutputs(outputs) };
+  }
+
+  /** Releases a cache the drafter no longer needs. */
+  release(cache: KvCache): void {
+    cache.dispose();
+  }
+
+  /**
+   * Releases the session.
+   *
+   * @example
+   * ```ts
+   * await draft.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    await Promise.all([this.session.release(), this.gather?.release()]);
+  }
+}

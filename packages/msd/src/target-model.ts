@@ -1,0 +1,181 @@
+import { join } from 'node:path';
+import { InvalidArgumentError, TokenTypeCode, type ModelManifest, type TokenTypeTags } from '@msd/core';
+import {
+  checkSignature,
+  createGatherSession,
+  createSession,
+  KvCache,
+  loadOnnxRuntime,
+  sessionSignature,
+  type CreateSessionOptions,
+  type DeviceName,
+  type OnnxRuntime,
+} from '@msd/runtime';
+import type { InferenceSession, Tensor } from '@msd/runtime';
+
+/** What one decoder call over new positions returns. */
+export interface TargetForward {
+  /** `[T, vocab]` logits of the new positions. */
+  logits: Float32Array;
+  /** `[T, hidden]` hidden states after the final norm (what the draft consumes). */
+  hidden: Float32Array;
+  /** The cache with the new positions appended. */
+  cache: KvCache;
+}
+
+/**
+ * The target vision-language model: vision encoder, token embedding and decoder sessions, checked
+ * against the manifest when loaded.
+ *
+ * @example
+ * ```ts
+ * import { readModelDirectory, TargetModel } from 'msd';
+ *
+ * const { path, manifest } = readModelDirectory('packages/tiny-llava/model');
+ * const target = await TargetModel.load(path, manifest);
+ * ```
+ */
+export class TargetModel {
+  private constructor(
+    private readonly ort: OnnxRuntime,
+    /** The model's manifest. */
+    readonly manifest: ModelManifest,
+    private readonly vision: InferenceSession,
+    private readonly embedding: InferenceSession,
+    private readonly decoder: InferenceSession,
+    private readonly gather: InferenceSession | undefined,
+  ) {}
+
+  /**
+   * Opens the three target graphs and checks each against its manifest entry.
+   *
+   * @example
+   * ```ts
+   * const target = await TargetModel.load(dir, manifest, { intraOpNumThreads: 2 });
+   * ```
+   */
+  static async load(directory: string, manifest: ModelManifest, options: CreateSessionOptions = {}): Promise<TargetModel> {
+    const ort = await loadOnnxRuntime();
+    const device = deviceOf(options);
+    // On a GPU the KV cache stays in device memory between calls; logits and hidden states come back.
+    const kvOutputs = device === 'cpu' ? [] : manifest.graphs.decoder.outputs.map((output) => output.name).filter((name) => name.startsWith('present.'));
+    const open = async (spec: ModelManifest['graphs']['decoder'], deviceOutputs: string[] = []) => {
+      const session = await createSession(join(directory, spec.file), { ...options, deviceOutputs });
+      checkSignature(sessionSignature(session), spec);
+      return session;
+    };
+    const [vision, embedding, decoder] = [await open(manifest.graphs.visionEncoder), await open(manifest.graphs.embedTokens), await open(manifest.graphs.decoder, kvOutputs)];
+    const gather = device === 'cpu' ? undefined : await createGatherSession(device);
+    return new TargetModel(ort, manifest, vision, embedding, decoder, gather);
+  }
+
+  /**
+   * An empty KV cache shaped for this decoder.
+   *
+   * @example
+   * ```ts
+   * const cache = target.emptyCache();
+   * ```
+   */
+  emptyCache(): KvCache {
+    const { numLayers, numKeyValueHeads, headDim } = this.manifest;
+    return KvCache.empty(this.ort, { layers: numLayers, heads: numKeyValueHeads, headDim }, { gather: this.gather });
+  }
+
+  /**
+   * Projected image features `[images, patches, hidden]` for preprocessed pixel values.
+   *
+   * @example
+   * ```ts
+   * const features = await target.encodeImages(pixelValues.data, pixelValues.dims);
+   * ```
+   */
+  async encodeImages(pixels: Float32Array, dims: readonly number[]): Promise<Float32Array> {
+    const output = await this.vision.run({ pixel_values: new this.ort.Tensor('float32', pixels, dims as number[]) });
+    return takeFloat32(output.image_features!);
+  }
+
+  /**
+   * Token embeddings `[T, hidden]`.
+   *
+   * @example
+   * ```ts
+   * const embeds = await target.embed(Int32Array.from([1, 306]));
+   * ```
+   */
+  async embed(ids: ArrayLike<number>): Promise<Float32Array> {
+    const data = new BigInt64Array(ids.length);
+    for (let i = 0; i < ids.length; i++) data[i] = BigInt(ids[i]!);
+    const output = await this.embedding.run({ input_ids: new this.ort.Tensor('int64', data, [1, ids.length]) });
+    return takeFloat32(output.inputs_embeds!);
+  }
+
+  /**
+   * Input embeddings of a prompt: token embeddings at text and special positions, the image's
+   * projected patch features at image positions (located by the token-type tags).
+   *
+   * @example
+   * ```ts
+   * const embeds = await target.fuse(inputs.ids, inputs.tags, features);
+   * ```
+   */
+  async fuse(ids: ArrayLike<number>, tags: TokenTypeTags, imageFeatures: Float32Array | undefined): Promise<Float32Array> {
+    const hidden = this.manifest.hiddenSize;
+    const patches = this.manifest.imageTokensPerImage;
+    // Image positions hold the image token id, which has an (unused) embedding row; overwrite them.
+    const embeds = await this.embed(ids);
+    for (let position = 0; position < ids.length; position++) {
+      if (tags.types[position] !== TokenTypeCode.image) continue;
+      if (!imageFeatures) throw new InvalidArgumentError({ argument: 'imageFeatures', message: 'The prompt has image positions but no image features were given.' });
+      const row = (tags.imageIndex[position]! * patches + tags.patchIndex[position]!) * hidden;
+      embeds.set(imageFeatures.subarray(row, row + hidden), position * hidden);
+    }
+    return embeds;
+  }
+
+  /**
+   * One decoder call over T new positions with explicit positions and an additive `[T, past + T]` mask.
+   *
+   * @example
+   * ```ts
+   * const { logits, hidden, cache: next } = await target.forward(cache, embeds, BigInt64Array.from([5n, 6n]), mask);
+   * ```
+   */
+  async forward(cache: KvCache, embeds: Float32Array, positions: BigInt64Array, mask: Float32Array): Promise<TargetForward> {
+    const count = positions.length;
+    const total = cache.length + count;
+    if (mask.length !== count * total) {
+      throw new InvalidArgumentError({ argument: 'mask', message: `The mask has ${mask.length} entries; ${count} new positions over ${total} need ${count * total}.` });
+    }
+    const outputs = await this.decoder.run({
+      inputs_embeds: new this.ort.Tensor('float32', embeds, [1, count, this.manifest.hiddenSize]),
+      position_ids: new this.ort.Tensor('int64', positions, [1, count]),
+      attention_mask: new this.ort.Tensor('float32', mask, [1, 1, count, total]),
+      ...cache.feeds(),
+    });
+    return { logits: takeFloat32(outputs.logits!), hidden: takeFloat32(outputs.last_hidden_state!), cache: cache.fromOutputs(outputs) };
+  }
+
+  /**
+   * Releases the sessions.
+   *
+   * @example
+   * ```ts
+   * await target.release();
+   * ```
+   */
+  async release(): Promise<void> {
+    await Promise.all([this.vision.release(), this.embedding.release(), this.decoder.release(), this.gather?.release()]);
+  }
+}
+
+function takeFloat32(tensor: Tensor): Float32Array {
+  const data = tensor.data as Float32Array;
+  return data;
+}
+
+/** The first execution provider of session options (`cpu` when none is named). */
+export function deviceOf(options: CreateSessionOptions): DeviceName {
+  const first = options.executionProviders?.[0] ?? 'cpu';
+  return (typeof first === 'string' ? first : first.name) as DeviceName;
+}

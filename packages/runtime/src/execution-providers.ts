@@ -1,0 +1,133 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { MsdError } from '@msd/core';
+import { loadOnnxRuntime } from './load-onnxruntime';
+
+/** Execution providers msd knows how to ask onnxruntime-node for. */
+export type DeviceName = 'cpu' | 'webgpu' | 'cuda' | 'tensorrt' | 'dml' | 'coreml';
+
+/** Whether a device can be used here, and if not, why and how to fix it. */
+export interface DeviceAvailability {
+  /** The execution provider. */
+  device: DeviceName;
+  /** True when a session can be created on it. */
+  available: boolean;
+  /** Why it is unavailable. */
+  reason?: string;
+  /** What to do to make it available. */
+  install?: string;
+}
+
+const installHints: Record<DeviceName, string> = {
+  cpu: 'The CPU provider ships with onnxruntime-node.',
+  webgpu:
+    'Needs a Vulkan (Linux), Metal (macOS) or D3D12 (Windows) driver. On a GPU-less Debian machine: Mesa >= 25 from bookworm-backports (mesa-vulkan-drivers, libvulkan1).',
+  cuda: 'Install onnxruntime-node with its CUDA provider libraries (allow its postinstall: ONNXRUNTIME_NODE_INSTALL_CUDA=v12) on a machine with an NVIDIA driver.',
+  tensorrt: 'Install the CUDA provider libraries (see cuda) and TensorRT.',
+  dml: 'DirectML is available on Windows only.',
+  coreml: 'CoreML is available on macOS only.',
+};
+
+const platformOf: Partial<Record<DeviceName, NodeJS.Platform>> = { dml: 'win32', coreml: 'darwin' };
+
+function providerLibraryPresent(device: 'cuda' | 'tensorrt'): boolean {
+  // The CUDA/TensorRT provider libraries sit next to onnxruntime-node's binding when installed.
+  const require = createRequire(import.meta.url);
+  const packageDirectory = dirname(require.resolve('onnxruntime-node/package.json'));
+  const folder = join(packageDirectory, 'bin', 'napi-v6', process.platform, process.arch);
+  return existsSync(join(folder, `libonnxruntime_providers_${device}.so`)) || existsSync(join(folder, `onnxruntime_providers_${device}.dll`));
+}
+
+/**
+ * Which execution providers this platform and installation can use.
+ *
+ * @example
+ * ```ts
+ * import { listDevices } from '@msd/runtime';
+ *
+ * for (const device of await listDevices()) console.log(device.device, device.available, device.reason ?? '');
+ * ```
+ */
+export async function listDevices(): Promise<DeviceAvailability[]> {
+  const ort = await loadOnnxRuntime();
+  const backends = new Map(ort.listSupportedBackends().map((backend) => [backend.name, backend]));
+  const devices: DeviceName[] = ['cpu', 'webgpu', 'cuda', 'tensorrt', 'dml', 'coreml'];
+  return devices.map((device) => {
+    const platform = platformOf[device];
+    if (platform && platform !== process.platform) return { device, available: false, reason: `not built for ${process.platform}`, install: installHints[device] };
+    const backend = backends.get(device);
+    if (!backend) return { device, available: false, reason: `onnxruntime-node ${ort.env.versions.common} has no ${device} backend on ${process.platform}-${process.arch}`, install: installHints[device] };
+    if (!backend.bundled && (device === 'cuda' || device === 'tensorrt') && !providerLibraryPresent(device)) {
+      return { device, available: false, reason: `the ${device} provider library is not installed next to the binding`, install: installHints[device] };
+    }
+    return { device, available: true };
+  });
+}
+
+const unavailableMarker = 'msd.error.DeviceUnavailableError';
+const unavailableSymbol = Symbol.for(unavailableMarker);
+
+/**
+ * None of the requested execution providers can be used here.
+ *
+ * @example
+ * ```ts
+ * import { DeviceUnavailableError } from '@msd/runtime';
+ *
+ * try { await resolveDevice(['cuda']); }
+ * catch (error) { if (DeviceUnavailableError.isInstance(error)) console.error(error.tried); }
+ * ```
+ */
+export class DeviceUnavailableError extends MsdError {
+  private readonly [unavailableSymbol] = true;
+  /** Each device tried, with why it could not be used. */
+  readonly tried: DeviceAvailability[];
+
+  constructor(tried: DeviceAvailability[], cause?: unknown) {
+    super({
+      code: 'device_unavailable',
+      message: `No requested execution provider is usable: ${tried.map((entry) => `${entry.device} (${entry.reason})`).join('; ')}.`,
+      hint: tried.map((entry) => entry.install).filter(Boolean).join(' ') + " Or add 'cpu' as a fallback.",
+      cause,
+    });
+    this.name = 'DeviceUnavailableError';
+    this.tried = tried;
+  }
+
+  /** True when `error` is a {@link DeviceUnavailableError} from any installed copy of msd. */
+  static override isInstance(error: unknown): error is DeviceUnavailableError {
+    return MsdError.hasMarker(error, unavailableMarker);
+  }
+}
+
+/** The device chosen from a preference list. */
+export interface ResolvedDevice {
+  /** The device in use. */
+  device: DeviceName;
+  /** Devices earlier in the list that were unavailable. */
+  skipped: DeviceAvailability[];
+}
+
+/**
+ * Picks the first usable device from a preference list (fallback order), or throws
+ * {@link DeviceUnavailableError} naming why each one failed and how to install it.
+ *
+ * @example
+ * ```ts
+ * import { resolveDevice } from '@msd/runtime';
+ *
+ * const { device, skipped } = await resolveDevice(['cuda', 'webgpu', 'cpu']);
+ * ```
+ */
+export async function resolveDevice(preferences: DeviceName | readonly DeviceName[]): Promise<ResolvedDevice> {
+  const wanted = typeof preferences === 'string' ? [preferences] : [...preferences];
+  const known = new Map((await listDevices()).map((entry) => [entry.device, entry]));
+  const skipped: DeviceAvailability[] = [];
+  for (const device of wanted) {
+    const entry = known.get(device) ?? { device, available: false, reason: 'unknown execution provider', install: `Use one of ${[...known.keys()].join(', ')}.` };
+    if (entry.available) return { device, skipped };
+    skipped.push(entry);
+  }
+  throw new DeviceUnavailableError(skipped);
+}

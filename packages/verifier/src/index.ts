@@ -1,0 +1,20 @@
+/**
+ * Tree verification for speculative decoding: tree attention masks and position ids, greedy and
+ * lossless sampling acceptance, the logits processor and seeded random source sampling uses, and KV
+ * compaction. Pure TypeScript; works on plain typed arrays.
+ *
+ * @module @msd/verifier
+ */
+export { InvalidDraftTreeError } from './errors';
+export { MASKED, treeAttentionMask, treePositionIds } from './tree-attention';
+export { ancestors, treeChildren, treePaths } from './tree-paths';
+export type { Acceptance } from './acceptance';
+export { argmaxPerRow } from './argmax';
+export { acceptGreedy } from './greedy-acceptance';
+export { SeededRandom } from './seeded-random';
+export type { SeededRandomOptions } from './seeded-random';
+export { assertSamplingOptions, processLogits } from './logits-processor';
+export type { SamplingOptions } from './logits-processor';
+export { sampleFromLogits, sampleToken } from './sampling';
+export { acceptSampling } from './sampling-acceptance';
+export { compactionIndices, gatherSequence } from './kv-compaction';
