@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs", "default"), help="run directory (default: training/runs/default)")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--target-steps", type=int, default=1000)
+    parser.add_argument("--target-extra-steps", type=int, default=800, help="steps of the second cosine cycle (warm restart)")
     parser.add_argument("--draft-steps", type=int, default=1000)
     parser.add_argument("--small", action="store_true", help="tiny sizes for tests and smoke runs")
     args = parser.parse_args(argv)

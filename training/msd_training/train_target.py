@@ -114,6 +114,14 @@ def train(run_dir: str, steps: int = 3000, batch_size: int = 16, lr: float = 1e-
         if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step + 1, "config": config.to_dict()}, checkpoint_path + ".tmp")
             os.replace(checkpoint_path + ".tmp", checkpoint_path)
-    with open(os.path.join(run_dir, "target-train.json"), "w") as f:
-        json.dump({"steps": steps, "batch_size": batch_size, "seconds": time.time() - began, "parameters": params, "final_loss": {k: float(np.mean(v[-100:])) for k, v in losses.items()}}, f, indent=2)
+    report_path = os.path.join(run_dir, "target-train.json")
+    if start >= steps:
+        return model
+    # Seconds add up over resumed runs and cycles, so the report states the whole training time.
+    previous = {}
+    if os.path.exists(report_path) and start > 0:
+        with open(report_path) as f:
+            previous = json.load(f)
+    with open(report_path, "w") as f:
+        json.dump({"steps": steps, "batch_size": batch_size, "seconds": previous.get("seconds", 0) + time.time() - began, "parameters": params, "final_loss": {k: float(np.mean(v[-100:])) for k, v in losses.items()}}, f, indent=2)
     return model

@@ -13,6 +13,7 @@ import { tinyLlavaDirectory } from '@msd/tiny-llava';
 import { MsdPipeline, type GenerateResult } from 'msd';
 
 const { values } = parseArgs({
+  args: process.argv.slice(2).filter((arg) => arg !== '--'),
   options: {
     set: { type: 'string', default: 'multimodal' },
     limit: { type: 'string', default: '20' },

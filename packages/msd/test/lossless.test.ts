@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { draftRootFromOutput, draftTree, prefillDraftInputs } from '@msd/draft';
+import { acceptSampling, argmaxPerRow, processLogits, SeededRandom, treeAttentionMask, treePositionIds } from '@msd/verifier';
+import { MsdPipeline, prepareInputs } from 'msd';
+import { heldoutPrompts } from './heldout-prompts';
+
+let pipeline: MsdPipeline;
+beforeAll(async () => {
+  pipeline = await MsdPipeline.create({ session: { intraOpNumThreads: 2 } });
+});
+afterAll(async () => {
+  await pipeline?.close();
+});
+
+describe('greedy MSD is token-for-token the target’s greedy decoding', () => {
+  it('on every held-out prompt (one image, two images, text only)', async () => {
+    const prompts = heldoutPrompts();
+    expect(prompts.length).toBeGreaterThanOrEqual(50);
+    const counts: Record<string, [number, number]> = { multimodal: [0, 0], 'two-image': [0, 0], 'text-only': [0, 0] };
+    let tau = 0;
+    for (const prompt of prompts) {
+      const options = { prompt: prompt.question, images: prompt.images, maxNewTokens: 40 };
+      const plain = await pipeline.generate({ ...options, speculative: false });
+      const speculative = await pipeline.generate(options);
+      const same = JSON.stringify(plain.tokenIds) === JSON.stringify(speculative.tokenIds);
+      const count = counts[prompt.set]!;
+      count[0] += same ? 1 : 0;
+      count[1]++;
+      tau += speculative.stats.tau;
+      expect(speculative.tokenIds, `${prompt.set}: ${prompt.question}`).toEqual(plain.tokenIds);
+    }
+    console.log('lossless greedy (identical / prompts):', JSON.stringify(counts), 'mean tau', (tau / prompts.length).toFixed(2));
+  });
+});
+
+/** Chi-square survival function via the regularised upper incomplete gamma (series / continued fraction). */
+function chiSquarePValue(statistic: number, degrees: number): number {
+  const a = degrees / 2;
+  const x = statistic / 2;
+  const logGamma = (z: number): number => {
+    const c = [76.18009172947146, -86.50532032941677, 24.01409824083091, -1.231739572450155, 0.1208650973866179e-2, -0.5395239384953e-5];
+    let y = z;
+    const t = z + 5.5 - (z + 0.5) * Math.log(z + 5.5);
+    let s = 1.000000000190015;
+    for (const coefficient of c) s += coefficient / ++y;
+    return -t + Math.log((2.5066282746310005 * s) / z);
+  };
+  if (x < a + 1) {
+    let sum = 1 / a;
+    let term = sum;
+    for (let n = 1; n < 500; n++) {
+      term *= x / (a + n);
+      sum += term;
+    }
+    return 1 - sum * Math.exp(-x + a * Math.log(x) - logGamma(a));
+  }
+  let b = x + 1 - a;
+  let c = 1e300;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 500; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    c = b + an / c;
+    d = 1 / d;
+    h *= d * c;
+  }
+  return Math.exp(-x + a * Math.log(x) - logGamma(a)) * h;
+}
+
+describe('sampling MSD keeps the target’s next-token distribution', () => {
+  // Fixed contexts: the real drafted tree and the real target logits of one step; only the acceptance
+  // draws vary with the seed, so thousands of samples are cheap and the comparison is exact.
+  it.each([
+    { temperature: 1, topP: 1 },
+    { temperature: 1, topP: 0.9 },
+  ])('temperature $temperature, top-p $topP: first emitted token vs the processed target distribution', async (sampling) => {
+    const { target, draft, tokenizer } = pipeline;
+    const manifest = target.manifest;
+    const prompts = [...heldoutPrompts().filter((prompt) => prompt.set === 'multimodal').slice(0, 2), ...heldoutPrompts().filter((prompt) => prompt.set === 'text-only').slice(0, 2)];
+    for (const prompt of prompts) {
+      const inputs = await prepareInputs({ tokenizer, preprocessor: pipeline.preprocessor, imageTokensPerImage: manifest.imageTokensPerImage, messages: [{ role: 'user', content: [...prompt.images.map(() => ({ type: 'image' as const })), { type: 'text', text: prompt.question }] }], images: prompt.images });
+      const features = inputs.pixelValues ? await target.encodeImages(inputs.pixelValues.data, inputs.pixelValues.dims) : undefined;
+      const length = inputs.ids.length;
+      const mask = new Float32Array(length * length);
+      for (let row = 0; row < length; row++) mask.fill(-3.4e38, row * length + row + 1, (row + 1) * length);
+      const prefill = await target.forward(target.emptyCache(), await target.fuse(inputs.ids, inputs.tags, features), BigInt64Array.from({ length }, (_, i) => BigInt(i)), mask);
+      const first = argmaxPerRow(prefill.logits.subarray((length - 1) * manifest.vocabSize), manifest.vocabSize)[0]!;
+      const started = await draft!.run(draft!.emptyCache(), prefillDraftInputs({ ids: [...inputs.ids, first], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize: manifest.hiddenSize }));
+      const root = draftRootFromOutput(draft!, started.output, first);
+      const { tree } = await draftTree(draft!, started.cache, root, { depth: 4, topK: 4, totalTokens: 12 });
+      const verified = await target.forward(prefill.cache, await target.embed(tree.tokens), treePositionIds(tree, length), treeAttentionMask(tree, length));
+      const expected = processLogits(verified.logits.subarray(0, manifest.vocabSize), sampling);
+      const samples = 4000;
+      const observed = new Map<number, number>();
+      const random = new SeededRandom({ seed: 12345 });
+      for (let i = 0; i < samples; i++) {
+        const acceptance = acceptSampling(tree, verified.logits, sampling, random);
+        const token = acceptance.acceptedTokens.length > 0 ? acceptance.acceptedTokens[0]! : acceptance.bonusToken;
+        observed.set(token, (observed.get(token) ?? 0) + 1);
+      }
+      // Pool tokens with expected count < 5 into one cell, as the chi-square test needs.
+      let statistic = 0;
+      let cells = 0;
+      let pooledExpected = 0;
+      let pooledObserved = 0;
+      for (let token = 0; token < expected.length; token++) {
+        const e = expected[token]! * samples;
+        const o = observed.get(token) ?? 0;
+        if (e < 5) {
+          pooledExpected += e;
+          pooledObserved += o;
+          continue;
+        }
+        statistic += ((o - e) * (o - e)) / e;
+        cells++;
+      }
+      if (pooledExpected > 0) {
+        statistic += ((pooledObserved - pooledExpected) ** 2) / Math.max(pooledExpected, 1e-9);
+        cells++;
+      }
+      const pValue = cells > 1 ? chiSquarePValue(statistic, cells - 1) : 1;
+      console.log(`T=${sampling.temperature} top-p=${sampling.topP} "${prompt.question}": chi2 ${statistic.toFixed(2)} over ${cells} cells, p = ${pValue.toFixed(3)}`);
+      expect(pValue).toBeGreaterThan(0.001);
+      for (const cache of [prefill.cache, verified.cache]) cache.dispose();
+      draft!.release(started.cache);
+    }
+  });
+});
