@@ -1,11 +1,9 @@
 import { defineConfig } from 'tsup';
+import { baseOptions } from '../../tsup.base';
 
+// The CLI is a second entry; declarations only for the library.
 export default defineConfig({
+  ...baseOptions,
   entry: ['src/index.ts', 'src/cli.ts'],
-  format: ['esm'],
   dts: { entry: 'src/index.ts', compilerOptions: { customConditions: [] } },
-  tsconfig: 'tsconfig.build.json',
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
 });

@@ -1,6 +1,6 @@
 """`python -m msd_training <stage> [--run DIR]` — one command per stage, `all` runs them in order.
 
-Stages: data, tokenizer, target, eval-target, export-target, features, draft, ablations, eval-drafts, bundle.
+Stages: data, tokenizer, vision, target, eval-target, export-target, features, draft, ablations, eval-drafts, bundle.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-STAGES = ["data", "tokenizer", "target", "eval-target", "export-target", "features", "draft", "ablations", "eval-drafts", "bundle"]
+STAGES = ["data", "tokenizer", "vision", "target", "eval-target", "export-target", "features", "draft", "ablations", "eval-drafts", "bundle"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,8 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stage", choices=STAGES + ["all"])
     parser.add_argument("--run", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs", "default"), help="run directory (default: training/runs/default)")
     parser.add_argument("--seed", type=int, default=1234)
-    parser.add_argument("--target-steps", type=int, default=1000)
-    parser.add_argument("--target-extra-steps", type=int, default=800, help="steps of the second cosine cycle (warm restart)")
+    parser.add_argument("--vision-steps", type=int, default=800, help="steps of vision-tower pretraining")
+    parser.add_argument("--target-steps", type=int, default=1400)
+    parser.add_argument("--target-extra-steps", type=int, default=0, help="steps of an optional second cosine cycle (warm restart)")
     parser.add_argument("--draft-steps", type=int, default=1000)
     parser.add_argument("--small", action="store_true", help="tiny sizes for tests and smoke runs")
     args = parser.parse_args(argv)

@@ -4,6 +4,8 @@ Writes into the run directory:
   images-{split}.npy    uint8 [N, 96, 96, 3], already padded to square and resized (what the
                         preprocessor produces before rescale/normalise)
   samples-{split}.jsonl one conversation per line: {"images": [i, ...], "question", "answer", "kind"}
+  labels-{split}.npz    ground truth per image for pretraining the vision tower: per-patch colour
+                        and shape classes, background class and object count
   corpus.txt            text for the tokenizer
 """
 from __future__ import annotations
@@ -33,6 +35,40 @@ def to_model_pixels(image: Image.Image, size: int) -> np.ndarray:
     return np.asarray(square.resize((size, size), Image.BICUBIC), dtype=np.uint8)
 
 
+PAD_LABEL = 255
+PATCH = 8
+
+
+def patch_labels(scene: scenes.Scene, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(colour, shape) class per patch of the model image, row-major like the vision tower's patches.
+
+    Colour: 0 background, 1 + index in COLOURS, len(COLOURS) + 1 padding. Shape: 0 background,
+    1 + index in SHAPES, len(SHAPES) + 1 padding. A patch takes the object that covers most of it,
+    or the background/padding when no object covers a quarter of it."""
+    index = scenes.label_map(scene)
+    w, h = index.size
+    side = max(w, h)
+    square = Image.new("L", (side, side), PAD_LABEL)
+    square.paste(index, ((side - w) // 2, (side - h) // 2))
+    pixels = np.asarray(square.resize((size, size), Image.NEAREST))
+    grid = size // PATCH
+    blocks = pixels.reshape(grid, PATCH, grid, PATCH).transpose(0, 2, 1, 3).reshape(grid * grid, PATCH * PATCH)
+    colour_names, shape_names = list(scenes.COLOURS), list(scenes.SHAPES)
+    colour = np.zeros(grid * grid, np.int64)
+    shape = np.zeros(grid * grid, np.int64)
+    for p, block in enumerate(blocks):
+        values, counts = np.unique(block, return_counts=True)
+        objects = [(c, v) for v, c in zip(values, counts) if 0 < v < PAD_LABEL]
+        if objects and max(objects)[0] * 4 >= block.size:
+            obj = scene.objects[max(objects)[1] - 1]
+            colour[p] = 1 + colour_names.index(obj.colour)
+            shape[p] = 1 + shape_names.index(obj.shape)
+        elif counts[values == PAD_LABEL].sum() * 2 > block.size:
+            colour[p] = len(colour_names) + 1
+            shape[p] = len(shape_names) + 1
+    return colour, shape
+
+
 def normalise(pixels: np.ndarray) -> np.ndarray:
     """uint8 [..., H, W, 3] -> float32 [..., 3, H, W] with CLIP mean/std."""
     x = pixels.astype(np.float32) / 255.0
@@ -44,6 +80,8 @@ def make_split(out: str, split: str, seed: int, single: int, pairs: int, image_s
     rng = random.Random(seed)
     total_images = single + 2 * pairs
     images = np.zeros((total_images, image_size, image_size, 3), dtype=np.uint8)
+    grid = (image_size // PATCH) ** 2
+    labels = {"colour": np.zeros((total_images, grid), np.int64), "shape": np.zeros((total_images, grid), np.int64), "background": np.zeros(total_images, np.int64), "count": np.zeros(total_images, np.int64)}
     progress = Progress(total_images, f"data:{split}")
     with open(os.path.join(out, f"samples-{split}.jsonl"), "w") as f:
         index = 0
@@ -52,6 +90,9 @@ def make_split(out: str, split: str, seed: int, single: int, pairs: int, image_s
             w, h = rng.randint(160, 320), rng.randint(160, 320)
             scene = scenes.random_scene(rng, w, h)
             images[index] = to_model_pixels(scenes.render(scene), image_size)
+            labels["colour"][index], labels["shape"][index] = patch_labels(scene, image_size)
+            labels["background"][index] = list(scenes.BACKGROUNDS).index(scene.background)
+            labels["count"][index] = len(scene.objects)
             all_scenes.append(scene)
             index += 1
             progress.update()
@@ -64,6 +105,7 @@ def make_split(out: str, split: str, seed: int, single: int, pairs: int, image_s
             qa = scenes.two_image_questions(all_scenes[a], all_scenes[b], rng)
             f.write(json.dumps({"images": [a, b], "qa": qa}) + "\n")
     np.save(os.path.join(out, f"images-{split}.npy"), images)
+    np.savez_compressed(os.path.join(out, f"labels-{split}.npz"), **labels)
 
 
 def make_text(out: str, seed: int) -> None:

@@ -193,7 +193,7 @@ def write_parity_cases(model: LlavaForConditionalGeneration, draft: Optional[Msd
             tree = _tree_mask(np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1]], dtype=bool), 5)
             positions = np.array([[5, 6, 6]], dtype=np.int64)
             feeds = {"input_ids": ids, "hidden_states": hidden, "image_embeds": image, "image_mask": image_mask, "position_ids": positions,
-                     "attention_mask": tree, "past_key_values.0.key": key.numpy(), "past_key_values.0.value": value.numpy()}
+                     "attention_mask": tree, "past_key_values.0.key": key.numpy(), "past_key_values.0.value": value.numpy(), "topk_rows": np.arange(3, dtype=np.int64)}
             out, values, indices, key2, value2 = graph(*(torch.from_numpy(feeds[name]) for name in feeds))
             write_parity_case(out_dir, "draft_msd", feeds, {"last_hidden_state": out.numpy(), "topk_logprobs": values.numpy(), "topk_ids": indices.numpy(),
                                                             "present.0.key": key2.numpy(), "present.0.value": value2.numpy()})

@@ -229,11 +229,17 @@ class LlamaAttention(nn.Module):
 
     def forward(self, x, cos, sin, mask, past_key=None, past_value=None):
         c = self.config
-        b, t, _ = x.shape
-        q = self.q_proj(x).view(b, t, c.num_attention_heads, c.head_dim).transpose(1, 2)
-        k = self.k_proj(x).view(b, t, c.num_key_value_heads, c.head_dim).transpose(1, 2)
-        v = self.v_proj(x).view(b, t, c.num_key_value_heads, c.head_dim).transpose(1, 2)
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        # Exported graphs spell the same function in fewer ONNX nodes (constant-shape reshapes,
+        # rotate_half as one MatMul): torch would export shape arithmetic and slicing per layer.
+        exporting = torch.onnx.is_in_onnx_export()
+        q = _split_heads(self.q_proj(x), c.num_attention_heads, c.head_dim, exporting)
+        k = _split_heads(self.k_proj(x), c.num_key_value_heads, c.head_dim, exporting)
+        v = _split_heads(self.v_proj(x), c.num_key_value_heads, c.head_dim, exporting)
+        if exporting:
+            rotation = _rotate_half_matrix(c.head_dim)
+            q, k = q * cos + (q @ rotation) * sin, k * cos + (k @ rotation) * sin
+        else:
+            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         if past_key is not None:
             k = torch.cat([past_key, k], dim=2)
             v = torch.cat([past_value, v], dim=2)
@@ -243,8 +249,41 @@ class LlamaAttention(nn.Module):
             k = k.repeat_interleave(groups, dim=1)
             v = v.repeat_interleave(groups, dim=1)
         scores = q @ k.transpose(-1, -2) / math.sqrt(c.head_dim) + mask
-        out = torch.softmax(scores, dim=-1) @ v
-        return self.o_proj(out.transpose(1, 2).reshape(b, t, -1)), present
+        out = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2)
+        merged = _reshape_keeping(out, (0, -1, c.num_attention_heads * c.head_dim)) if exporting else out.reshape(out.shape[0], out.shape[1], -1)
+        return self.o_proj(merged), present
+
+
+def _split_heads(x: torch.Tensor, heads: int, head_dim: int, exporting: bool) -> torch.Tensor:
+    """[B, T, heads * head_dim] -> [B, heads, T, head_dim]."""
+    split = _reshape_keeping(x, (0, -1, heads, head_dim)) if exporting else x.view(x.shape[0], x.shape[1], heads, head_dim)
+    return split.transpose(1, 2)
+
+
+class _ReshapeKeeping(torch.autograd.Function):
+    """Reshape where 0 keeps the input's dim (and -1 is inferred), exported as one ONNX Reshape with a constant shape
+    (torch would otherwise export Shape/Gather/Unsqueeze/Concat to compute the dynamic dims)."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return x.reshape([x.shape[i] if size == 0 else size for i, size in enumerate(shape)])
+
+    @staticmethod
+    def symbolic(g, x, shape):
+        return g.op("Reshape", x, g.op("Constant", value_t=torch.tensor(shape, dtype=torch.int64)))
+
+
+def _reshape_keeping(x: torch.Tensor, shape: tuple) -> torch.Tensor:
+    return _ReshapeKeeping.apply(x, shape)
+
+
+def _rotate_half_matrix(head_dim: int) -> torch.Tensor:
+    """R with x @ R == rotate_half(x)."""
+    half = head_dim // 2
+    rotation = torch.zeros(head_dim, head_dim)
+    rotation[torch.arange(half) + half, torch.arange(half)] = -1.0
+    rotation[torch.arange(half), torch.arange(half) + half] = 1.0
+    return rotation
 
 
 class LlamaMlp(nn.Module):

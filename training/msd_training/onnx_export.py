@@ -59,9 +59,11 @@ class DraftGraph(nn.Module):
         super().__init__()
         self.draft, self.top_k = draft, top_k
 
-    def forward(self, input_ids, hidden_states, image_embeds, image_mask, position_ids, attention_mask, past_key, past_value):
+    def forward(self, input_ids, hidden_states, image_embeds, image_mask, position_ids, attention_mask, past_key, past_value, topk_rows):
         out, (key, value) = self.draft(input_ids, hidden_states, image_embeds, image_mask, position_ids, attention_mask, (past_key, past_value))
-        logprobs = torch.log_softmax(self.draft.lm_head(out), dim=-1)
+        # Candidates only for the rows asked for: after a prefill or an update only the last row's
+        # are used, and the vocabulary projection of every prompt row would cost more than the layer.
+        logprobs = torch.log_softmax(self.draft.lm_head(out.index_select(1, topk_rows)), dim=-1)
         values, indices = torch.topk(logprobs, self.top_k, dim=-1)
         return out, values, indices, key, value
 
@@ -128,11 +130,15 @@ def export_draft(draft: MsdDraft, path: str, top_k: int) -> None:
         torch.tensor([[5, 6]]), torch.randn(1, new_len, d), torch.randn(1, new_len, d), torch.tensor([[0.0, 1.0]]),
         torch.tensor([[past_len, past_len + 1]]), torch.zeros(1, 1, new_len, past_len + new_len),
         torch.randn(1, t.num_key_value_heads, past_len, t.head_dim), torch.randn(1, t.num_key_value_heads, past_len, t.head_dim),
+        # One row, not two: a trace example of the same length as the sequence lets torch merge the dims.
+        torch.tensor([1]),
     )
-    inputs = ["input_ids", "hidden_states", "image_embeds", "image_mask", "position_ids", "attention_mask", "past_key_values.0.key", "past_key_values.0.value"]
+    inputs = ["input_ids", "hidden_states", "image_embeds", "image_mask", "position_ids", "attention_mask", "past_key_values.0.key", "past_key_values.0.value", "topk_rows"]
     outputs = ["last_hidden_state", "topk_logprobs", "topk_ids", "present.0.key", "present.0.value"]
     seq = {0: "batch_size", 1: "sequence_length"}
-    axes = {name: seq for name in ("input_ids", "hidden_states", "image_embeds", "image_mask", "position_ids", "last_hidden_state", "topk_logprobs", "topk_ids")}
+    axes = {name: seq for name in ("input_ids", "hidden_states", "image_embeds", "image_mask", "position_ids", "last_hidden_state")}
+    axes["topk_rows"] = {0: "topk_row_count"}
+    axes["topk_logprobs"] = axes["topk_ids"] = {0: "batch_size", 1: "topk_row_count"}
     axes["attention_mask"] = {0: "batch_size", 2: "sequence_length", 3: "total_sequence_length"}
     axes["past_key_values.0.key"] = axes["past_key_values.0.value"] = {0: "batch_size", 2: "past_sequence_length"}
     axes["present.0.key"] = axes["present.0.value"] = {0: "batch_size", 2: "total_sequence_length"}
@@ -150,7 +156,8 @@ def store_weights_as_fp16(path: str, min_elements: int = 1024) -> None:
     graph = model.graph
     casts = []
     for init in graph.initializer:
-        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < min_elements:
+        # int8 weights' scales stay exact (quantize.py's reference uses them as they are).
+        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < min_elements or init.name.endswith("_scale"):
             continue
         array = numpy_helper.to_array(init).astype(np.float16)
         name = init.name

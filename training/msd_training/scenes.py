@@ -98,19 +98,33 @@ def render(scene: Scene) -> Image.Image:
     rng = random.Random(scene.seed)
     for _ in range(scene.marks):
         _draw_marks(draw, rng, scene)
-    unit = min(scene.width, scene.height)
     for obj in scene.objects:
-        radius = unit * (0.09 if obj.size == "small" else 0.16)
-        x, y = obj.cx * scene.width, obj.cy * scene.height
-        colour = COLOURS[obj.colour]
-        if obj.shape == "circle":
-            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
-        elif obj.shape == "square":
-            draw.rectangle((x - radius, y - radius, x + radius, y + radius), fill=colour)
-        elif obj.shape == "triangle":
-            draw.polygon([(x, y - radius), (x - radius, y + radius), (x + radius, y + radius)], fill=colour)
-        else:
-            draw.polygon([(x, y - radius), (x + radius, y), (x, y + radius), (x - radius, y)], fill=colour)
+        _draw_object(draw, scene, obj, COLOURS[obj.colour])
+    return image
+
+
+def _draw_object(draw: ImageDraw.ImageDraw, scene: Scene, obj: SceneObject, fill) -> None:
+    radius = min(scene.width, scene.height) * (0.09 if obj.size == "small" else 0.16)
+    x, y = obj.cx * scene.width, obj.cy * scene.height
+    if obj.shape == "circle":
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill)
+    elif obj.shape == "square":
+        draw.rectangle((x - radius, y - radius, x + radius, y + radius), fill=fill)
+    elif obj.shape == "triangle":
+        draw.polygon([(x, y - radius), (x - radius, y + radius), (x + radius, y + radius)], fill=fill)
+    else:
+        draw.polygon([(x, y - radius), (x + radius, y), (x, y + radius), (x - radius, y)], fill=fill)
+
+
+def label_map(scene: Scene) -> Image.Image:
+    """Which object covers each pixel ("L" image: 0 background, i + 1 the i-th object, later objects on top).
+
+    Drawn with the same geometry as `render`, so it is the ground truth the vision tower is
+    pretrained on (colour and shape per patch)."""
+    image = Image.new("L", (scene.width, scene.height), 0)
+    draw = ImageDraw.Draw(image)
+    for index, obj in enumerate(scene.objects):
+        _draw_object(draw, scene, obj, index + 1)
     return image
 
 

@@ -18,12 +18,21 @@ def tokenizer(args) -> None:
     tokenizer_stage.train(args.run, vocab_size=1000 if args.small else 4000)
 
 
+def vision(args) -> None:
+    from . import train_vision
+    from .modeling import VisionConfig
+    config = VisionConfig(**TINY_VISION) if args.small else VisionConfig()
+    train_vision.train(args.run, config, steps=4 if args.small else args.vision_steps, batch_size=4 if args.small else 64, seed=args.seed)
+
+
+TINY_VISION = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
+
+
 def target(args) -> None:
     from . import train_target
-    overrides = {"text": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 2}, "vision": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}} if args.small else None
-    # Two cosine cycles: the second (a warm restart, resumed from the first's checkpoint) is where the
-    # tiny model learns to ground its answers in the image; one cycle of 1000 steps left it blind.
-    cycles = [2, 4] if args.small else [args.target_steps, args.target_steps + args.target_extra_steps]
+    overrides = {"text": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 2}, "vision": TINY_VISION} if args.small else None
+    # An optional second cosine cycle (a warm restart resumed from the first's checkpoint).
+    cycles = [2, 4] if args.small else [args.target_steps] + ([args.target_steps + args.target_extra_steps] if args.target_extra_steps else [])
     for steps in cycles:
         train_target.train(args.run, steps=steps, batch_size=4 if args.small else 16, lr=1.5e-3, seed=args.seed, overrides=overrides)
 
@@ -161,10 +170,15 @@ def eval_drafts(args) -> None:
 
 
 def _draft_parity_case(draft, cases_dir: str, name: str, seed: int) -> None:
+    import copy
     import numpy as np
     import torch
     from .modeling import causal_mask
     from .onnx_export import write_parity_case
+    from .quantize import fake_quantize_linear
+    # The exported draft computes with int8 weights; the reference computes exactly that too.
+    draft = copy.deepcopy(draft)
+    fake_quantize_linear(draft)
     t = draft.config.text_config
     rng = np.random.default_rng(seed)
     with torch.no_grad():
@@ -180,7 +194,7 @@ def _draft_parity_case(draft, cases_dir: str, name: str, seed: int) -> None:
         allowed = np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1]], bool)
         mask = np.concatenate([np.zeros((3, 5), np.float32), np.where(allowed, 0, np.finfo(np.float32).min).astype(np.float32)], 1).reshape(1, 1, 3, 8)
         positions = np.array([[5, 6, 6]], np.int64)
-        feeds = {"input_ids": tree_ids, "hidden_states": tree_hidden, "image_embeds": zeros, "image_mask": np.zeros((1, 3), np.float32), "position_ids": positions, "attention_mask": mask, "past_key_values.0.key": key.numpy(), "past_key_values.0.value": value.numpy()}
+        feeds = {"input_ids": tree_ids, "hidden_states": tree_hidden, "image_embeds": zeros, "image_mask": np.zeros((1, 3), np.float32), "position_ids": positions, "attention_mask": mask, "past_key_values.0.key": key.numpy(), "past_key_values.0.value": value.numpy(), "topk_rows": np.arange(3, dtype=np.int64)}
         out, (key2, value2) = draft(torch.from_numpy(tree_ids), torch.from_numpy(tree_hidden), torch.from_numpy(zeros), torch.zeros(1, 3), torch.from_numpy(positions), torch.from_numpy(mask), (key, value))
         logprobs = torch.log_softmax(draft.lm_head(out), -1)
         top_values, top_ids = torch.topk(logprobs, 10, -1)
@@ -189,6 +203,7 @@ def _draft_parity_case(draft, cases_dir: str, name: str, seed: int) -> None:
 
 def export_drafts(args, out_dir: str, names: list[str], cases_dir: str | None = None) -> dict:
     from .onnx_export import describe, export_draft, store_weights_as_fp16
+    from .quantize import quantize_matmuls
     target = _load_target(args)
     specs = {}
     for name in names:
@@ -197,8 +212,9 @@ def export_drafts(args, out_dir: str, names: list[str], cases_dir: str | None = 
         draft, state = _load_draft(args, name, target)
         path = os.path.join(out_dir, "onnx", f"draft_{name.replace('-', '_')}.onnx")
         export_draft(draft, path, top_k=10)
+        quantize_matmuls(path)
         store_weights_as_fp16(path)
-        specs[name] = {"file": os.path.relpath(path, out_dir), **describe(path), "decoupled": draft.config.decoupled, "topK": 10, "curriculum": state["curriculum"]}
+        specs[name] = {"file": os.path.relpath(path, out_dir), **describe(path), "decoupled": draft.config.decoupled, "topK": 10, "curriculum": state["curriculum"], "weights": "int8"}
         if cases_dir:
             _draft_parity_case(draft, cases_dir, f"draft_{name.replace('-', '_')}", args.seed)
     return specs

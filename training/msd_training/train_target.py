@@ -1,4 +1,4 @@
-"""Stage 3 — train the tiny LLaVA target from scratch (vision tower, projector and decoder together)."""
+"""Stage 3b — train the tiny LLaVA target: projector and decoder from scratch on the pretrained, frozen vision tower."""
 from __future__ import annotations
 
 import json
@@ -72,7 +72,15 @@ def train(run_dir: str, steps: int = 3000, batch_size: int = 16, lr: float = 1e-
     config = default_config(sp, **(overrides or {}))
     model = LlavaForConditionalGeneration(config)
     init_weights(model)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.05)
+    vision_path = os.path.join(run_dir, "vision.pt")
+    if os.path.exists(vision_path):
+        # The pretrained tower stays frozen (LLaVA-1.5 keeps CLIP frozen too): the language model
+        # and projector learn to read features that already say what is where.
+        model.vision_tower.load_state_dict(torch.load(vision_path))
+        model.vision_tower.requires_grad_(False)
+        print("[target] vision tower from vision.pt, frozen", flush=True)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=lr, betas=(0.9, 0.95), weight_decay=0.05)
     checkpoint_path = os.path.join(run_dir, "target.ckpt")
     start = 0
     if os.path.exists(checkpoint_path):
@@ -107,7 +115,7 @@ def train(run_dir: str, steps: int = 3000, batch_size: int = 16, lr: float = 1e-
         loss = answer_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         losses.setdefault(kind, []).append(loss.item())
         progress.update(**{f"loss_{k}": float(np.mean(v[-50:])) for k, v in losses.items()})

@@ -343,7 +343,7 @@ def test_export_layout_and_io_match_onnx_export(exports):
         assert not (out / ".staging").exists()
         assert config["draft"]["top_k"] == 5 and config["draft"]["checkpoint_embed_rows"] == DRAFT_VOCAB
         assert config["llava"]["text_config"]["vocab_size"] == VOCAB
-    assert describe(str(root / "fp32" / "onnx" / "draft_msd.onnx"))["outputs"][2] == {"name": "topk_ids", "dtype": "int64", "dims": ["batch_size", "sequence_length", 5]}
+    assert describe(str(root / "fp32" / "onnx" / "draft_msd.onnx"))["outputs"][2] == {"name": "topk_ids", "dtype": "int64", "dims": ["batch_size", "topk_row_count", 5]}
     assert sum("[export-real] (" in line for line in exports["lines"]) == 2 * 7 + 1
 
 

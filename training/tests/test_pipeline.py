@@ -43,6 +43,9 @@ def test_bundle_layout_and_manifest(run_dir):
 
 
 def test_evaluations_were_written(run_dir):
+    with open(os.path.join(run_dir, "vision-train.json")) as f:
+        vision = json.load(f)
+    assert set(vision["heldout_probe_accuracy"]) == {"colour_on_objects", "shape_on_objects", "background", "count"}
     with open(os.path.join(run_dir, "target-eval.json")) as f:
         result = json.load(f)
     assert 0 <= result["accuracy"] <= 1 and "blank_image_accuracy" in result

@@ -12,3 +12,4 @@ export type { TokenType, ImageSpan, TokenTypeTags } from './token-types';
 export type { ModelManifest, GraphSpec, DraftSpec, TensorSpec, TensorDataType } from './model-manifest';
 export { draftTreeProblem } from './draft-tree';
 export type { DraftTree } from './draft-tree';
+export { blockedAttention, causalAttentionMask } from './attention-mask';

@@ -24,6 +24,11 @@ export interface DraftSpec extends GraphSpec {
   topK: number;
   /** How the draft was trained (e.g. `two-stage`, `multimodal-only`). */
   curriculum: string;
+  /**
+   * How its matrix weights are stored: `int8` (onnxruntime's `DynamicQuantizeMatMul`; the draft only
+   * proposes, the target still decides every token) or `float` (absent in older manifests).
+   */
+  weights?: 'int8' | 'float';
 }
 
 /**

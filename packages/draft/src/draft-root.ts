@@ -76,13 +76,16 @@ export function draftRootFromOutput(
   const { hiddenSize, topK } = sizes;
   const rows = output.hidden.length / hiddenSize;
   const index = row ?? rows - 1;
-  if (!Number.isInteger(index) || index < 0 || index >= rows || output.topkIds.length < (index + 1) * topK || output.topkLogprobs.length < (index + 1) * topK) {
-    throw new InvalidArgumentError({ argument: 'row', message: `The draft output has ${rows} row(s) of ${hiddenSize} / ${topK} values; row ${index} does not exist.` });
+  // A step run with `topkRows: 'last'` carries candidates for its last row only.
+  const candidateRows = output.topkIds.length / topK;
+  const candidateIndex = candidateRows === rows ? index : index === rows - 1 && candidateRows === 1 ? 0 : -1;
+  if (!Number.isInteger(index) || index < 0 || index >= rows || candidateIndex < 0 || output.topkLogprobs.length !== output.topkIds.length) {
+    throw new InvalidArgumentError({ argument: 'row', message: `The draft output has ${rows} row(s) of ${hiddenSize} hidden values and ${candidateRows} row(s) of ${topK} candidates; row ${index} has no candidates.` });
   }
   return {
     token,
     hidden: output.hidden.slice(index * hiddenSize, (index + 1) * hiddenSize),
-    topkLogprobs: output.topkLogprobs.slice(index * topK, (index + 1) * topK),
-    topkIds: output.topkIds.slice(index * topK, (index + 1) * topK),
+    topkLogprobs: output.topkLogprobs.slice(candidateIndex * topK, (candidateIndex + 1) * topK),
+    topkIds: output.topkIds.slice(candidateIndex * topK, (candidateIndex + 1) * topK),
   };
 }

@@ -80,6 +80,17 @@ export interface DraftStepInput {
    * ```
    */
   attentionMask: Float32Array;
+  /**
+   * Which rows need candidates: `'all'` (default; tree rounds) or `'last'` (prefill and update, whose
+   * last row is the next tree root). With `'last'` a runner may return `topkLogprobs` / `topkIds` for
+   * the last row only, which spares the vocabulary projection of every other row.
+   *
+   * @example
+   * ```ts
+   * const candidates = input.topkRows === 'last' ? 1 : input.inputIds.length;
+   * ```
+   */
+  topkRows?: 'all' | 'last';
 }
 
 /**
@@ -105,7 +116,8 @@ export interface DraftStepOutput {
    */
   hidden: Float32Array;
   /**
-   * `[T * topK]`: log-softmax values of the best `topK` candidates for `x_{i+2}` per row.
+   * `[T * topK]` (or `[topK]` for a `topkRows: 'last'` step): log-softmax values of the best `topK`
+   * candidates for `x_{i+2}` per row.
    *
    * @example
    * ```ts

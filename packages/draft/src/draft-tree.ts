@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type DraftTree } from '@msd/core';
-import { blockedAttention } from './attention-mask';
+import { blockedAttention } from '@msd/core';
 import { checkStepOutput } from './check-step-output';
 import type { DraftRoot } from './draft-root';
 import type { DraftRunner, DraftStepInput } from './draft-runner';

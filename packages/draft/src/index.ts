@@ -5,7 +5,8 @@
  *
  * @module @msd/draft
  */
-export { blockedAttention, causalAttentionMask } from './attention-mask';
+// Re-exported for decoders that import only this package.
+export { blockedAttention, causalAttentionMask } from '@msd/core';
 export type { DraftRunner, DraftStepInput, DraftStepOutput, DraftStepResult } from './draft-runner';
 export { prefillDraftInputs } from './prefill-draft-inputs';
 export type { PrefillDraftInputsOptions } from './prefill-draft-inputs';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, TokenTypeCode, type TokenTypeTags } from '@msd/core';
-import { causalAttentionMask } from './attention-mask';
+import { causalAttentionMask } from '@msd/core';
 import type { DraftStepInput } from './draft-runner';
 
 /**
@@ -154,5 +154,7 @@ export function prefillDraftInputs(options: PrefillDraftInputsOptions): DraftSte
     imageMask,
     positionIds,
     attentionMask: causalAttentionMask(0, n),
+    // Only the last row becomes the tree root.
+    topkRows: 'last',
   };
 }

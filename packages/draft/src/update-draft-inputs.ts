@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@msd/core';
-import { causalAttentionMask } from './attention-mask';
+import { causalAttentionMask } from '@msd/core';
 import type { DraftStepInput } from './draft-runner';
 
 /**
@@ -104,5 +104,7 @@ export function updateDraftInputs(options: UpdateDraftInputsOptions): DraftStepI
     imageMask: undefined,
     positionIds,
     attentionMask: causalAttentionMask(committedLength, count),
+    // Only the last row becomes the tree root.
+    topkRows: 'last',
   };
 }

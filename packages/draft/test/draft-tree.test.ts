@@ -221,4 +221,12 @@ describe('draftTree', () => {
     expect(draftRootFromOutput({ hiddenSize: 3, topK: 2 }, output, 9, 0).topkIds).toEqual(Int32Array.of(1, 2));
     expect(() => draftRootFromOutput({ hiddenSize: 3, topK: 2 }, output, 9, 2)).toThrow(InvalidArgumentError);
   });
+
+  it("draftRootFromOutput takes a topkRows: 'last' step's single candidate row for the last hidden row", () => {
+    const output: DraftStepOutput = { hidden: rows(3, 3), topkLogprobs: Float32Array.of(-0.5, -1.5), topkIds: Int32Array.of(7, 8) };
+    const root = draftRootFromOutput({ hiddenSize: 3, topK: 2 }, output, 9);
+    expect(root).toEqual({ token: 9, hidden: Float32Array.of(200, 201, 202), topkLogprobs: Float32Array.of(-0.5, -1.5), topkIds: Int32Array.of(7, 8) });
+    // Earlier rows have no candidates in such an output.
+    expect(() => draftRootFromOutput({ hiddenSize: 3, topK: 2 }, output, 9, 0)).toThrow(InvalidArgumentError);
+  });
 });

@@ -1,4 +1,4 @@
-import { MsdError, type TokenTypeTags } from '@msd/core';
+import { causalAttentionMask, MsdError, type TokenTypeTags } from '@msd/core';
 import { draftRootFromOutput, draftTree, prefillDraftInputs, updateDraftInputs, type DraftRoot } from '@msd/draft';
 import type { KvCache } from '@msd/runtime';
 import {
@@ -32,14 +32,6 @@ export type DecodeChunk = readonly number[];
 
 function abortError(): MsdError {
   return new MsdError({ code: 'aborted', message: 'Generation was aborted.' });
-}
-
-/** Causal additive mask of `count` new positions over `past` cached ones. */
-function causalMask(past: number, count: number): Float32Array {
-  const total = past + count;
-  const mask = new Float32Array(count * total);
-  for (let row = 0; row < count; row++) mask.fill(-3.4028234663852886e38, row * total + past + row + 1, (row + 1) * total);
-  return mask;
 }
 
 /**
@@ -81,7 +73,7 @@ export async function* decode(
   const prefill = await stats.time('prefill', async () => {
     const embeds = await target.fuse(request.ids, request.tags, features);
     const positions = BigInt64Array.from({ length }, (_, i) => BigInt(i));
-    return target.forward(target.emptyCache(), embeds, positions, causalMask(0, length));
+    return target.forward(target.emptyCache(), embeds, positions, causalAttentionMask(0, length));
   });
   let cache: KvCache = prefill.cache;
   let produced = 0;
@@ -106,7 +98,7 @@ export async function* decode(
       if (signal?.aborted) throw abortError();
       const past = cache.length;
       if (!draft || !draftCache || !root) {
-        const step = await stats.time('verify', async () => target.forward(cache, await target.embed([last]), BigInt64Array.of(BigInt(past)), causalMask(past, 1)));
+        const step = await stats.time('verify', async () => target.forward(cache, await target.embed([last]), BigInt64Array.of(BigInt(past)), causalAttentionMask(past, 1)));
         cache.dispose();
         cache = step.cache;
         last = choose(step.logits, 0);
@@ -122,8 +114,8 @@ export async function* decode(
       const acceptance: Acceptance =
         options.temperature === 0 ? acceptGreedy(tree, argmaxPerRow(verified.logits, vocab)) : acceptSampling(tree, verified.logits, sampling, random);
       const nodes = acceptance.acceptedNodes;
-      const next = await stats.time('overhead', async () => verified.cache.compact(compactionIndices(nodes, past)));
-      verified.cache.dispose();
+      // The verified cache is not needed again: its buffers become the compacted cache.
+      const next = await stats.time('overhead', async () => verified.cache.compactInPlace(compactionIndices(nodes, past)));
       cache.dispose();
       cache = next;
       const tokens = [...acceptance.acceptedTokens, acceptance.bonusToken];

@@ -6,13 +6,13 @@ import {
   createSession,
   KvCache,
   loadOnnxRuntime,
+  primaryDevice,
   sessionSignature,
   type CreateSessionOptions,
   type InferenceSession,
   type OnnxRuntime,
 } from '@msd/runtime';
 import type { DraftRunner, DraftStepInput, DraftStepOutput } from '@msd/draft';
-import { deviceOf } from './target-model';
 
 /**
  * The draft graph run by onnxruntime, as the tree drafter of `@msd/draft` calls it. Its KV cache is
@@ -36,6 +36,7 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
     private readonly heads: number,
     private readonly headDim: number,
     private readonly gather: InferenceSession | undefined,
+    private readonly selectsRows: boolean,
   ) {}
 
   /** Candidates per position the graph returns. */
@@ -53,14 +54,16 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
    */
   static async load(directory: string, spec: DraftSpec, hiddenSize: number, options: CreateSessionOptions = {}): Promise<OnnxDraftRunner> {
     const ort = await loadOnnxRuntime();
-    const device = deviceOf(options);
+    const device = primaryDevice(options);
     const session = await createSession(join(directory, spec.file), { ...options, deviceOutputs: device === 'cpu' ? [] : ['present.0.key', 'present.0.value'] });
     checkSignature(sessionSignature(session), spec);
     const key = spec.inputs.find((input) => input.name === 'past_key_values.0.key');
     const heads = Number(key?.dims[1]);
     const headDim = Number(key?.dims[3]);
     const gather = device === 'cpu' ? undefined : await createGatherSession(device);
-    return new OnnxDraftRunner(ort, session, spec, hiddenSize, heads, headDim, gather);
+    // Graphs exported before `topk_rows` existed return candidates for every row.
+    const selectsRows = spec.inputs.some((input) => input.name === 'topk_rows');
+    return new OnnxDraftRunner(ort, session, spec, hiddenSize, heads, headDim, gather, selectsRows);
   }
 
   /**
@@ -99,6 +102,7 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
       position_ids: new this.ort.Tensor('int64', positions, [1, count]),
       attention_mask: new this.ort.Tensor('float32', input.attentionMask, [1, 1, count, total]),
       ...cache.feeds(),
+      ...(this.selectsRows ? { topk_rows: this.topkRows(input) } : {}),
     });
     const topkIds = outputs.topk_ids!.data as BigInt64Array;
     const output: DraftStepOutput = {
@@ -107,6 +111,12 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
       topkIds: Int32Array.from(topkIds, Number),
     };
     return { output, cache: cache.fromOutputs(outputs) };
+  }
+
+  private topkRows(input: DraftStepInput) {
+    const count = input.inputIds.length;
+    if (input.topkRows === 'last') return new this.ort.Tensor('int64', BigInt64Array.of(BigInt(count - 1)), [1]);
+    return new this.ort.Tensor('int64', BigInt64Array.from({ length: count }, (_, i) => BigInt(i)), [count]);
   }
 
   /** Releases a cache the drafter no longer needs. */

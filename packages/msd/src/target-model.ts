@@ -6,6 +6,7 @@ import {
   createSession,
   KvCache,
   loadOnnxRuntime,
+  primaryDevice,
   sessionSignature,
   type CreateSessionOptions,
   type DeviceName,
@@ -56,7 +57,7 @@ export class TargetModel {
    */
   static async load(directory: string, manifest: ModelManifest, options: CreateSessionOptions = {}): Promise<TargetModel> {
     const ort = await loadOnnxRuntime();
-    const device = deviceOf(options);
+    const device = primaryDevice(options);
     // On a GPU the KV cache stays in device memory between calls; logits and hidden states come back.
     const kvOutputs = device === 'cpu' ? [] : manifest.graphs.decoder.outputs.map((output) => output.name).filter((name) => name.startsWith('present.'));
     const open = async (spec: ModelManifest['graphs']['decoder'], deviceOutputs: string[] = []) => {
@@ -92,7 +93,7 @@ export class TargetModel {
    */
   async encodeImages(pixels: Float32Array, dims: readonly number[]): Promise<Float32Array> {
     const output = await this.vision.run({ pixel_values: new this.ort.Tensor('float32', pixels, dims as number[]) });
-    return takeFloat32(output.image_features!);
+    return output.image_features!.data as Float32Array;
   }
 
   /**
@@ -107,7 +108,7 @@ export class TargetModel {
     const data = new BigInt64Array(ids.length);
     for (let i = 0; i < ids.length; i++) data[i] = BigInt(ids[i]!);
     const output = await this.embedding.run({ input_ids: new this.ort.Tensor('int64', data, [1, ids.length]) });
-    return takeFloat32(output.inputs_embeds!);
+    return output.inputs_embeds!.data as Float32Array;
   }
 
   /**
@@ -153,7 +154,7 @@ export class TargetModel {
       attention_mask: new this.ort.Tensor('float32', mask, [1, 1, count, total]),
       ...cache.feeds(),
     });
-    return { logits: takeFloat32(outputs.logits!), hidden: takeFloat32(outputs.last_hidden_state!), cache: cache.fromOutputs(outputs) };
+    return { logits: outputs.logits!.data as Float32Array, hidden: outputs.last_hidden_state!.data as Float32Array, cache: cache.fromOutputs(outputs) };
   }
 
   /**
@@ -167,15 +168,4 @@ export class TargetModel {
   async release(): Promise<void> {
     await Promise.all([this.vision.release(), this.embedding.release(), this.decoder.release(), this.gather?.release()]);
   }
-}
-
-function takeFloat32(tensor: Tensor): Float32Array {
-  const data = tensor.data as Float32Array;
-  return data;
-}
-
-/** The first execution provider of session options (`cpu` when none is named). */
-export function deviceOf(options: CreateSessionOptions): DeviceName {
-  const first = options.executionProviders?.[0] ?? 'cpu';
-  return (typeof first === 'string' ? first : first.name) as DeviceName;
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { draftRootFromOutput, draftTree, prefillDraftInputs } from '@msd/draft';
-import { acceptSampling, argmaxPerRow, processLogits, SeededRandom, treeAttentionMask, treePositionIds } from '@msd/verifier';
+import { acceptSampling, argmaxPerRow, chiSquareTest, processLogits, SeededRandom, treeAttentionMask, treePositionIds } from '@msd/verifier';
 import { MsdPipeline, prepareInputs } from 'msd';
 import { heldoutPrompts } from './heldout-prompts';
 
@@ -33,42 +33,6 @@ describe('greedy MSD is token-for-token the target’s greedy decoding', () => {
   });
 });
 
-/** Chi-square survival function via the regularised upper incomplete gamma (series / continued fraction). */
-function chiSquarePValue(statistic: number, degrees: number): number {
-  const a = degrees / 2;
-  const x = statistic / 2;
-  const logGamma = (z: number): number => {
-    const c = [76.18009172947146, -86.50532032941677, 24.01409824083091, -1.231739572450155, 0.1208650973866179e-2, -0.5395239384953e-5];
-    let y = z;
-    const t = z + 5.5 - (z + 0.5) * Math.log(z + 5.5);
-    let s = 1.000000000190015;
-    for (const coefficient of c) s += coefficient / ++y;
-    return -t + Math.log((2.5066282746310005 * s) / z);
-  };
-  if (x < a + 1) {
-    let sum = 1 / a;
-    let term = sum;
-    for (let n = 1; n < 500; n++) {
-      term *= x / (a + n);
-      sum += term;
-    }
-    return 1 - sum * Math.exp(-x + a * Math.log(x) - logGamma(a));
-  }
-  let b = x + 1 - a;
-  let c = 1e300;
-  let d = 1 / b;
-  let h = d;
-  for (let i = 1; i < 500; i++) {
-    const an = -i * (i - a);
-    b += 2;
-    d = an * d + b;
-    c = b + an / c;
-    d = 1 / d;
-    h *= d * c;
-  }
-  return Math.exp(-x + a * Math.log(x) - logGamma(a)) * h;
-}
-
 describe('sampling MSD keeps the target’s next-token distribution', () => {
   // Fixed contexts: the real drafted tree and the real target logits of one step; only the acceptance
   // draws vary with the seed, so thousands of samples are cheap and the comparison is exact.
@@ -100,27 +64,10 @@ describe('sampling MSD keeps the target’s next-token distribution', () => {
         const token = acceptance.acceptedTokens.length > 0 ? acceptance.acceptedTokens[0]! : acceptance.bonusToken;
         observed.set(token, (observed.get(token) ?? 0) + 1);
       }
-      // Pool tokens with expected count < 5 into one cell, as the chi-square test needs.
-      let statistic = 0;
-      let cells = 0;
-      let pooledExpected = 0;
-      let pooledObserved = 0;
-      for (let token = 0; token < expected.length; token++) {
-        const e = expected[token]! * samples;
-        const o = observed.get(token) ?? 0;
-        if (e < 5) {
-          pooledExpected += e;
-          pooledObserved += o;
-          continue;
-        }
-        statistic += ((o - e) * (o - e)) / e;
-        cells++;
-      }
-      if (pooledExpected > 0) {
-        statistic += ((pooledObserved - pooledExpected) ** 2) / Math.max(pooledExpected, 1e-9);
-        cells++;
-      }
-      const pValue = cells > 1 ? chiSquarePValue(statistic, cells - 1) : 1;
+      const counts = new Float64Array(expected.length);
+      for (const [token, count] of observed) counts[token] = count;
+      const { statistic, dof, pValue } = chiSquareTest(counts, expected);
+      const cells = dof + 1;
       console.log(`T=${sampling.temperature} top-p=${sampling.topP} "${prompt.question}": chi2 ${statistic.toFixed(2)} over ${cells} cells, p = ${pValue.toFixed(3)}`);
       expect(pValue).toBeGreaterThan(0.001);
       for (const cache of [prefill.cache, verified.cache]) cache.dispose();

@@ -20,6 +20,22 @@ export interface CreateSessionOptions {
 }
 
 /**
+ * The execution provider a session with these options runs on first (`cpu` when none is named):
+ * what decides where its outputs and caches live.
+ *
+ * @example
+ * ```ts
+ * import { primaryDevice } from '@msd/runtime';
+ *
+ * primaryDevice({ executionProviders: ['webgpu', 'cpu'] }); // 'webgpu'
+ * ```
+ */
+export function primaryDevice(options: CreateSessionOptions): DeviceName {
+  const first = options.executionProviders?.[0] ?? 'cpu';
+  return (typeof first === 'string' ? first : first.name) as DeviceName;
+}
+
+/**
  * Opens an ONNX file as an onnxruntime-node session, with a typed error for a missing or broken file.
  *
  * @example

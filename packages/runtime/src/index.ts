@@ -6,7 +6,7 @@
  */
 export { loadOnnxRuntime } from './load-onnxruntime';
 export type { OnnxRuntime } from './load-onnxruntime';
-export { createSession, createGatherSession } from './create-session';
+export { createSession, createGatherSession, primaryDevice } from './create-session';
 export type { CreateSessionOptions } from './create-session';
 export { sessionSignature, checkSignature } from './session-signature';
 export type { SessionSignature } from './session-signature';

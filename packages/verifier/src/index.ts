@@ -18,3 +18,5 @@ export type { SamplingOptions } from './logits-processor';
 export { sampleFromLogits, sampleToken } from './sampling';
 export { acceptSampling } from './sampling-acceptance';
 export { compactionIndices, gatherSequence } from './kv-compaction';
+export { chiSquareSurvival, chiSquareTest, logGamma, regularizedUpperGamma } from './chi-square';
+export type { ChiSquareResult } from './chi-square';

@@ -1,9 +1,9 @@
-import type { DraftTree } from '@msd/core';
+import { blockedAttention, type DraftTree } from '@msd/core';
 import { assertCapacity, assertCount, assertDraftTree } from './validate';
 
 /**
- * The additive mask value for a position that may not be attended: the lowest finite float32, as
- * Hugging Face uses (`torch.finfo(torch.float32).min`).
+ * The additive mask value for a position that may not be attended: `@msd/core`'s `blockedAttention`
+ * (the lowest finite float32, as Hugging Face uses), under this package's name.
  *
  * @example
  * ```ts
@@ -13,7 +13,7 @@ import { assertCapacity, assertCount, assertDraftTree } from './validate';
  * const blocked = mask[pastLength + 1] === MASKED; // node 0 does not see node 1
  * ```
  */
-export const MASKED = -3.4028234663852886e38;
+export const MASKED = blockedAttention;
 
 /**
  * Builds the additive tree attention mask for one verification forward over all nodes of `tree`.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chiSquareSurvival, chiSquareTest, logGamma } from './helpers/chi-square';
+import { chiSquareSurvival, chiSquareTest, logGamma } from '@msd/verifier';
 
 describe('chi-square helper (used by the losslessness tests)', () => {
   it('matches tabulated values', () => {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { acceptSampling } from '@msd/verifier';
 import type { SamplingOptions } from '@msd/verifier';
-import { chiSquareTest } from './helpers/chi-square';
+import { chiSquareTest } from '@msd/verifier';
 import { emittedCounts, expectedDistributions, vocab } from './helpers/synthetic-decoding';
 import type { AcceptFunction } from './helpers/synthetic-decoding';
 import { wrongAcceptance } from './helpers/wrong-acceptance';

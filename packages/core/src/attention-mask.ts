@@ -1,10 +1,11 @@
 /**
  * The additive attention-mask value for a position that must not be attended to: the smallest
  * float32, as the msd toolchain exports it (`np.finfo(np.float32).min`). `0` means "may attend".
+ * Shared here because the drafter, the verifier and the decode loop must all agree on it.
  *
  * @example
  * ```ts
- * import { blockedAttention } from '@msd/draft';
+ * import { blockedAttention } from '@msd/core';
  *
  * const canSee = mask[row * width + column] !== blockedAttention;
  * ```
@@ -18,7 +19,7 @@ export const blockedAttention = -3.4028234663852886e38;
  *
  * @example
  * ```ts
- * import { causalAttentionMask } from '@msd/draft';
+ * import { causalAttentionMask } from '@msd/core';
  *
  * const mask = causalAttentionMask(3, 2); // 2 rows x 5 columns
  * // row 0: [0, 0, 0, 0, blocked]; row 1: [0, 0, 0, 0, 0]

@@ -1,0 +1,125 @@
+"""Stage 3a — pretrain the vision tower on what the scenes contain, before the target sees any text.
+
+LLaVA starts from CLIP, a tower that already describes images; ours starts from nothing. Learning
+vision only through the answer tokens left the tiny target almost blind (held-out exact match 22.7%
+against 19.3% with a blank image), so the tower first learns dense ground truth from the scene
+generator: colour and shape class per patch, read from the same penultimate layer the projector
+uses, plus background and object count from the mean of the patches. The target stage then loads
+this tower and keeps it frozen, as LLaVA-1.5 keeps CLIP frozen.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import scenes
+from .data import normalise
+from .modeling import ClipVisionTower, VisionConfig
+from .progress import Progress
+
+COUNT_CLASSES = 5  # 0..4 objects
+
+
+class VisionPretrainer(nn.Module):
+    """The tower plus linear probes; only the tower is kept."""
+
+    def __init__(self, config: VisionConfig):
+        super().__init__()
+        self.tower = ClipVisionTower(config)
+        d = config.hidden_size
+        self.colour = nn.Linear(d, len(scenes.COLOURS) + 2)
+        self.shape = nn.Linear(d, len(scenes.SHAPES) + 2)
+        self.background = nn.Linear(d, len(scenes.BACKGROUNDS))
+        self.count = nn.Linear(d, COUNT_CLASSES)
+
+    def forward(self, pixel_values: torch.Tensor) -> dict[str, torch.Tensor]:
+        patches = self.tower(pixel_values)[:, 1:]  # drop CLS, as the "default" feature strategy does
+        pooled = patches.mean(1)
+        return {"colour": self.colour(patches), "shape": self.shape(patches), "background": self.background(pooled), "count": self.count(pooled)}
+
+
+def losses(outputs: dict[str, torch.Tensor], labels: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {
+        "colour": F.cross_entropy(outputs["colour"].flatten(0, 1), labels["colour"].flatten()),
+        "shape": F.cross_entropy(outputs["shape"].flatten(0, 1), labels["shape"].flatten()),
+        "background": F.cross_entropy(outputs["background"], labels["background"]),
+        "count": F.cross_entropy(outputs["count"], labels["count"]),
+    }
+
+
+def _object_accuracy(predicted: torch.Tensor, truth: torch.Tensor, background: int, padding: int) -> float:
+    """Accuracy on patches covered by an object (background patches are the easy majority)."""
+    on_object = (truth != background) & (truth != padding)
+    return float((predicted[on_object] == truth[on_object]).float().mean()) if on_object.any() else float("nan")
+
+
+@torch.no_grad()
+def evaluate(model: VisionPretrainer, images: np.ndarray, labels: dict[str, np.ndarray], limit: int = 400) -> dict[str, float]:
+    model.eval()
+    pixels = torch.from_numpy(normalise(images[:limit]))
+    truth = {k: torch.from_numpy(v[:limit]) for k, v in labels.items()}
+    outputs = model(pixels)
+    predicted = {k: v.argmax(-1) for k, v in outputs.items()}
+    model.train()
+    return {
+        "colour_on_objects": _object_accuracy(predicted["colour"], truth["colour"], 0, len(scenes.COLOURS) + 1),
+        "shape_on_objects": _object_accuracy(predicted["shape"], truth["shape"], 0, len(scenes.SHAPES) + 1),
+        "background": float((predicted["background"] == truth["background"]).float().mean()),
+        "count": float((predicted["count"] == truth["count"]).float().mean()),
+    }
+
+
+def _load_labels(run_dir: str, split: str) -> dict[str, np.ndarray]:
+    with np.load(os.path.join(run_dir, f"labels-{split}.npz")) as data:
+        return {k: data[k] for k in data.files}
+
+
+def train(run_dir: str, config: VisionConfig, steps: int = 1500, batch_size: int = 64, lr: float = 1e-3, seed: int = 1234) -> dict:
+    """Trains and writes `vision.pt` (the tower's state dict) and `vision-train.json` (held-out probe accuracy)."""
+    torch.manual_seed(seed)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    images = np.load(os.path.join(run_dir, "images-train.npy"))
+    labels = _load_labels(run_dir, "train")
+    heldout_images = np.load(os.path.join(run_dir, "images-heldout.npy"))
+    heldout_labels = _load_labels(run_dir, "heldout")
+    model = VisionPretrainer(config)
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            nn.init.normal_(module.weight, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.05)
+    rng = np.random.default_rng(seed)
+    warmup = min(100, steps // 10)
+    progress = Progress(steps, "vision")
+    began = time.time()
+    recent: dict[str, list[float]] = {}
+    for step in range(steps):
+        scale = (step + 1) / warmup if step < warmup else 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+        for group in optimizer.param_groups:
+            group["lr"] = lr * max(scale, 0.02)
+        pick = rng.integers(0, len(images), batch_size)
+        batch = {k: torch.from_numpy(v[pick]) for k, v in labels.items()}
+        parts = losses(model(torch.from_numpy(normalise(images[pick]))), batch)
+        loss = sum(parts.values())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        for k, v in parts.items():
+            recent.setdefault(k, []).append(v.item())
+        progress.update(**{f"loss_{k}": float(np.mean(v[-50:])) for k, v in recent.items()})
+    accuracy = evaluate(model, heldout_images, heldout_labels)
+    print(f"[vision] held-out probe accuracy {json.dumps(accuracy)}", flush=True)
+    torch.save(model.tower.state_dict(), os.path.join(run_dir, "vision.pt"))
+    report = {"steps": steps, "batch_size": batch_size, "seconds": time.time() - began, "heldout_probe_accuracy": accuracy}
+    with open(os.path.join(run_dir, "vision-train.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    return report
