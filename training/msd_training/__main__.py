@@ -1,6 +1,7 @@
 """`python -m msd_training <stage> [--run DIR]` — one command per stage, `all` runs them in order.
 
 Stages: data, tokenizer, vision, target, eval-target, export-target, features, draft, ablations, eval-drafts, bundle.
+Not part of `all`: export-transformersjs (the target in transformers.js's LLaVA layout, for benchmarks).
 """
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import sys
 import time
 
 STAGES = ["data", "tokenizer", "vision", "target", "eval-target", "export-target", "features", "draft", "ablations", "eval-drafts", "bundle"]
+# Stages that only read a finished run (benchmark baselines), run by name only.
+EXTRA_STAGES = ["export-transformersjs"]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m msd_training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", choices=STAGES + ["all"])
+    parser.add_argument("stage", choices=STAGES + EXTRA_STAGES + ["all"])
     parser.add_argument("--run", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs", "default"), help="run directory (default: training/runs/default)")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--vision-steps", type=int, default=800, help="steps of vision-tower pretraining")

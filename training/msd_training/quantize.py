@@ -1,4 +1,4 @@
-"""int8 weights for draft graphs: every MatMul against a weight becomes onnxruntime's
+"""int8 weights for draft graphs: chosen MatMuls against a weight become onnxruntime's
 `com.microsoft.DynamicQuantizeMatMul` (weights int8, symmetric, one scale per output column;
 activations quantized to uint8 per call).
 
@@ -20,6 +20,13 @@ from torch import nn
 
 MIN_ELEMENTS = 4096
 
+# Which weights become int8: those whose inputs have one scale across the rows of a call. Activations
+# are quantized per tensor, and a draft prefill mixes image rows (raw projector outputs, hundreds in
+# magnitude) with text rows (about 1): quantizing `fc`, the attention projections or `down_proj` there
+# wrecked the text rows and cut tau from 3.0 to 2.0 on the bundled model. `lm_head` sees only the rows
+# that need candidates (text), `gate_proj`/`up_proj` a normalized input.
+QUANTIZED_LINEARS = ("lm_head", "gate_proj", "up_proj")
+
 
 def quantize_weight(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`[K, N]` float -> (int8 `[K, N]`, float32 scale `[N]`), symmetric per column."""
@@ -29,8 +36,9 @@ def quantize_weight(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return quantized, scale
 
 
-def quantize_matmuls(path: str, min_elements: int = MIN_ELEMENTS) -> int:
-    """Rewrites the ONNX file in place; returns how many MatMuls became int8."""
+def quantize_matmuls(path: str, min_elements: int = MIN_ELEMENTS, linears: tuple[str, ...] = QUANTIZED_LINEARS) -> int:
+    """Rewrites the ONNX file in place; returns how many MatMuls became int8. `linears` names the
+    modules (as torch's exporter names their nodes, `/.../{name}/MatMul`) to quantize."""
     model = onnx.load(path)
     graph = model.graph
     initializers = {init.name: init for init in graph.initializer}
@@ -42,7 +50,8 @@ def quantize_matmuls(path: str, min_elements: int = MIN_ELEMENTS) -> int:
     nodes = []
     for node in graph.node:
         weight = initializers.get(node.input[1]) if node.op_type == "MatMul" and len(node.input) == 2 else None
-        if weight is None or weight.data_type != TensorProto.FLOAT or len(weight.dims) != 2 or int(np.prod(weight.dims)) < min_elements:
+        chosen = any(f"/{name}/" in node.name for name in linears)
+        if not chosen or weight is None or weight.data_type != TensorProto.FLOAT or len(weight.dims) != 2 or int(np.prod(weight.dims)) < min_elements:
             nodes.append(node)
             continue
         quantized, scale = quantize_weight(numpy_helper.to_array(weight))
@@ -68,9 +77,10 @@ def quantize_matmuls(path: str, min_elements: int = MIN_ELEMENTS) -> int:
     return replaced
 
 
-def fake_quantize_linear(module: nn.Module, min_elements: int = MIN_ELEMENTS) -> None:
-    """Makes every large `nn.Linear` in `module` compute as `DynamicQuantizeMatMul` does (for parity)."""
-    for linear in [m for m in module.modules() if isinstance(m, nn.Linear) and m.weight.numel() >= min_elements]:
+def fake_quantize_linear(module: nn.Module, min_elements: int = MIN_ELEMENTS, linears: tuple[str, ...] = QUANTIZED_LINEARS) -> None:
+    """Makes the `nn.Linear`s that `quantize_matmuls` turns int8 compute as `DynamicQuantizeMatMul` does (for parity)."""
+    chosen = [m for name, m in module.named_modules() if isinstance(m, nn.Linear) and name.split(".")[-1] in linears and m.weight.numel() >= min_elements]
+    for linear in chosen:
         quantized, scale = quantize_weight(linear.weight.detach().numpy().T)
         dequantized = torch.from_numpy(quantized.astype(np.float32) * scale)
         linear.forward = _quantized_forward(dequantized, linear.bias)

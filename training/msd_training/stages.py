@@ -229,9 +229,18 @@ def _write_json(path: str, data) -> None:
 def _model_files(args, out: str, drafts: dict) -> None:
     """config.json, generation_config.json, preprocessor_config.json, tokenizer files and manifest.json."""
     from .onnx_export import describe
+    model = _load_target(args)
+    _hf_model_files(args, model, out)
+    from .manifest import TARGET_GRAPHS, build_manifest, write_manifest
+    graphs = {key: {"file": f"onnx/{name}.onnx", **describe(os.path.join(out, "onnx", f"{name}.onnx"))} for key, name in TARGET_GRAPHS}
+    write_manifest(out, build_manifest(model.config, graphs, drafts))
+
+
+def _hf_model_files(args, model, out: str) -> None:
+    """The Hugging Face files of a model directory: config.json, generation_config.json,
+    preprocessor_config.json and the tokenizer files (shared by the msd bundle and the transformers.js export)."""
     from .tokenizer_export import ExportOptions, export_tokenizer
     from .data import CLIP_MEAN, CLIP_STD
-    model = _load_target(args)
     c = model.config
     t, v = c.text_config, c.vision_config
     export_tokenizer(os.path.join(args.run, "sp.model"), out, ExportOptions(special_tokens=["<image>", "<pad>"], pad_token="<pad>", model_max_length=t.max_position_embeddings))
@@ -250,9 +259,16 @@ def _model_files(args, out: str, drafts: dict) -> None:
         "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
         "image_mean": list(CLIP_MEAN), "image_std": list(CLIP_STD), "do_convert_rgb": True, "do_pad": True,
     })
-    from .manifest import TARGET_GRAPHS, build_manifest, write_manifest
-    graphs = {key: {"file": f"onnx/{name}.onnx", **describe(os.path.join(out, "onnx", f"{name}.onnx"))} for key, name in TARGET_GRAPHS}
-    write_manifest(out, build_manifest(c, graphs, drafts))
+
+
+def export_transformersjs(args) -> None:
+    """The target in transformers.js's LLaVA layout, in <run>/model-transformersjs/: the baseline the
+    benchmarks run `@huggingface/transformers`' generate() on (same weights as the bundle)."""
+    from .transformersjs_export import export_transformersjs as export
+    model = _load_target(args)
+    out = os.path.join(args.run, "model-transformersjs")
+    paths = export(model, out, lambda directory: _hf_model_files(args, model, directory))
+    print(f"exported {list(paths)} and transformers.js's config files to {out}")
 
 
 def bundle(args) -> None:

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@msd/core';
 import type { DeviceName } from '@msd/runtime';
+import { numberOption as number } from './cli-arguments';
 import { MsdPipeline } from './pipeline';
 import type { GenerationStats } from './generation-stats';
 
@@ -18,13 +19,6 @@ export interface GenerateCommandOptions {
   'no-speculative'?: boolean;
   draft?: string;
   json?: boolean;
-}
-
-function number(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed)) throw new InvalidArgumentError({ argument: flag, message: `--${flag} must be a number, got '${value}'.` });
-  return parsed;
 }
 
 function formatStats(stats: GenerationStats): string {

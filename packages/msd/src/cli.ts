@@ -7,6 +7,17 @@ import { MsdError } from '@msd/core';
 import { runGenerate } from './cli-generate';
 import { runPrepare } from './cli-prepare';
 
+const promptOptions = {
+  set: { type: 'string', multiple: true },
+  prompts: { type: 'string', multiple: true },
+  limit: { type: 'string' },
+  model: { type: 'string' },
+  device: { type: 'string' },
+  threads: { type: 'string' },
+  'max-new-tokens': { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
 const usage = `msd — multimodal speculative decoding for vision-language models
 
 Usage:
@@ -14,6 +25,18 @@ Usage:
                [--temperature T] [--top-p P] [--top-k K] [--seed N] [--max-new-tokens N]
                [--no-speculative] [--draft NAME] [--threads N] [--json]
       Stream the answer of the model (default: the bundled tiny LLaVA) and print statistics.
+
+  msd bench [--set multimodal|two-image|text-only|all]... [--prompts FILE]... [--limit N]
+            [--rounds R] [--max-new-tokens N] [--temperature T]... [--drafts a,b] [--tuned]
+            [--depth D --top-k K --total-tokens N] [--transformers-js DIR] [--model DIR]
+            [--device D] [--threads N] [--out DIR] [--json]
+      Time msd's autoregressive loop, msd with each draft (and the tuned tree), and
+      transformers.js side by side on the same prompts; write a report folder.
+
+  msd tune [--set ...]... [--prompts FILE]... [--limit N] [--quick] [--model DIR]
+           [--device D] [--threads N] [--json]
+      Measure verification and draft costs on this machine and choose the tree shape
+      with the best predicted speed; cached for --tuned and tree: 'tuned'.
 
   msd prepare --image PATH --prompt TEXT --tokenizer DIR --preprocessor PATH
               [--image-tokens N] [--json]
@@ -25,7 +48,9 @@ Options:
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...given] = argv;
+  // `pnpm run bench -- --flags` passes the separator through.
+  const rest = given[0] === '--' ? given.slice(1) : given;
   if (!command || command === '-h' || command === '--help') {
     process.stdout.write(usage);
     return command ? 0 : 1;
@@ -51,6 +76,35 @@ async function main(argv: string[]): Promise<number> {
       strict: true,
     });
     return runGenerate(values);
+  }
+  if (command === 'bench') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        ...promptOptions,
+        rounds: { type: 'string' },
+        temperature: { type: 'string', multiple: true },
+        drafts: { type: 'string' },
+        depth: { type: 'string' },
+        'top-k': { type: 'string' },
+        'total-tokens': { type: 'string' },
+        tuned: { type: 'boolean', default: false },
+        'transformers-js': { type: 'string' },
+        out: { type: 'string' },
+      },
+      strict: true,
+    });
+    const { runBench } = await import('./cli-bench');
+    return runBench(values, ['msd', command, ...rest].join(' '));
+  }
+  if (command === 'tune') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { ...promptOptions, draft: { type: 'string' }, repeat: { type: 'string' }, quick: { type: 'boolean', default: false } },
+      strict: true,
+    });
+    const { runTune } = await import('./cli-tune');
+    return (await runTune(values)).code;
   }
   if (command === 'prepare') {
     const { values } = parseArgs({

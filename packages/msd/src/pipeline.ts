@@ -22,8 +22,11 @@ export interface PipelineOptions {
   device?: DeviceName | DeviceName[];
   /** Other onnxruntime session options (threads, optimisation level). */
   session?: Omit<CreateSessionOptions, 'executionProviders'>;
-  /** Default tree shape per step. */
-  tree?: Partial<TreeShape>;
+  /**
+   * Default tree shape per step, or `'tuned'`: the shape `msd tune` measured for this model, device
+   * and thread count (falls back to {@link DEFAULT_TREE}, with a progress message, when none is cached).
+   */
+  tree?: Partial<TreeShape> | 'tuned';
   /** Called while models load, for progress output. */
   onProgress?: (message: string) => void;
 }
@@ -117,8 +120,9 @@ export class MsdPipeline {
       progress(`loading draft '${draftName}'`);
       draft = await OnnxDraftRunner.load(directory, spec, manifest.hiddenSize, session);
     }
+    const tree = options.tree === 'tuned' ? await tunedTree(directory, device, options.session?.intraOpNumThreads ?? 0, progress) : { ...DEFAULT_TREE, ...options.tree };
     progress('ready');
-    return new MsdPipeline(tokenizer, preprocessor, target, draft, { ...DEFAULT_TREE, ...options.tree }, device);
+    return new MsdPipeline(tokenizer, preprocessor, target, draft, tree, device);
   }
 
   /**
@@ -235,4 +239,16 @@ export class MsdPipeline {
     await this.target.release();
     await this.draft?.close();
   }
+}
+
+async function tunedTree(directory: string, device: DeviceName, threads: number, progress: (message: string) => void): Promise<TreeShape> {
+  const { readFile } = await import('node:fs/promises');
+  const { readTuning } = await import('./tuning/tuning-cache');
+  const tuning = await readTuning({ manifestText: await readFile(join(directory, 'manifest.json'), 'utf8'), device, threads });
+  if (!tuning) {
+    progress(`no tuned tree for this model on ${device} with ${threads || 'default'} threads; using the default (run \`msd tune\`)`);
+    return DEFAULT_TREE;
+  }
+  progress(`tuned tree: depth ${tuning.chosen.depth}, top-k ${tuning.chosen.topK}, ${tuning.chosen.totalTokens} nodes`);
+  return tuning.chosen;
 }

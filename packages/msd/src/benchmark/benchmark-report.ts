@@ -1,0 +1,99 @@
+import type { TreeShape } from '../generate-options';
+import type { GenerationTimings } from '../generation-stats';
+
+/** Median and spread of a sample. */
+export interface Spread {
+  /** Median. */
+  median: number;
+  /** 10th percentile. */
+  p10: number;
+  /** 90th percentile. */
+  p90: number;
+  /** Arithmetic mean. */
+  mean: number;
+  /** Number of values. */
+  count: number;
+}
+
+/** Mean milliseconds per generation spent in each phase (a generation's own split, averaged). */
+export type PhaseTimes = GenerationTimings;
+
+/** How one decoding method did on one prompt set at one temperature. */
+export interface MethodResult {
+  /** Display name, e.g. `transformers.js`, `msd autoregressive`, `msd + msd draft`, `msd + msd draft (tuned tree)`. */
+  method: string;
+  /** `baseline` (another library), `autoregressive` (msd without a draft) or `speculative`. */
+  kind: 'baseline' | 'autoregressive' | 'speculative';
+  /** Draft name from the model manifest, for speculative methods. */
+  draft?: string;
+  /** Tree shape, for speculative methods. */
+  tree?: TreeShape;
+  /** Prompt set: `multimodal`, `two-image`, `text-only` or `custom`. */
+  set: string;
+  /** Sampling temperature (0 = greedy). */
+  temperature: number;
+  /** Generations measured. */
+  generations: number;
+  /** Decode-phase tokens per second, per generation. */
+  tokensPerSecond: Spread;
+  /** Median of the per-prompt ratios of this method's tokens per second to the fastest autoregressive method's. */
+  ratioToFastestAutoregressive: number;
+  /** Tokens per target step, per generation (1 for autoregressive methods). */
+  tau: Spread;
+  /** Every generation's tau, for the distribution chart. */
+  tauSamples: number[];
+  /** For depth d = 1, 2, ...: the share of verification steps that accepted at least d drafted tokens. */
+  acceptanceByDepth: number[];
+  /** Drafted tree nodes and accepted drafted tokens, summed over the generations. */
+  drafted: number;
+  accepted: number;
+  /** Mean milliseconds per generation in each phase (the baseline reports only `total`). */
+  timings: PhaseTimes;
+  /** Largest resident set size seen while this method ran, in MiB. */
+  peakRssMiB: number;
+  /** At temperature 0: generations whose tokens equal the reference method's (msd autoregressive). */
+  identicalToReference?: { identical: number; total: number };
+}
+
+/** One point of a measured cost curve. */
+export interface CostPoint {
+  /** Tree nodes verified (verify curve) or rows drafted in one call (draft curve). */
+  size: number;
+  /** Median milliseconds of one call. */
+  milliseconds: number;
+}
+
+/** What `msd tune` measured and chose. */
+export interface TuningSummary {
+  /** Device the measurements ran on. */
+  device: string;
+  /** Context length (cached positions) the calls were timed at. */
+  contextLength: number;
+  /** One target call over N new positions. */
+  verifyCost: CostPoint[];
+  /** One draft call over N rows. */
+  draftCost: CostPoint[];
+  /** The chosen tree and its predicted decode speed relative to autoregressive decoding. */
+  chosen: TreeShape;
+  predictedSpeedup: number;
+  /** Every shape considered, with its predicted tau and speedup, best first. */
+  candidates: Array<{ tree: TreeShape; predictedTau: number; predictedSpeedup: number }>;
+}
+
+/** Everything `msd bench` measured: written as `results.json`, rendered as `report.md` and SVG charts. */
+export interface BenchmarkReport {
+  /** ISO time the run started. */
+  createdAt: string;
+  /** The command line that produced it. */
+  command: string;
+  /** Where it ran. */
+  machine: { cpu: string; cores: number; platform: string; node: string; onnxruntime: string; device: string };
+  /** Model directory and the run's settings. */
+  settings: { model: string; sets: string[]; rounds: number; maxNewTokens: number; temperatures: number[]; threads: number; prompts: number };
+  /** One entry per method, set and temperature. */
+  results: MethodResult[];
+  /** The hardware-aware tree tuning used for the tuned method, if any. */
+  tuning?: TuningSummary;
+  /** Problems that did not stop the run (e.g. a baseline that could not be loaded). */
+  notes: string[];
+}

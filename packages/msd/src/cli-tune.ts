@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DeviceName } from '@msd/runtime';
+import type { TuningSummary } from './benchmark/benchmark-report';
+import { numberOption, selectPrompts, type PromptSelection } from './cli-arguments';
+import { MsdPipeline } from './pipeline';
+import { defaultTreeCandidates, tuneTree } from './tuning/tune-tree';
+import { writeTuning } from './tuning/tuning-cache';
+
+/** Options of `msd tune`, as parsed from the command line. */
+export interface TuneCommandOptions extends PromptSelection {
+  model?: string;
+  device?: string;
+  threads?: string;
+  draft?: string;
+  'max-new-tokens'?: string;
+  repeat?: string;
+  quick?: boolean;
+  json?: boolean;
+}
+
+/** `--quick`: a handful of shapes around the defaults, for smoke tests and CI. */
+const QUICK_CANDIDATES = [
+  { depth: 2, topK: 1, totalTokens: 2 },
+  { depth: 3, topK: 2, totalTokens: 4 },
+  { depth: 4, topK: 2, totalTokens: 6 },
+];
+
+/**
+ * Measures the tree shape for this machine and model, caches it (`MsdPipeline.create({ tree: 'tuned' })`
+ * and `msd bench --tuned` read it) and prints the cost curves and the best shapes.
+ */
+export async function runTune(options: TuneCommandOptions): Promise<{ code: number; tuning: TuningSummary; cachePath: string }> {
+  const log = (message: string) => process.stderr.write(`[msd tune] ${message}\n`);
+  const modelDirectory = options.model ?? (await import('@msd/tiny-llava')).tinyLlavaDirectory();
+  const threads = numberOption(options.threads, 'threads');
+  const device = (options.device ?? 'cpu') as DeviceName;
+  const prompts = selectPrompts({ ...options, limit: options.limit ?? '4' }, modelDirectory);
+  const pipeline = await MsdPipeline.create({ modelDirectory, device, session: threads ? { intraOpNumThreads: threads } : {}, ...(options.draft ? { draft: options.draft } : {}), onProgress: options.json ? () => {} : log });
+  try {
+    const tuning = await tuneTree(pipeline, {
+      prompts: prompts.map((prompt) => ({ prompt: prompt.question, images: prompt.images })),
+      maxNewTokens: numberOption(options['max-new-tokens'], 'max-new-tokens') ?? 48,
+      candidates: options.quick ? QUICK_CANDIDATES : defaultTreeCandidates(),
+      ...(options.repeat ? { repeat: numberOption(options.repeat, 'repeat')! } : {}),
+      onProgress: options.json ? () => {} : log,
+    });
+    const cachePath = await writeTuning({ manifestText: readFileSync(join(modelDirectory, 'manifest.json'), 'utf8'), device: pipeline.device, threads: threads ?? 0 }, tuning);
+    if (options.json) process.stdout.write(`${JSON.stringify({ ...tuning, cachePath }, null, 2)}\n`);
+    else process.stdout.write(formatTuning(tuning, cachePath));
+    return { code: 0, tuning, cachePath };
+  } finally {
+    await pipeline.close();
+  }
+}
+
+function formatTuning(tuning: TuningSummary, cachePath: string): string {
+  const lines = [`device ${tuning.device}, context ${tuning.contextLength} positions`, '', 'target call over N new positions (verify cost):'];
+  for (const point of tuning.verifyCost) lines.push(`  N=${String(point.size).padStart(2)}  ${point.milliseconds.toFixed(3)} ms  ${'#'.repeat(Math.round(point.milliseconds * 10))}`);
+  lines.push('draft call over N rows:');
+  for (const point of tuning.draftCost) lines.push(`  N=${String(point.size).padStart(2)}  ${point.milliseconds.toFixed(3)} ms  ${'#'.repeat(Math.round(point.milliseconds * 10))}`);
+  lines.push('', 'best shapes (predicted):');
+  for (const candidate of tuning.candidates.slice(0, 8)) {
+    const { depth, topK, totalTokens } = candidate.tree;
+    lines.push(`  depth ${depth} top-k ${topK} nodes ${String(totalTokens).padStart(2)}: tau ${candidate.predictedTau.toFixed(2)}, ${candidate.predictedSpeedup.toFixed(2)}x`);
+  }
+  const { depth, topK, totalTokens } = tuning.chosen;
+  lines.push('', `chosen: depth ${depth}, top-k ${topK}, ${totalTokens} nodes (predicted ${tuning.predictedSpeedup.toFixed(2)}x over autoregressive)`, `cached in ${cachePath}`, '');
+  return lines.join('\n');
+}

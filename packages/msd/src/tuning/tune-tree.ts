@@ -1,0 +1,132 @@
+import { InvalidArgumentError } from '@msd/core';
+import type { ImageInput } from '@msd/vision';
+import type { TuningSummary } from '../benchmark/benchmark-report';
+import type { TreeShape } from '../generate-options';
+import type { MsdPipeline } from '../pipeline';
+import { costAt, measureCostCurves, type CostCurves } from './cost-curves';
+
+/** A calibration prompt. */
+export interface CalibrationPrompt {
+  prompt: string;
+  images: readonly ImageInput[];
+}
+
+/** Options of {@link tuneTree}. */
+export interface TuneTreeOptions {
+  /** Prompts whose greedy decoding measures acceptance; the first one also sets the context for timing. */
+  prompts: readonly CalibrationPrompt[];
+  /** Tokens per calibration generation. Default 48. */
+  maxNewTokens?: number;
+  /** Tree shapes to consider. Default: {@link defaultTreeCandidates}. */
+  candidates?: readonly TreeShape[];
+  /** Timed calls per cost-curve size. Default 30. */
+  repeat?: number;
+  /** Progress lines. */
+  onProgress?: (message: string) => void;
+}
+
+/**
+ * The tree shapes `msd tune` considers: depth 2-6, top-k 1-4, and for each a few node budgets between
+ * a single chain and `depth x topK` nodes (never above 24: on a CPU, verifying more costs more than it
+ * can win).
+ *
+ * @example
+ * ```ts
+ * import { defaultTreeCandidates } from 'msd';
+ *
+ * defaultTreeCandidates().length; // about 50 shapes
+ * ```
+ */
+export function defaultTreeCandidates(): TreeShape[] {
+  const shapes: TreeShape[] = [];
+  for (let depth = 2; depth <= 6; depth++) {
+    for (let topK = 1; topK <= 4; topK++) {
+      const most = Math.min(depth * topK, 24);
+      const budgets = new Set([depth, Math.ceil(depth * 1.5), depth * 2, depth * 3].filter((total) => total <= most));
+      for (const totalTokens of budgets) shapes.push({ depth, topK, totalTokens });
+    }
+  }
+  return shapes;
+}
+
+/**
+ * Predicted milliseconds of one speculative step with `tree` from measured costs: the verification
+ * of `totalTokens + 1` positions, the draft update over the accepted tokens, `depth - 1` draft rounds
+ * of `topK` rows, and the loop's own overhead per step.
+ *
+ * @example
+ * ```ts
+ * import { predictedStepMilliseconds } from 'msd';
+ *
+ * predictedStepMilliseconds(curves, { depth: 4, topK: 2, totalTokens: 6 }, 3.1, 0.1);
+ * ```
+ */
+export function predictedStepMilliseconds(curves: CostCurves, tree: TreeShape, tau: number, overheadPerStep: number): number {
+  return costAt(curves.verifyCost, tree.totalTokens + 1) + costAt(curves.draftCost, Math.max(1, tau)) + (tree.depth - 1) * costAt(curves.draftCost, tree.topK) + overheadPerStep;
+}
+
+/**
+ * Hardware-aware tree shape: measures on the pipeline's device how verification cost grows with tree
+ * nodes and draft cost with rows, decodes the calibration prompts greedily with every candidate shape
+ * to measure its tau (acceptance does not depend on timing, so it is exact however noisy the machine),
+ * and picks the shape that maximises predicted tokens per second: tau / step cost, against one
+ * autoregressive step. MSD itself times the target alone; this also prices the draft.
+ *
+ * @example
+ * ```ts
+ * import { MsdPipeline, tuneTree } from 'msd';
+ *
+ * const pipeline = await MsdPipeline.create();
+ * const tuning = await tuneTree(pipeline, { prompts: [{ prompt: 'Describe the image.', images: ['scene.png'] }] });
+ * console.log(tuning.chosen, tuning.predictedSpeedup);
+ * ```
+ */
+export async function tuneTree(pipeline: MsdPipeline, options: TuneTreeOptions): Promise<TuningSummary> {
+  const first = options.prompts[0];
+  if (!first) throw new InvalidArgumentError({ argument: 'prompts', message: 'Tuning needs at least one calibration prompt.' });
+  const progress = options.onProgress ?? (() => {});
+  const maxNewTokens = options.maxNewTokens ?? 48;
+  progress('timing target calls over 1-32 new positions and draft calls over 1-8 rows');
+  const curves = await measureCostCurves(pipeline, { prompt: first.prompt, images: first.images, ...(options.repeat ? { repeat: options.repeat } : {}) });
+  const autoregressiveStep = costAt(curves.verifyCost, 1) + (await overheadPerStep(pipeline, options.prompts, maxNewTokens, false));
+  const candidates = options.candidates ?? defaultTreeCandidates();
+  const scored: TuningSummary['candidates'] = [];
+  for (const [index, tree] of candidates.entries()) {
+    let tokens = 0;
+    let steps = 0;
+    let overhead = 0;
+    for (const prompt of options.prompts) {
+      const { stats } = await pipeline.generate({ prompt: prompt.prompt, images: prompt.images, maxNewTokens, tree });
+      tokens += stats.tokens - 1;
+      steps += stats.steps;
+      overhead += stats.timings.overhead;
+    }
+    const tau = steps ? tokens / steps : 1;
+    const step = predictedStepMilliseconds(curves, tree, tau, steps ? overhead / steps : 0);
+    scored.push({ tree, predictedTau: tau, predictedSpeedup: (tau * autoregressiveStep) / step });
+    progress(`shape ${index + 1}/${candidates.length} depth ${tree.depth} top-k ${tree.topK} nodes ${tree.totalTokens}: tau ${tau.toFixed(2)}, predicted ${((tau * autoregressiveStep) / step).toFixed(2)}x`);
+  }
+  scored.sort((a, b) => b.predictedSpeedup - a.predictedSpeedup);
+  const best = scored[0]!;
+  return {
+    device: pipeline.device,
+    contextLength: curves.contextLength,
+    verifyCost: curves.verifyCost,
+    draftCost: curves.draftCost,
+    chosen: best.tree,
+    predictedSpeedup: best.predictedSpeedup,
+    candidates: scored,
+  };
+}
+
+/** The loop's mean own time per autoregressive step (KV bookkeeping, sampling), measured on the prompts. */
+async function overheadPerStep(pipeline: MsdPipeline, prompts: readonly CalibrationPrompt[], maxNewTokens: number, speculative: boolean): Promise<number> {
+  let overhead = 0;
+  let steps = 0;
+  for (const prompt of prompts) {
+    const { stats } = await pipeline.generate({ prompt: prompt.prompt, images: prompt.images, maxNewTokens, speculative });
+    overhead += stats.timings.overhead;
+    steps += stats.steps;
+  }
+  return steps ? overhead / steps : 0;
+}
