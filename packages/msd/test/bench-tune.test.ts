@@ -135,5 +135,8 @@ describe('msd bench and msd tune (CLI)', () => {
     const bench = run(['bench', '--set', 'pictures']);
     expect(bench.status).toBe(1);
     expect(bench.stderr).toMatch(/\[invalid_argument\] Unknown prompt set 'pictures'/);
+    const baseline = run(['bench', '--set', 'multimodal', '--transformers-js', '/nonexistent/model-transformersjs']);
+    expect(baseline.status).toBe(1);
+    expect(baseline.stderr).toMatch(/\[model_not_found\].*transformers\.js model directory is incomplete/);
   });
 });

@@ -15,7 +15,9 @@
  *   `imagePreprocessing: 'msd'` (the default) feeds the pixel values of `@msd/vision` instead, so both
  *   methods decode from identical inputs and any token difference is the decoder's.
  */
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { ConfigError } from '@msd/core';
 import {
   AutoProcessor,
   BaseStreamer,
@@ -106,7 +108,9 @@ export async function loadTransformersJsBaseline(directory: string, options: Tra
   const modelId = basename(absolute);
   // transformers.js resolves a model id under localModelPath; anything else that looks like a path is
   // read relative to the working directory, so the id must be a plain name.
-  if (!/^[\w.-]+$/.test(modelId)) throw new Error(`The model directory's name ${JSON.stringify(modelId)} is not a plain name transformers.js can resolve.`);
+  if (!/^[\w.-]+$/.test(modelId)) {
+    throw new ConfigError({ code: 'invalid_model_directory', path: absolute, message: `The directory's name ${JSON.stringify(modelId)} is not a plain name transformers.js can resolve.`, hint: 'Rename it to letters, digits, dots, dashes and underscores.' });
+  }
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
   env.localModelPath = `${dirname(absolute)}/`;
@@ -204,6 +208,11 @@ export async function loadTransformersJsBaseline(directory: string, options: Tra
  * ```
  */
 export async function transformersJsBenchmarkBaseline(directory: string, threads: number): Promise<BenchmarkBaseline> {
+  for (const file of ['config.json', 'onnx/decoder_model_merged.onnx', 'onnx/vision_encoder.onnx', 'onnx/embed_tokens.onnx']) {
+    if (!existsSync(join(directory, file))) {
+      throw new ConfigError({ code: 'model_not_found', path: join(directory, file), message: 'The transformers.js model directory is incomplete.', hint: 'Export one with `training/run.sh export-transformersjs --run DIR` and pass DIR/model-transformersjs.' });
+    }
+  }
   const baseline = await loadTransformersJsBaseline(directory, { threads, sessionOptions: { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } as SessionOptions });
   return {
     name: 'transformers.js',
