@@ -13,6 +13,7 @@ export interface BenchCommandOptions extends PromptSelection {
   model?: string;
   device?: string;
   threads?: string;
+  'draft-threads'?: string;
   rounds?: string;
   'max-new-tokens'?: string;
   temperature?: string[];
@@ -61,6 +62,7 @@ export async function runBench(options: BenchCommandOptions, command: string): P
       temperatures: options.temperature?.length ? options.temperature.map((value) => numberOption(value, 'temperature')!) : [0, 1],
       device,
       threads,
+      ...(options['draft-threads'] ? { draftThreads: numberOption(options['draft-threads'], 'draft-threads')! } : {}),
       ...(options.drafts ? { drafts: options.drafts.split(',') } : {}),
       tree,
       ...(tuning ? { tuning } : {}),

@@ -29,7 +29,7 @@ Usage:
   msd bench [--set multimodal|two-image|text-only|all]... [--prompts FILE]... [--limit N]
             [--rounds R] [--max-new-tokens N] [--temperature T]... [--drafts a,b] [--tuned]
             [--depth D --top-k K --total-tokens N] [--transformers-js DIR] [--model DIR]
-            [--device D] [--threads N] [--out DIR] [--json]
+            [--device D] [--threads N] [--draft-threads N] [--out DIR] [--json]
       Time msd's autoregressive loop, msd with each draft (and the tuned tree), and
       transformers.js side by side on the same prompts; write a report folder.
 
@@ -83,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         ...promptOptions,
         rounds: { type: 'string' },
+        'draft-threads': { type: 'string' },
         temperature: { type: 'string', multiple: true },
         drafts: { type: 'string' },
         depth: { type: 'string' },

@@ -23,6 +23,11 @@ export interface PipelineOptions {
   /** Other onnxruntime session options (threads, optimisation level). */
   session?: Omit<CreateSessionOptions, 'executionProviders'>;
   /**
+   * Session options for the draft only, over `session` (e.g. `{ intraOpNumThreads: 1 }`: a draft call
+   * is a handful of small operators, where waking a second thread can cost more than it saves).
+   */
+  draftSession?: Omit<CreateSessionOptions, 'executionProviders'>;
+  /**
    * Default tree shape per step, or `'tuned'`: the shape `msd tune` measured for this model, device
    * and thread count (falls back to {@link DEFAULT_TREE}, with a progress message, when none is cached).
    */
@@ -118,7 +123,7 @@ export class MsdPipeline {
         throw new InvalidArgumentError({ argument: 'draft', message: `The model has no draft named '${draftName}'.`, hint: `Available: ${Object.keys(manifest.drafts).join(', ') || 'none'}.` });
       }
       progress(`loading draft '${draftName}'`);
-      draft = await OnnxDraftRunner.load(directory, spec, manifest.hiddenSize, session);
+      draft = await OnnxDraftRunner.load(directory, spec, manifest.hiddenSize, { ...session, ...options.draftSession });
     }
     const tree = options.tree === 'tuned' ? await tunedTree(directory, device, options.session?.intraOpNumThreads ?? 0, progress) : { ...DEFAULT_TREE, ...options.tree };
     progress('ready');

@@ -37,6 +37,8 @@ export interface BenchmarkOptions {
   device?: DeviceName;
   /** Intra-op threads. Default 2. */
   threads?: number;
+  /** Intra-op threads of the draft sessions. Default: `threads`. */
+  draftThreads?: number;
   /** Drafts of the manifest to run. Default: all of them. */
   drafts?: readonly string[];
   /** Fixed tree shape of the speculative methods. Default: the pipeline's default. */
@@ -116,7 +118,8 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
 
   progress(`loading ${drafts.length} pipeline(s) from ${modelDirectory}`);
   const pipelines = new Map<string, MsdPipeline>();
-  for (const draft of drafts) pipelines.set(draft, await MsdPipeline.create({ modelDirectory, device: options.device ?? 'cpu', session, draft, tree: options.tree ?? {} }));
+  const draftSession = options.draftThreads ? { intraOpNumThreads: options.draftThreads } : {};
+  for (const draft of drafts) pipelines.set(draft, await MsdPipeline.create({ modelDirectory, device: options.device ?? 'cpu', session, draftSession, draft, tree: options.tree ?? {} }));
   const first = pipelines.values().next().value ?? (await MsdPipeline.create({ modelDirectory, device: options.device ?? 'cpu', session, draft: false }));
   if (!pipelines.size) pipelines.set('', first);
   const methods = msdMethods(first, pipelines, manifest.defaultDraft, options.tuning, maxNewTokens);
