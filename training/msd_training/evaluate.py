@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 from collections import defaultdict
 
 import numpy as np
@@ -22,6 +23,16 @@ def decode(encoder, ids: list[int]) -> str:
     return encoder.sp.decode([i for i in ids if i < size])
 
 
+CAPTION_HEAD = re.compile(r"^There (?:is|are) (\w+) shapes? on an? ([a-z ]+?) background")
+
+
+def caption_fields(answer: str) -> tuple[str, str] | None:
+    """(count word, background) a caption starts with, or None: exact match is too strict a test of
+    whether a long caption saw the image, these two fields are not."""
+    match = CAPTION_HEAD.match(answer.strip())
+    return (match.group(1), match.group(2)) if match else None
+
+
 def evaluate_target(model, encoder, run_dir: str, limit: int = 300, seed: int = 99) -> dict:
     model.eval()
     rng = random.Random(seed)
@@ -31,6 +42,7 @@ def evaluate_target(model, encoder, run_dir: str, limit: int = 300, seed: int = 
     samples = samples[:limit]
     blank = np.zeros_like(images[:1]) + np.array([round(m * 255) for m in CLIP_MEAN], dtype=np.uint8)
     correct = defaultdict(lambda: [0, 0, 0])  # kind -> [with image, blank image, total]
+    fields = defaultdict(lambda: [0, 0, 0])  # caption field -> [with image, blank image, total]
     examples = []
     progress = Progress(len(samples), "eval-target")
     for sample in samples:
@@ -43,6 +55,12 @@ def evaluate_target(model, encoder, run_dir: str, limit: int = 300, seed: int = 
         correct[kind][0] += got.strip() == answer
         correct[kind][1] += got_blank.strip() == answer
         correct[kind][2] += 1
+        expected_fields = caption_fields(answer)
+        if expected_fields:
+            for index, field in enumerate(("caption count", "caption background")):
+                fields[field][0] += (caption_fields(got) or ("", ""))[index] == expected_fields[index]
+                fields[field][1] += (caption_fields(got_blank) or ("", ""))[index] == expected_fields[index]
+                fields[field][2] += 1
         if len(examples) < 12:
             examples.append({"question": question, "expected": answer, "answer": got, "blank_image_answer": got_blank})
         progress.update()
@@ -57,6 +75,7 @@ def evaluate_target(model, encoder, run_dir: str, limit: int = 300, seed: int = 
         "accuracy": total[0] / max(1, total[2]),
         "blank_image_accuracy": total[1] / max(1, total[2]),
         "by_kind": {k: {"accuracy": v[0] / v[2], "blank_image_accuracy": v[1] / v[2], "n": v[2]} for k, v in sorted(correct.items())},
+        "caption_fields": {k: {"accuracy": v[0] / v[2], "blank_image_accuracy": v[1] / v[2], "n": v[2]} for k, v in sorted(fields.items())},
         "examples": examples,
         "text_only_samples": text_samples,
     }

@@ -292,7 +292,7 @@ def bundle(args) -> None:
     all_drafts = export_drafts(args, ablation_dir, list(DRAFTS))
     _model_files(args, ablation_dir, all_drafts)
     report = {}
-    for name in ("target-train.json", "target-eval.json", "drafts-eval.json"):
+    for name in ("vision-train.json", "target-train.json", "target-eval.json", "drafts-eval.json"):
         path = os.path.join(args.run, name)
         if os.path.exists(path):
             with open(path) as f:

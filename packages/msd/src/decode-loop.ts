@@ -86,7 +86,7 @@ export async function* decode(
   let draftCache: KvCache | undefined;
   let root: DraftRoot | undefined;
   if (draft && options.speculative) {
-    const started = await stats.time('draft', () =>
+    const started = await stats.time('draftPrefill', () =>
       draft.run(draft.emptyCache(), prefillDraftInputs({ ids: [...request.ids, last], tags: request.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize })),
     );
     draftCache = started.cache;

@@ -4,7 +4,9 @@ export interface GenerationTimings {
   vision: number;
   /** Prompt embedding and the target's prefill. */
   prefill: number;
-  /** Draft prefill, tree drafting and draft updates. */
+  /** The draft's pass over the prompt (once per generation; 0 without a draft). */
+  draftPrefill: number;
+  /** Tree drafting and draft updates. */
   draft: number;
   /** Target calls over new positions (the tree, or one token when autoregressive). */
   verify: number;
@@ -28,8 +30,14 @@ export interface GenerationStats {
   acceptedTokens: number;
   /** How many steps accepted 0, 1, 2, ... drafted tokens. */
   acceptedLengthHistogram: number[];
-  /** Tokens per second over the decoding steps (prefill and vision excluded). */
+  /**
+   * Tokens per second over the decoding steps: the first token (which the prefill produces) and the
+   * prompt's processing (vision, both models' prefills) excluded, as speculative decoding is usually
+   * compared; `tokensPerSecond` includes everything.
+   */
   decodeTokensPerSecond: number;
+  /** All generated tokens over the generation's whole wall time (prompt processing included). */
+  tokensPerSecond: number;
   /** Time split. */
   timings: GenerationTimings;
 }
@@ -49,7 +57,7 @@ export interface GenerationStats {
  */
 export class GenerationStatsRecorder {
   private readonly started = performance.now();
-  private readonly timings: Omit<GenerationTimings, 'total'> = { vision: 0, prefill: 0, draft: 0, verify: 0, overhead: 0 };
+  private readonly timings: Omit<GenerationTimings, 'total'> = { vision: 0, prefill: 0, draftPrefill: 0, draft: 0, verify: 0, overhead: 0 };
   private tokens = 0;
   private steps = 0;
   private drafted = 0;
@@ -92,7 +100,7 @@ export class GenerationStatsRecorder {
     const total = performance.now() - this.started;
     const decodeMs = this.timings.draft + this.timings.verify + this.timings.overhead;
     const decodedTokens = Math.max(0, this.tokens - 1);
-    const known = this.timings.vision + this.timings.prefill + decodeMs;
+    const known = this.timings.vision + this.timings.prefill + this.timings.draftPrefill + decodeMs;
     return {
       tokens: this.tokens,
       steps: this.steps,
@@ -101,6 +109,7 @@ export class GenerationStatsRecorder {
       acceptedTokens: this.accepted,
       acceptedLengthHistogram: Array.from(this.histogram, (count) => count ?? 0),
       decodeTokensPerSecond: decodeMs > 0 ? (decodedTokens * 1000) / decodeMs : 0,
+      tokensPerSecond: total > 0 ? (this.tokens * 1000) / total : 0,
       timings: { ...this.timings, overhead: this.timings.overhead + Math.max(0, total - known), total },
     };
   }

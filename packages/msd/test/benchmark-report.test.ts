@@ -147,8 +147,8 @@ describe('markdownReport', () => {
     const headings = markdown.split('\n').filter((line) => line.startsWith('### '));
     expect(headings).toEqual(['### multimodal, temperature 0 (greedy)', '### text-only, temperature 0 (greedy)', '### multimodal, temperature 1', '### text-only, temperature 1']);
     for (const method of METHODS) expect(markdown).toContain(`| ${method} |`);
-    expect(markdown).toContain('| msd + msd draft (tuned tree) | 167.9 (150.2–180.6) | 1.84x | 2.80 (2.79) | 0.92 / 0.71 / 0.45 | 9.5 / 240.2 / 12.1 | 412 | 6/6 |');
-    expect(markdown).toContain('| transformers.js | 60.4 (55.0–66.0) | 0.66x | – | – | – (total 980.0) | 655 | 6/6 |');
+    expect(markdown).toContain('| msd + msd draft (tuned tree) | 167.9 (150.2–180.6) | 1.84x | 84.0 (1.84x) | 2.80 (2.79) | 0.92 / 0.71 / 0.45 | 0.0 / 9.5 / 240.2 / 12.1 | 412 | 6/6 |');
+    expect(markdown).toContain('| transformers.js | 60.4 (55.0–66.0) | 0.66x | 30.2 (0.66x) | – | – | – (total 980.0) | 655 | 6/6 |');
   });
 
   it('embeds the charts by relative file name and shows the tuning and the notes', () => {
@@ -344,7 +344,7 @@ function fakeReport(): BenchmarkReport {
 function baselineResult(set: string, slowdown: number): MethodResult {
   return {
     ...common('transformers.js', 'baseline', set, 0, [55, 58, 60.4, 62, 66].map((value) => value / slowdown), 0.66),
-    timings: { vision: 0, prefill: 0, draft: 0, verify: 0, overhead: 0, total: 980 },
+    timings: { vision: 0, prefill: 0, draftPrefill: 0, draft: 0, verify: 0, overhead: 0, total: 980 },
     peakRssMiB: 655,
     identicalToReference: { identical: 6, total: 6 },
   };
@@ -353,7 +353,7 @@ function baselineResult(set: string, slowdown: number): MethodResult {
 function autoregressiveResult(set: string, temperature: number, slowdown: number): MethodResult {
   return {
     ...common('msd autoregressive', 'autoregressive', set, temperature, [85, 88, 91.3, 94, 97].map((value) => value / slowdown), 1),
-    timings: { vision: 40, prefill: 60, draft: 0, verify: 510, overhead: 14, total: 624 },
+    timings: { vision: 40, prefill: 60, draftPrefill: 0, draft: 0, verify: 510, overhead: 14, total: 624 },
     ...(temperature === 0 ? { identicalToReference: { identical: 6, total: 6 } } : {}),
   };
 }
@@ -370,7 +370,7 @@ function speculativeResult(method: string, set: string, temperature: number, slo
     acceptanceByDepth,
     drafted: 6 * 120,
     accepted: Math.round(120 * (tau - 1)),
-    timings: { vision: 40, prefill: 60, draft: 9.5, verify: 240.2, overhead: 12.1, total: 361.8 },
+    timings: { vision: 40, prefill: 60, draftPrefill: 0, draft: 9.5, verify: 240.2, overhead: 12.1, total: 361.8 },
     peakRssMiB: 412,
     ...(temperature === 0 ? { identicalToReference: { identical: 6, total: 6 } } : {}),
   };
@@ -385,12 +385,14 @@ function common(method: string, kind: MethodResult['kind'], set: string, tempera
     generations: speeds.length,
     tokensPerSecond: spreadOf(speeds),
     ratioToFastestAutoregressive: ratio,
+    endToEndTokensPerSecond: spreadOf(speeds.map((speed) => speed / 2)),
+    endToEndRatio: ratio,
     tau: spreadOf([1]),
     tauSamples: speeds.map(() => 1),
     acceptanceByDepth: [],
     drafted: 0,
     accepted: 0,
-    timings: { vision: 0, prefill: 0, draft: 0, verify: 0, overhead: 0, total: 0 },
+    timings: { vision: 0, prefill: 0, draftPrefill: 0, draft: 0, verify: 0, overhead: 0, total: 0 },
     peakRssMiB: 390,
   };
 }

@@ -38,6 +38,10 @@ export interface MethodResult {
   tokensPerSecond: Spread;
   /** Median of the per-prompt ratios of this method's tokens per second to the fastest autoregressive method's. */
   ratioToFastestAutoregressive: number;
+  /** All generated tokens over each generation's whole wall time (vision and both prefills included). */
+  endToEndTokensPerSecond: Spread;
+  /** Median per-prompt ratio of end-to-end tokens per second to the same autoregressive method's. */
+  endToEndRatio: number;
   /** Tokens per target step, per generation (1 for autoregressive methods). */
   tau: Spread;
   /** Every generation's tau, for the distribution chart. */

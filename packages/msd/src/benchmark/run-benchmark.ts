@@ -75,6 +75,7 @@ interface Method {
 interface Sample {
   tokenIds: number[];
   tokensPerSecond: number;
+  endToEndTokensPerSecond: number;
   tau: number;
   histogram: number[];
   drafted: number;
@@ -89,7 +90,7 @@ const REFERENCE = 'msd autoregressive';
  * the next prompt, in an order that rotates) so machine noise hits all of them alike: msd's
  * autoregressive loop, msd with each draft of the model (and with a tuned tree), and any baselines.
  * Reports decode tokens per second (median and spread), the median per-prompt ratio to the fastest
- * autoregressive decoder, tau, acceptance by tree depth, the time split and peak memory.
+ * autoregressive decoder, the same end to end (prompt processing included), tau, acceptance by tree depth, the time split and peak memory.
  *
  * @throws BenchmarkMismatchError when, at temperature 0, a method's tokens differ from msd's
  * autoregressive decoding (the report is attached).
@@ -160,6 +161,7 @@ function msdMethods(first: MsdPipeline, pipelines: Map<string, MsdPipeline>, def
   const fromStats = (tokenIds: number[], stats: GenerationStats): Sample => ({
     tokenIds,
     tokensPerSecond: stats.decodeTokensPerSecond,
+    endToEndTokensPerSecond: stats.tokensPerSecond,
     tau: stats.tau,
     histogram: stats.acceptedLengthHistogram,
     drafted: stats.draftedTokens,
@@ -188,8 +190,10 @@ function baselineMethod(baseline: BenchmarkBaseline, maxNewTokens: number): Meth
     kind: 'baseline',
     async run(prompt) {
       const { tokenIds, decodeTokensPerSecond, totalMilliseconds } = await baseline.generate(prompt, maxNewTokens);
-      const empty = { vision: 0, prefill: 0, draft: 0, verify: 0, overhead: 0 };
-      return { tokenIds, tokensPerSecond: decodeTokensPerSecond, tau: 1, histogram: [], drafted: 0, accepted: 0, timings: { ...empty, total: totalMilliseconds } };
+      const empty = { vision: 0, prefill: 0, draftPrefill: 0, draft: 0, verify: 0, overhead: 0 };
+      // EOS counts as a generated token, as msd counts it.
+      const endToEnd = totalMilliseconds > 0 ? ((tokenIds.length + 1) * 1000) / totalMilliseconds : 0;
+      return { tokenIds, tokensPerSecond: decodeTokensPerSecond, endToEndTokensPerSecond: endToEnd, tau: 1, histogram: [], drafted: 0, accepted: 0, timings: { ...empty, total: totalMilliseconds } };
     },
   };
 }
@@ -233,6 +237,8 @@ function summarize(methods: Method[], measured: Measured, temperature: number): 
     for (const [m, method] of methods.entries()) {
       const mine = indices.map((index) => measured.samples[m]![index]!);
       const ratios = indices.map((index, i) => speeds[m]![i]! / Math.max(1e-9, measured.samples[fastest]![index]!.tokensPerSecond));
+      const endToEnd = mine.map((sample) => sample.endToEndTokensPerSecond);
+      const endToEndRatios = indices.map((index, i) => endToEnd[i]! / Math.max(1e-9, measured.samples[fastest]![index]!.endToEndTokensPerSecond));
       const steps = mine.reduce((total, sample) => total + sample.histogram.reduce((a, b) => a + (b ?? 0), 0), 0);
       const depth = Math.max(0, ...mine.map((sample) => sample.histogram.length - 1));
       const acceptanceByDepth = Array.from({ length: depth }, (_, d) => {
@@ -250,6 +256,8 @@ function summarize(methods: Method[], measured: Measured, temperature: number): 
         generations: mine.length,
         tokensPerSecond: spread(speeds[m]!),
         ratioToFastestAutoregressive: spread(ratios).median,
+        endToEndTokensPerSecond: spread(endToEnd),
+        endToEndRatio: spread(endToEndRatios).median,
         tau: spread(mine.map((sample) => sample.tau)),
         tauSamples: mine.map((sample) => sample.tau),
         acceptanceByDepth,
@@ -269,7 +277,7 @@ function sameTokens(a: readonly number[], b: readonly number[]): boolean {
 }
 
 function meanTimings(all: PhaseTimes[]): PhaseTimes {
-  const keys = ['vision', 'prefill', 'draft', 'verify', 'overhead', 'total'] as const;
+  const keys = ['vision', 'prefill', 'draftPrefill', 'draft', 'verify', 'overhead', 'total'] as const;
   return Object.fromEntries(keys.map((key) => [key, all.reduce((total, timings) => total + timings[key], 0) / Math.max(1, all.length)])) as unknown as PhaseTimes;
 }
 
