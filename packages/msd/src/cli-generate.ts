@@ -24,9 +24,9 @@ export interface GenerateCommandOptions {
 function formatStats(stats: GenerationStats): string {
   const t = stats.timings;
   return [
-    `tokens ${stats.tokens}  steps ${stats.steps}  tau ${stats.tau.toFixed(2)}  decode ${stats.decodeTokensPerSecond.toFixed(1)} tok/s`,
+    `tokens ${stats.tokens}  steps ${stats.steps}  tau ${stats.tau.toFixed(2)}  decode ${stats.decodeTokensPerSecond.toFixed(1)} tok/s  end to end ${stats.tokensPerSecond.toFixed(1)} tok/s`,
     `drafted ${stats.draftedTokens}  accepted ${stats.acceptedTokens}  accepted-length histogram [${stats.acceptedLengthHistogram.join(', ')}]`,
-    `time ms: vision ${t.vision.toFixed(1)}  prefill ${t.prefill.toFixed(1)}  draft ${t.draft.toFixed(1)}  verify ${t.verify.toFixed(1)}  overhead ${t.overhead.toFixed(1)}  total ${t.total.toFixed(1)}`,
+    `time ms: vision ${t.vision.toFixed(1)}  prefill ${t.prefill.toFixed(1)}  draft prefill ${t.draftPrefill.toFixed(1)}  draft ${t.draft.toFixed(1)}  verify ${t.verify.toFixed(1)}  overhead ${t.overhead.toFixed(1)}  total ${t.total.toFixed(1)}`,
   ].join('\n');
 }
 
