@@ -114,22 +114,7 @@ export class KvCache {
   compact(keep: ArrayLike<number>): Promise<KvCache> | KvCache {
     this.checkKeep(keep);
     if (this.location === 'gpu-buffer') return this.compactOnDevice(keep);
-    const { heads, headDim } = this.layout;
-    const runs = toRuns(keep);
-    const tensors = this.tensors.map((tensor) => {
-      const source = tensor.data as Float32Array;
-      const target = new Float32Array(heads * keep.length * headDim);
-      for (let head = 0; head < heads; head++) {
-        const sourceBase = head * this.length * headDim;
-        let targetOffset = head * keep.length * headDim;
-        for (const [start, count] of runs) {
-          target.set(source.subarray(sourceBase + start * headDim, sourceBase + (start + count) * headDim), targetOffset);
-          targetOffset += count * headDim;
-        }
-      }
-      return new this.ort.Tensor('float32', target, [1, heads, keep.length, headDim]);
-    });
-    return new KvCache(this.ort, this.layout, tensors, keep.length, this.gather);
+    return this.gatherOnCpu(keep, false);
   }
 
   /**
@@ -153,21 +138,32 @@ export class KvCache {
         return compacted;
       });
     }
+    return this.gatherOnCpu(keep, true);
+  }
+
+  /**
+   * Copies the kept positions, run by run, into new buffers or (`inPlace`) to the front of this
+   * cache's own: destinations never pass their sources (keep ascends), so a forward walk never
+   * overwrites a position before it has moved.
+   */
+  private gatherOnCpu(keep: ArrayLike<number>, inPlace: boolean): KvCache {
     const { heads, headDim } = this.layout;
     const runs = toRuns(keep);
+    const size = heads * keep.length * headDim;
     const tensors = this.tensors.map((tensor) => {
-      const data = tensor.data as Float32Array;
-      // Destinations never pass their sources (keep ascends), so a forward walk never overwrites
-      // a position before it has moved.
+      const source = tensor.data as Float32Array;
+      const target = inPlace ? source : new Float32Array(size);
       for (let head = 0; head < heads; head++) {
         const sourceBase = head * this.length * headDim;
         let targetOffset = head * keep.length * headDim;
         for (const [start, count] of runs) {
-          data.copyWithin(targetOffset, sourceBase + start * headDim, sourceBase + (start + count) * headDim);
+          const from = sourceBase + start * headDim;
+          if (inPlace) target.copyWithin(targetOffset, from, from + count * headDim);
+          else target.set(source.subarray(from, from + count * headDim), targetOffset);
           targetOffset += count * headDim;
         }
       }
-      return new this.ort.Tensor('float32', data.subarray(0, heads * keep.length * headDim), [1, heads, keep.length, headDim]);
+      return new this.ort.Tensor('float32', target.subarray(0, size), [1, heads, keep.length, headDim]);
     });
     return new KvCache(this.ort, this.layout, tensors, keep.length, this.gather);
   }
