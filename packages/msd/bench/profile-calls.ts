@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { tinyLlavaDirectory } from '@msd/tiny-llava';
+import { causalAttentionMask } from '@msd/core';
 import { prefillDraftInputs } from '@msd/draft';
 import { MsdPipeline, prepareInputs, readModelDirectory, TargetModel, OnnxDraftRunner } from 'msd';
 
@@ -49,13 +50,7 @@ async function time(label: string, run: () => Promise<unknown>): Promise<number>
 
 const length = inputs.ids.length;
 const features = inputs.pixelValues ? await target.encodeImages(inputs.pixelValues.data, inputs.pixelValues.dims) : undefined;
-const embeds = await target.fuse(inputs.ids, inputs.tags, features);
-const causal = (past: number, count: number) => {
-  const mask = new Float32Array(count * (past + count));
-  for (let row = 0; row < count; row++) mask.fill(-3.4e38, row * (past + count) + past + row + 1, (row + 1) * (past + count));
-  return mask;
-};
-const prefill = await target.forward(target.emptyCache(), embeds, BigInt64Array.from({ length }, (_, i) => BigInt(i)), causal(0, length));
+const prefill = await target.prefill(inputs.ids, inputs.tags, features);
 console.log(`context: ${length} positions, threads ${values.threads}, draft threads ${values['draft-threads'] ?? values.threads}`);
 
 const d = manifest.hiddenSize;
@@ -64,7 +59,7 @@ await time('embed session, 1 token', () => target.embed([5]));
 for (const count of [1, 2, 4, 6, 8, 12]) {
   const tokenEmbeds = new Float32Array(count * d).fill(0.01);
   const positions = BigInt64Array.from({ length: count }, (_, i) => BigInt(length + i));
-  await time(`target forward, ${count} new`, async () => (await target.forward(prefill.cache, tokenEmbeds, positions, causal(length, count))).cache.dispose());
+  await time(`target forward, ${count} new`, async () => (await target.forward(prefill.cache, tokenEmbeds, positions, causalAttentionMask(length, count))).cache.dispose());
 }
 const draftPrefill = await draft.run(draft.emptyCache(), prefillDraftInputs({ ids: [...inputs.ids, 5], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize: d }));
 await time(`draft prefill, ${length} positions`, async () => (await draft.run(draft.emptyCache(), prefillDraftInputs({ ids: [...inputs.ids, 5], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize: d }))).cache.dispose());
@@ -76,12 +71,12 @@ for (const count of [1, 2, 4, 6]) {
     imageEmbeds: undefined,
     imageMask: undefined,
     positionIds: Int32Array.from({ length: count }, (_, i) => past + i),
-    attentionMask: causal(past, count),
+    attentionMask: causalAttentionMask(past, count),
   };
   await time(`draft step, ${count} new`, async () => (await draft.run(draftPrefill.cache, input)).cache.dispose());
 }
 await time('KV compaction (target, keep all but 3)', async () => {
-  const grown = await target.forward(prefill.cache, new Float32Array(6 * d).fill(0.01), BigInt64Array.from({ length: 6 }, (_, i) => BigInt(length + i)), causal(length, 6));
+  const grown = await target.forward(prefill.cache, new Float32Array(6 * d).fill(0.01), BigInt64Array.from({ length: 6 }, (_, i) => BigInt(length + i)), causalAttentionMask(length, 6));
   const indices = Int32Array.from({ length: length + 3 }, (_, i) => i);
   const next = await grown.cache.compact(indices);
   grown.cache.dispose();

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@msd/core';
 import type { DeviceName } from '@msd/runtime';
@@ -6,7 +5,7 @@ import type { BenchmarkReport, MethodResult } from './benchmark/benchmark-report
 import { BenchmarkMismatchError, runBenchmark, type BenchmarkBaseline } from './benchmark/run-benchmark';
 import { writeBenchmarkReport } from './benchmark/write-report';
 import { numberOption, selectPrompts, type PromptSelection } from './cli-arguments';
-import { readTuning } from './tuning/tuning-cache';
+import { readTuning, tuningKeyFor } from './tuning/tuning-cache';
 
 /** Options of `msd bench`, as parsed from the command line. */
 export interface BenchCommandOptions extends PromptSelection {
@@ -41,7 +40,7 @@ export async function runBench(options: BenchCommandOptions, command: string): P
     ...(options['top-k'] ? { topK: numberOption(options['top-k'], 'top-k')! } : {}),
     ...(options['total-tokens'] ? { totalTokens: numberOption(options['total-tokens'], 'total-tokens')! } : {}),
   };
-  const tuning = options.tuned ? await readTuning({ manifestText: readFileSync(join(modelDirectory, 'manifest.json'), 'utf8'), device, threads }) : undefined;
+  const tuning = options.tuned ? await readTuning(await tuningKeyFor(modelDirectory, device, threads)) : undefined;
   if (options.tuned && !tuning) log(`no tuned tree cached for this model, ${device} and ${threads} threads: run \`msd tune --threads ${threads}\` first; continuing without it`);
   const baselines: BenchmarkBaseline[] = [];
   if (options['transformers-js']) {

@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { DeviceName } from '@msd/runtime';
 import type { TuningSummary } from './benchmark/benchmark-report';
 import { numberOption, selectPrompts, type PromptSelection } from './cli-arguments';
 import { MsdPipeline } from './pipeline';
 import { defaultTreeCandidates, tuneTree } from './tuning/tune-tree';
-import { writeTuning } from './tuning/tuning-cache';
+import { tuningKeyFor, writeTuning } from './tuning/tuning-cache';
 
 /** Options of `msd tune`, as parsed from the command line. */
 export interface TuneCommandOptions extends PromptSelection {
@@ -45,7 +43,7 @@ export async function runTune(options: TuneCommandOptions): Promise<{ code: numb
       ...(options.repeat ? { repeat: numberOption(options.repeat, 'repeat')! } : {}),
       onProgress: options.json ? () => {} : log,
     });
-    const cachePath = await writeTuning({ manifestText: readFileSync(join(modelDirectory, 'manifest.json'), 'utf8'), device: pipeline.device, threads: threads ?? 0 }, tuning);
+    const cachePath = await writeTuning(await tuningKeyFor(modelDirectory, pipeline.device, threads ?? 0), tuning);
     if (options.json) process.stdout.write(`${JSON.stringify({ ...tuning, cachePath }, null, 2)}\n`);
     else process.stdout.write(formatTuning(tuning, cachePath));
     return { code: 0, tuning, cachePath };

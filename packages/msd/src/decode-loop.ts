@@ -70,11 +70,7 @@ export async function* decode(
   if (request.pixelValues) {
     features = await stats.time('vision', () => target.encodeImages(request.pixelValues!.data, request.pixelValues!.dims));
   }
-  const prefill = await stats.time('prefill', async () => {
-    const embeds = await target.fuse(request.ids, request.tags, features);
-    const positions = BigInt64Array.from({ length }, (_, i) => BigInt(i));
-    return target.forward(target.emptyCache(), embeds, positions, causalAttentionMask(0, length));
-  });
+  const prefill = await stats.time('prefill', () => target.prefill(request.ids, request.tags, features));
   let cache: KvCache = prefill.cache;
   let produced = 0;
   let last = choose(prefill.logits, length - 1);

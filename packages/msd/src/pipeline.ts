@@ -247,9 +247,8 @@ export class MsdPipeline {
 }
 
 async function tunedTree(directory: string, device: DeviceName, threads: number, progress: (message: string) => void): Promise<TreeShape> {
-  const { readFile } = await import('node:fs/promises');
-  const { readTuning } = await import('./tuning/tuning-cache');
-  const tuning = await readTuning({ manifestText: await readFile(join(directory, 'manifest.json'), 'utf8'), device, threads });
+  const { readTuning, tuningKeyFor } = await import('./tuning/tuning-cache');
+  const tuning = await readTuning(await tuningKeyFor(directory, device, threads));
   if (!tuning) {
     progress(`no tuned tree for this model on ${device} with ${threads || 'default'} threads; using the default (run \`msd tune\`)`);
     return DEFAULT_TREE;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { InvalidArgumentError, TokenTypeCode, type ModelManifest, type TokenTypeTags } from '@msd/core';
+import { causalAttentionMask, InvalidArgumentError, TokenTypeCode, type ModelManifest, type TokenTypeTags } from '@msd/core';
 import {
   checkSignature,
   createGatherSession,
@@ -132,6 +132,21 @@ export class TargetModel {
       embeds.set(imageFeatures.subarray(row, row + hidden), position * hidden);
     }
     return embeds;
+  }
+
+  /**
+   * The prompt's prefill: its input embeddings (see {@link TargetModel.fuse}) through the decoder from
+   * an empty cache, at positions 0..n-1 under a causal mask.
+   *
+   * @example
+   * ```ts
+   * const { logits, hidden, cache } = await target.prefill(inputs.ids, inputs.tags, features);
+   * ```
+   */
+  async prefill(ids: ArrayLike<number>, tags: TokenTypeTags, imageFeatures: Float32Array | undefined): Promise<TargetForward> {
+    const length = ids.length;
+    const embeds = await this.fuse(ids, tags, imageFeatures);
+    return this.forward(this.emptyCache(), embeds, BigInt64Array.from({ length }, (_, i) => BigInt(i)), causalAttentionMask(0, length));
   }
 
   /**

@@ -47,9 +47,7 @@ describe('sampling MSD keeps the target’s next-token distribution', () => {
       const inputs = await prepareInputs({ tokenizer, preprocessor: pipeline.preprocessor, imageTokensPerImage: manifest.imageTokensPerImage, messages: [{ role: 'user', content: [...prompt.images.map(() => ({ type: 'image' as const })), { type: 'text', text: prompt.question }] }], images: prompt.images });
       const features = inputs.pixelValues ? await target.encodeImages(inputs.pixelValues.data, inputs.pixelValues.dims) : undefined;
       const length = inputs.ids.length;
-      const mask = new Float32Array(length * length);
-      for (let row = 0; row < length; row++) mask.fill(-3.4e38, row * length + row + 1, (row + 1) * length);
-      const prefill = await target.forward(target.emptyCache(), await target.fuse(inputs.ids, inputs.tags, features), BigInt64Array.from({ length }, (_, i) => BigInt(i)), mask);
+      const prefill = await target.prefill(inputs.ids, inputs.tags, features);
       const first = argmaxPerRow(prefill.logits.subarray((length - 1) * manifest.vocabSize), manifest.vocabSize)[0]!;
       const started = await draft!.run(draft!.emptyCache(), prefillDraftInputs({ ids: [...inputs.ids, first], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize: manifest.hiddenSize }));
       const root = draftRootFromOutput(draft!, started.output, first);

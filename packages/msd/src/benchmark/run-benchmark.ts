@@ -5,8 +5,9 @@ import type { TreeShape } from '../generate-options';
 import type { GenerationStats } from '../generation-stats';
 import { readModelDirectory } from '../model-directory';
 import { MsdPipeline } from '../pipeline';
-import type { BenchmarkReport, MethodResult, PhaseTimes, Spread, TuningSummary } from './benchmark-report';
+import type { BenchmarkReport, MethodResult, PhaseTimes, TuningSummary } from './benchmark-report';
 import type { BenchmarkPrompt } from './benchmark-prompts';
+import { spread } from './spread';
 
 /** A decoder the benchmark can time: msd itself, or another library behind the same small interface. */
 export interface BenchmarkBaseline {
@@ -279,30 +280,6 @@ function sameTokens(a: readonly number[], b: readonly number[]): boolean {
 function meanTimings(all: PhaseTimes[]): PhaseTimes {
   const keys = ['vision', 'prefill', 'draftPrefill', 'draft', 'verify', 'overhead', 'total'] as const;
   return Object.fromEntries(keys.map((key) => [key, all.reduce((total, timings) => total + timings[key], 0) / Math.max(1, all.length)])) as unknown as PhaseTimes;
-}
-
-/**
- * Median, 10th and 90th percentile and mean of a sample (nearest-rank percentiles).
- *
- * @example
- * ```ts
- * import { spread } from 'msd';
- *
- * spread([1, 2, 3, 4]).median; // 2.5
- * ```
- */
-export function spread(values: readonly number[]): Spread {
-  if (values.length === 0) return { median: 0, p10: 0, p90: 0, mean: 0, count: 0 };
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))]!;
-  return {
-    median: sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2,
-    p10: at(0.1),
-    p90: at(0.9),
-    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
-    count: sorted.length,
-  };
 }
 
 async function onnxruntimeVersion(): Promise<string> {

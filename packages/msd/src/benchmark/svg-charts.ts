@@ -1,4 +1,5 @@
 import type { CostPoint, MethodResult, TuningSummary } from './benchmark-report';
+import { spread } from './spread';
 
 /** Options of the benchmark charts. */
 export interface ChartOptions {
@@ -196,7 +197,7 @@ function tauPanel(panel: TauPanel, counts: readonly number[], bins: { first: num
   const bars = counts.map((count, index) =>
     element('rect', { class: 'bin', 'data-count': count, x: plot.left + index * binWidth + 1, y: y(count), width: Math.max(0, binWidth - 2), height: plot.top + plot.height - y(count), fill: KIND_COLORS.speculative }),
   );
-  const median = medianOf(panel.samples);
+  const median = spread(panel.samples).median;
   return group([
     // 11px so that method, set and temperature fit a half-width panel.
     text(plot.left, plot.top - 10, truncate(panel.label, Math.floor(plot.width / (CHARACTER_WIDTH * (11 / 12)))), { 'font-size': 11 }),
@@ -338,12 +339,6 @@ function niceTicks(max: number, count = 5): number[] {
   const step = (mantissa <= 1 ? 1 : mantissa <= 2 ? 2 : mantissa <= 2.5 ? 2.5 : mantissa <= 5 ? 5 : 10) * power;
   const steps = Math.max(1, Math.ceil(top / step - 1e-9));
   return Array.from({ length: steps + 1 }, (_, index) => index * step);
-}
-
-function medianOf(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function element(name: string, attributes: Attributes, children?: string): string {

@@ -2,6 +2,7 @@ import { causalAttentionMask, InvalidArgumentError } from '@msd/core';
 import { prefillDraftInputs, type DraftStepInput } from '@msd/draft';
 import type { ImageInput } from '@msd/vision';
 import type { CostPoint } from '../benchmark/benchmark-report';
+import { spread } from '../benchmark/spread';
 import type { MsdPipeline } from '../pipeline';
 import { prepareInputs } from '../prepare-inputs';
 
@@ -29,12 +30,6 @@ export interface MeasureCostOptions {
   repeat?: number;
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
-
 /**
  * Times the calls a decoding step is made of, on the pipeline's own device and threads: the target
  * over N new positions (what verifying an N-node tree costs) and the draft over N rows (one tree
@@ -61,8 +56,7 @@ export async function measureCostCurves(pipeline: MsdPipeline, options: MeasureC
   const inputs = await prepareInputs({ tokenizer: pipeline.tokenizer, preprocessor: pipeline.preprocessor, imageTokensPerImage: manifest.imageTokensPerImage, messages, images: options.images });
   const length = inputs.ids.length;
   const features = inputs.pixelValues ? await target.encodeImages(inputs.pixelValues.data, inputs.pixelValues.dims) : undefined;
-  const embeds = await target.fuse(inputs.ids, inputs.tags, features);
-  const prefill = await target.forward(target.emptyCache(), embeds, BigInt64Array.from({ length }, (_, i) => BigInt(i)), causalAttentionMask(0, length));
+  const prefill = await target.prefill(inputs.ids, inputs.tags, features);
   const draftPrefill = await draft.run(draft.emptyCache(), prefillDraftInputs({ ids: [...inputs.ids, manifest.bosTokenId], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize }));
   const token = inputs.ids[inputs.ids.length - 1]!;
   const verify = async (count: number): Promise<void> => {
@@ -86,8 +80,8 @@ export async function measureCostCurves(pipeline: MsdPipeline, options: MeasureC
     const draftTimes = await timeInterleaved(rowCounts, draftStep, repeat);
     return {
       contextLength: length,
-      verifyCost: nodeCounts.map((size, i) => ({ size, milliseconds: median(verifyTimes[i]!) })),
-      draftCost: rowCounts.map((size, i) => ({ size, milliseconds: median(draftTimes[i]!) })),
+      verifyCost: nodeCounts.map((size, i) => ({ size, milliseconds: spread(verifyTimes[i]!).median })),
+      draftCost: rowCounts.map((size, i) => ({ size, milliseconds: spread(draftTimes[i]!).median })),
     };
   } finally {
     prefill.cache.dispose();

@@ -15,6 +15,20 @@ export interface TuningKey {
 }
 
 /**
+ * The key of a model directory's tuning on a device with a thread count (0 = onnxruntime's default).
+ *
+ * @example
+ * ```ts
+ * import { readTuning, tuningKeyFor } from 'msd';
+ *
+ * const tuning = await readTuning(await tuningKeyFor('packages/tiny-llava/model', 'cpu', 2));
+ * ```
+ */
+export async function tuningKeyFor(modelDirectory: string, device: string, threads: number): Promise<TuningKey> {
+  return { manifestText: await readFile(join(modelDirectory, 'manifest.json'), 'utf8'), device, threads };
+}
+
+/**
  * The file a tuning result is cached in: `$XDG_CACHE_HOME/msd/tuning/<hash>.json` (or
  * `~/.cache/msd/...`), the hash over the model's manifest, device, threads and CPU model, so a result
  * is never reused on other hardware or another model.
