@@ -72,6 +72,13 @@ def kv_names(layers: int, prefix: str) -> list[str]:
     return [f"{prefix}.{i}.{kind}" for i in range(layers) for kind in ("key", "value")]
 
 
+def kv_dynamic_axes(layers: int) -> dict[str, dict[int, str]]:
+    """Dynamic axes of every past and present KV tensor: batch, and the sequence (past, or past + new)."""
+    axes = {name: {0: "batch_size", 2: "past_sequence_length"} for name in kv_names(layers, "past_key_values")}
+    axes.update({name: {0: "batch_size", 2: "total_sequence_length"} for name in kv_names(layers, "present")})
+    return axes
+
+
 def _export(module: nn.Module, args: tuple, path: str, inputs: list[str], outputs: list[str], dynamic_axes: dict) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     module.eval()
@@ -112,11 +119,8 @@ def export_target(model: LlavaForConditionalGeneration, out_dir: str) -> dict[st
         "attention_mask": {0: "batch_size", 2: "sequence_length", 3: "total_sequence_length"},
         "logits": {0: "batch_size", 1: "sequence_length"},
         "last_hidden_state": {0: "batch_size", 1: "sequence_length"},
+        **kv_dynamic_axes(t.num_hidden_layers),
     }
-    for name in kv_names(t.num_hidden_layers, "past_key_values"):
-        axes[name] = {0: "batch_size", 2: "past_sequence_length"}
-    for name in kv_names(t.num_hidden_layers, "present"):
-        axes[name] = {0: "batch_size", 2: "total_sequence_length"}
     args = (torch.randn(1, new_len, t.hidden_size), torch.tensor([[past_len, past_len + 1]]), torch.zeros(1, 1, new_len, past_len + new_len), *past)
     _export(Decoder(model), args, paths["decoder_model"], inputs, outputs, axes)
     return paths
@@ -140,8 +144,7 @@ def export_draft(draft: MsdDraft, path: str, top_k: int) -> None:
     axes["topk_rows"] = {0: "topk_row_count"}
     axes["topk_logprobs"] = axes["topk_ids"] = {0: "batch_size", 1: "topk_row_count"}
     axes["attention_mask"] = {0: "batch_size", 2: "sequence_length", 3: "total_sequence_length"}
-    axes["past_key_values.0.key"] = axes["past_key_values.0.value"] = {0: "batch_size", 2: "past_sequence_length"}
-    axes["present.0.key"] = axes["present.0.value"] = {0: "batch_size", 2: "total_sequence_length"}
+    axes.update(kv_dynamic_axes(1))
     _export(DraftGraph(draft, top_k), args, path, inputs, outputs, axes)
 
 

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from .modeling import LlavaConfig, LlavaForConditionalGeneration, rope
-from .onnx_export import EmbedTokens, VisionEncoder, _export, kv_names, store_weights_as_fp16
+from .onnx_export import EmbedTokens, VisionEncoder, _export, kv_dynamic_axes, kv_names, store_weights_as_fp16
 
 GRAPHS = ("vision_encoder", "embed_tokens", "decoder_model_merged")
 
@@ -118,11 +118,8 @@ def export_graphs(model: LlavaForConditionalGeneration, out_dir: str, logits_to_
         "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
         "position_ids": {0: "batch_size", 1: "sequence_length"},
         "logits": {0: "batch_size", 1: "logits_sequence_length"},
+        **kv_dynamic_axes(t.num_hidden_layers),
     }
-    for name in kv_names(t.num_hidden_layers, "past_key_values"):
-        axes[name] = {0: "batch_size", 2: "past_sequence_length"}
-    for name in kv_names(t.num_hidden_layers, "present"):
-        axes[name] = {0: "batch_size", 2: "total_sequence_length"}
     _export(MergedDecoder(model, logits_to_keep), args, paths["decoder_model_merged"], inputs, outputs, axes)
     if fp16_weights:
         for path in paths.values():
