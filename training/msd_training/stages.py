@@ -108,11 +108,11 @@ def features(args) -> None:
     model = _load_target(args)
     encoder = load_encoder(args.run, model.config)
     if args.small:
-        record(model, encoder, args.run, "train", 24, 24, args.seed, "features-train.npz")
-        record(model, encoder, args.run, "heldout", 8, 8, args.seed, "features-heldout.npz")
+        record(model, encoder, args.run, "train", 24, 24, args.seed, "features-train.npz", args.draft_data, max_new_tokens=8)
+        record(model, encoder, args.run, "heldout", 8, 8, args.seed, "features-heldout.npz", args.draft_data, max_new_tokens=8)
     else:
-        record(model, encoder, args.run, "train", 3000, 2000, args.seed, "features-train.npz")
-        record(model, encoder, args.run, "heldout", 300, 300, args.seed, "features-heldout.npz")
+        record(model, encoder, args.run, "train", 3000, 2000, args.seed, "features-train.npz", args.draft_data)
+        record(model, encoder, args.run, "heldout", 300, 300, args.seed, "features-heldout.npz", args.draft_data)
 
 
 DRAFTS = {

@@ -17,6 +17,7 @@ export interface GenerateCommandOptions {
   seed?: string;
   'max-new-tokens'?: string;
   'no-speculative'?: boolean;
+  'no-adaptive'?: boolean;
   draft?: string;
   json?: boolean;
 }
@@ -24,7 +25,7 @@ export interface GenerateCommandOptions {
 function formatStats(stats: GenerationStats): string {
   const t = stats.timings;
   return [
-    `tokens ${stats.tokens}  steps ${stats.steps}  tau ${stats.tau.toFixed(2)}  decode ${stats.decodeTokensPerSecond.toFixed(1)} tok/s  end to end ${stats.tokensPerSecond.toFixed(1)} tok/s`,
+    `tokens ${stats.tokens}  steps ${stats.steps} (${stats.autoregressiveSteps} without drafting)  tau ${stats.tau.toFixed(2)}  decode ${stats.decodeTokensPerSecond.toFixed(1)} tok/s  end to end ${stats.tokensPerSecond.toFixed(1)} tok/s`,
     `drafted ${stats.draftedTokens}  accepted ${stats.acceptedTokens}  accepted-length histogram [${stats.acceptedLengthHistogram.join(', ')}]`,
     `time ms: vision ${t.vision.toFixed(1)}  prefill ${t.prefill.toFixed(1)}  draft prefill ${t.draftPrefill.toFixed(1)}  draft ${t.draft.toFixed(1)}  verify ${t.verify.toFixed(1)}  overhead ${t.overhead.toFixed(1)}  total ${t.total.toFixed(1)}`,
   ].join('\n');
@@ -55,6 +56,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
       seed: number(options.seed, 'seed'),
       maxNewTokens: number(options['max-new-tokens'], 'max-new-tokens'),
       speculative: !options['no-speculative'],
+      adaptive: !options['no-adaptive'],
       signal: abort.signal,
     });
     for await (const delta of stream) if (!options.json) process.stdout.write(delta);

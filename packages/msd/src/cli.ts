@@ -23,7 +23,7 @@ const usage = `msd — multimodal speculative decoding for vision-language model
 Usage:
   msd generate --prompt TEXT [--image PATH]... [--model DIR] [--device cpu|webgpu|cuda|...]
                [--temperature T] [--top-p P] [--top-k K] [--seed N] [--max-new-tokens N]
-               [--no-speculative] [--draft NAME] [--threads N] [--json]
+               [--no-speculative] [--no-adaptive] [--draft NAME] [--threads N] [--json]
       Stream the answer of the model (default: the bundled tiny LLaVA) and print statistics.
 
   msd bench [--set multimodal|two-image|text-only|all]... [--prompts FILE]... [--limit N]
@@ -70,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
         seed: { type: 'string' },
         'max-new-tokens': { type: 'string' },
         'no-speculative': { type: 'boolean', default: false },
+        'no-adaptive': { type: 'boolean', default: false },
         draft: { type: 'string' },
         json: { type: 'boolean', default: false },
       },

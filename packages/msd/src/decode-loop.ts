@@ -15,6 +15,7 @@ import {
 import type { ResolvedGenerateOptions } from './generate-options';
 import type { OnnxDraftRunner } from './onnx-draft-runner';
 import { GenerationStatsRecorder } from './generation-stats';
+import { SpeculationPolicy } from './speculation-policy';
 import type { TargetModel } from './target-model';
 
 /** The prefill inputs of one request. */
@@ -25,6 +26,12 @@ export interface DecodeRequest {
   tags: TokenTypeTags;
   /** Preprocessed images, if any. */
   pixelValues: { data: Float32Array; dims: readonly number[] } | undefined;
+}
+
+function concatenate(rows: readonly Float32Array[], width: number): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  rows.forEach((row, index) => out.set(row, index * width));
+  return out;
 }
 
 /** Tokens a decoding step produced, in order. */
@@ -88,25 +95,48 @@ export async function* decode(
     draftCache = started.cache;
     root = draftRootFromOutput(draft, started.output, last);
   }
+  const policy = draftCache && options.adaptive ? new SpeculationPolicy(options.adaptive) : undefined;
+  // Draft pairs (f_i, x_{i+1}) of autoregressive fallback steps, fed to the draft when speculation resumes.
+  let pending: { from: number; tokens: number[]; hidden: Float32Array[] } | undefined;
 
+  stats.startDecode();
   try {
     while (produced < options.maxNewTokens && last !== manifest.eosTokenId) {
       if (signal?.aborted) throw abortError();
       const past = cache.length;
-      if (!draft || !draftCache || !root) {
+      if (!draft || !draftCache || !root || (policy && !policy.shouldSpeculate())) {
+        const began = performance.now();
         const step = await stats.time('verify', async () => target.forward(cache, await target.embed([last]), BigInt64Array.of(BigInt(past)), causalAttentionMask(past, 1)));
         cache.dispose();
         cache = step.cache;
         last = choose(step.logits, 0);
-        stats.addStep(1, 0);
+        if (draftCache) {
+          pending ??= { from: past, tokens: [], hidden: [] };
+          pending.tokens.push(last);
+          pending.hidden.push(step.hidden.slice(0, hiddenSize));
+        }
+        stats.addStep(1, 0, 0, { speculative: false });
+        policy?.recordAutoregressive({ milliseconds: performance.now() - began });
         produced++;
         yield [last];
         continue;
       }
+      const began = performance.now();
+      if (pending) {
+        const caughtUp = await stats.time('draft', () =>
+          draft.run(draftCache!, updateDraftInputs({ committedLength: pending!.from, tokens: pending!.tokens, targetHidden: concatenate(pending!.hidden, hiddenSize), hiddenSize })),
+        );
+        draft.release(draftCache);
+        draftCache = caughtUp.cache;
+        root = draftRootFromOutput(draft, caughtUp.output, last);
+        pending = undefined;
+      }
       const { tree } = await stats.time('draft', () => draftTree(draft, draftCache!, root!, options.tree));
+      const verifyStarted = performance.now();
       const verified = await stats.time('verify', async () =>
         target.forward(cache, await target.embed(tree.tokens), treePositionIds(tree, past), treeAttentionMask(tree, past)),
       );
+      const verifyMilliseconds = performance.now() - verifyStarted;
       const acceptance: Acceptance =
         options.temperature === 0 ? acceptGreedy(tree, argmaxPerRow(verified.logits, vocab)) : acceptSampling(tree, verified.logits, sampling, random);
       const nodes = acceptance.acceptedNodes;
@@ -126,11 +156,13 @@ export async function* decode(
       const eos = tokens.indexOf(manifest.eosTokenId);
       const kept = tokens.slice(0, Math.min(eos >= 0 ? eos + 1 : tokens.length, options.maxNewTokens - produced));
       produced += kept.length;
-      stats.addStep(kept.length, tree.tokens.length - 1, nodes.length - 1);
+      stats.addStep(kept.length, tree.tokens.length - 1, nodes.length - 1, { speculative: true });
+      policy?.recordSpeculative({ tokens: tokens.length, milliseconds: performance.now() - began, verifyMilliseconds });
       if (kept.includes(manifest.eosTokenId)) last = manifest.eosTokenId;
       yield kept;
     }
   } finally {
+    stats.endDecode();
     cache.dispose();
     draftCache?.dispose();
   }

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@msd/core';
 import type { ImageInput } from '@msd/vision';
+import type { SpeculationPolicyOptions } from './speculation-policy';
 
 /** Shape of the draft tree: EAGLE-2's depth, top-k per level and total nodes. */
 export interface TreeShape {
@@ -37,6 +38,12 @@ export interface GenerateOptions {
   speculative?: boolean;
   /** Tree shape per step (default from the pipeline). */
   tree?: Partial<TreeShape>;
+  /**
+   * Fall back to autoregressive steps while drafting does not pay off (a {@link SpeculationPolicy}
+   * with these settings), then probe again. Default true; false drafts at every step. Output is
+   * exact either way.
+   */
+  adaptive?: boolean | SpeculationPolicyOptions;
 }
 
 /** Validated generation settings. */
@@ -57,6 +64,8 @@ export interface ResolvedGenerateOptions {
   speculative: boolean;
   /** Tree shape. */
   tree: TreeShape;
+  /** Settings of the speculation policy, or false to draft at every step. */
+  adaptive: SpeculationPolicyOptions | false;
 }
 
 function check(condition: boolean, argument: string, message: string): void {
@@ -88,7 +97,15 @@ export function resolveGenerateOptions(options: GenerateOptions, defaultTree: Tr
   check(Number.isInteger(tree.depth) && tree.depth >= 1, 'tree.depth', `tree.depth must be a positive integer, got ${tree.depth}.`);
   check(Number.isInteger(tree.topK) && tree.topK >= 1, 'tree.topK', `tree.topK must be a positive integer, got ${tree.topK}.`);
   check(Number.isInteger(tree.totalTokens) && tree.totalTokens >= 1, 'tree.totalTokens', `tree.totalTokens must be a positive integer, got ${tree.totalTokens}.`);
+  const adaptive = options.adaptive === false ? false : options.adaptive === true || options.adaptive === undefined ? {} : { ...options.adaptive };
+  if (adaptive) {
+    const { minimumGain = 1, initialBackoff = 8, maximumBackoff = 64, smoothing = 0.5 } = adaptive;
+    check(Number.isFinite(minimumGain) && minimumGain > 0, 'adaptive.minimumGain', `adaptive.minimumGain must be a positive number, got ${minimumGain}.`);
+    check(Number.isInteger(initialBackoff) && initialBackoff >= 1, 'adaptive.initialBackoff', `adaptive.initialBackoff must be a positive integer, got ${initialBackoff}.`);
+    check(Number.isInteger(maximumBackoff) && maximumBackoff >= initialBackoff, 'adaptive.maximumBackoff', `adaptive.maximumBackoff must be an integer of at least initialBackoff (${initialBackoff}), got ${maximumBackoff}.`);
+    check(smoothing > 0 && smoothing <= 1, 'adaptive.smoothing', `adaptive.smoothing must be in (0, 1], got ${smoothing}.`);
+  }
   const stopStrings = [...(options.stopStrings ?? [])];
   check(stopStrings.every((stop) => typeof stop === 'string' && stop.length > 0), 'stopStrings', 'stopStrings must be non-empty strings.');
-  return { maxNewTokens, temperature, topP, topK, seed, stopStrings, speculative: options.speculative ?? true, tree };
+  return { maxNewTokens, temperature, topP, topK, seed, stopStrings, speculative: options.speculative ?? true, tree, adaptive };
 }

@@ -22,18 +22,26 @@ export interface GenerationStats {
   tokens: number;
   /** Target decoding steps after the prefill (verifications, or single-token steps). */
   steps: number;
-  /** Average tokens per target step after the prefill, bonus token included (MSD's tau). */
+  /**
+   * Average tokens per speculative step, bonus token included (MSD's tau); 1 when no step drafted
+   * (`speculative: false`, or every step a fallback).
+   */
   tau: number;
+  /**
+   * Target steps that drafted nothing: every step with `speculative: false`, otherwise the steps the
+   * speculation policy took autoregressively because drafting was not paying off.
+   */
+  autoregressiveSteps: number;
   /** Drafted tree nodes per step, summed. */
   draftedTokens: number;
   /** Drafted tokens accepted, summed (bonus tokens excluded). */
   acceptedTokens: number;
-  /** How many steps accepted 0, 1, 2, ... drafted tokens. */
+  /** How many speculative steps accepted 0, 1, 2, ... drafted tokens. */
   acceptedLengthHistogram: number[];
   /**
-   * Tokens per second over the decoding steps: the first token (which the prefill produces) and the
-   * prompt's processing (vision, both models' prefills) excluded, as speculative decoding is usually
-   * compared; `tokensPerSecond` includes everything.
+   * Tokens per second over the decoding loop's wall time: the first token (which the prefill
+   * produces) and the prompt's processing (vision, both models' prefills) excluded, as speculative
+   * decoding is usually compared; `tokensPerSecond` includes everything.
    */
   decodeTokensPerSecond: number;
   /** All generated tokens over the generation's whole wall time (prompt processing included). */
@@ -60,7 +68,11 @@ export class GenerationStatsRecorder {
   private readonly timings: Omit<GenerationTimings, 'total'> = { vision: 0, prefill: 0, draftPrefill: 0, draft: 0, verify: 0, overhead: 0 };
   private tokens = 0;
   private steps = 0;
+  private speculativeSteps = 0;
+  private speculativeTokens = 0;
   private drafted = 0;
+  private decodeStarted: number | undefined;
+  private decodeEnded: number | undefined;
   private accepted = 0;
   private readonly histogram: number[] = [];
 
@@ -84,12 +96,28 @@ export class GenerationStatsRecorder {
     }
   }
 
-  /** Records one step: tokens it produced, tree nodes drafted, drafted tokens accepted. The prefill's first token is a step with 0 drafted. */
-  addStep(tokens: number, drafted: number, accepted = 0): void {
+  /** Marks the start of the decoding loop (after both prefills): decode speed is measured from here. */
+  startDecode(): void {
+    this.decodeStarted = performance.now();
+  }
+
+  /** Marks the end of the decoding loop. */
+  endDecode(): void {
+    this.decodeEnded = performance.now();
+  }
+
+  /**
+   * Records one step: tokens it produced, tree nodes drafted, drafted tokens accepted, and whether it
+   * drafted (default: when `drafted > 0`). The prefill's first token is a step with 0 drafted.
+   */
+  addStep(tokens: number, drafted: number, accepted = 0, kind: { speculative: boolean } = { speculative: drafted > 0 }): void {
     const isPrefill = this.tokens === 0;
     this.tokens += tokens;
     if (isPrefill) return;
     this.steps++;
+    if (!kind.speculative) return;
+    this.speculativeSteps++;
+    this.speculativeTokens += tokens;
     this.drafted += drafted;
     this.accepted += accepted;
     this.histogram[accepted] = (this.histogram[accepted] ?? 0) + 1;
@@ -98,13 +126,16 @@ export class GenerationStatsRecorder {
   /** The statistics so far. */
   finish(): GenerationStats {
     const total = performance.now() - this.started;
-    const decodeMs = this.timings.draft + this.timings.verify + this.timings.overhead;
+    const timedDecodeMs = this.timings.draft + this.timings.verify + this.timings.overhead;
+    // Untimed work inside the loop (acceptance, detokenizing) counts too, when the loop marked itself.
+    const decodeMs = this.decodeStarted === undefined ? timedDecodeMs : (this.decodeEnded ?? performance.now()) - this.decodeStarted;
     const decodedTokens = Math.max(0, this.tokens - 1);
     const known = this.timings.vision + this.timings.prefill + this.timings.draftPrefill + decodeMs;
     return {
       tokens: this.tokens,
       steps: this.steps,
-      tau: this.steps ? decodedTokens / this.steps : 0,
+      tau: this.speculativeSteps ? this.speculativeTokens / this.speculativeSteps : this.steps ? 1 : 0,
+      autoregressiveSteps: this.steps - this.speculativeSteps,
       draftedTokens: this.drafted,
       acceptedTokens: this.accepted,
       acceptedLengthHistogram: Array.from(this.histogram, (count) => count ?? 0),

@@ -19,6 +19,8 @@ export { TargetModel } from './target-model';
 export type { TargetForward } from './target-model';
 export { OnnxDraftRunner } from './onnx-draft-runner';
 export { decode } from './decode-loop';
+export { SpeculationPolicy } from './speculation-policy';
+export type { SpeculationPolicyOptions } from './speculation-policy';
 export type { DecodeRequest, DecodeChunk } from './decode-loop';
 export { runBenchmark, BenchmarkMismatchError } from './benchmark/run-benchmark';
 export { spread } from './benchmark/spread';

@@ -96,7 +96,7 @@ export async function tuneTree(pipeline: MsdPipeline, options: TuneTreeOptions):
     let steps = 0;
     let overhead = 0;
     for (const prompt of options.prompts) {
-      const { stats } = await pipeline.generate({ prompt: prompt.prompt, images: prompt.images, maxNewTokens, tree });
+      const { stats } = await pipeline.generate({ prompt: prompt.prompt, images: prompt.images, maxNewTokens, tree, adaptive: false });
       tokens += stats.tokens - 1;
       steps += stats.steps;
       overhead += stats.timings.overhead;

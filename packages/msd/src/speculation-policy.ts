@@ -1,0 +1,129 @@
+/** Settings of {@link SpeculationPolicy}. */
+export interface SpeculationPolicyOptions {
+  /**
+   * Speculate only while the expected tokens per second of a speculative step, over that of an
+   * autoregressive step, is at least this. Default 1: fall back as soon as drafting stops paying off.
+   */
+  minimumGain?: number;
+  /** Autoregressive tokens after the first fallback before speculating again. Default 8. */
+  initialBackoff?: number;
+  /** The backoff doubles after each probe that fails again, up to this. Default 64. */
+  maximumBackoff?: number;
+  /** Weight of the newest step in the running averages, in (0, 1]. Default 0.5. */
+  smoothing?: number;
+}
+
+/**
+ * Decides, step by step, whether speculating pays off for the generation at hand, from the steps
+ * it has measured: tokens per speculative step, and the wall time of speculative and autoregressive
+ * steps. When a speculative step is expected to yield fewer tokens per second than a plain target
+ * step (at high temperature, or on text the draft cannot predict), it switches to autoregressive
+ * steps for a backoff of tokens, then probes speculation again.
+ *
+ * Every step is exact either way, so the policy changes speed, never the output's distribution.
+ *
+ * @example
+ * ```ts
+ * import { SpeculationPolicy } from 'msd';
+ *
+ * const policy = new SpeculationPolicy();
+ * policy.recordSpeculative({ tokens: 1, milliseconds: 6, verifyMilliseconds: 3.5 });
+ * policy.recordSpeculative({ tokens: 1, milliseconds: 6, verifyMilliseconds: 3.5 });
+ * policy.shouldSpeculate(); // false: about 1 token per 6 ms, against 1 per 3.5 ms without drafting
+ * ```
+ */
+export class SpeculationPolicy {
+  private readonly minimumGain: number;
+  private readonly initialBackoff: number;
+  private readonly maximumBackoff: number;
+  private readonly smoothing: number;
+  private tokensPerStep: number | undefined;
+  private speculativeMs: number | undefined;
+  private verifyMs: number | undefined;
+  private autoregressiveMs: number | undefined;
+  private speculativeSteps = 0;
+  private backoff: number;
+  /** Autoregressive tokens left before the next probe. */
+  private remaining = 0;
+  /** Whether the last fallback ended in a probe that has not yet been judged. */
+  private probing = false;
+
+  constructor(options: SpeculationPolicyOptions = {}) {
+    this.minimumGain = options.minimumGain ?? 1;
+    this.initialBackoff = options.initialBackoff ?? 8;
+    this.maximumBackoff = options.maximumBackoff ?? 64;
+    this.smoothing = options.smoothing ?? 0.5;
+    this.backoff = this.initialBackoff;
+  }
+
+  /**
+   * Whether the next step should draft and verify a tree.
+   *
+   * @example
+   * ```ts
+   * const speculate = policy.shouldSpeculate();
+   * ```
+   */
+  shouldSpeculate(): boolean {
+    return this.remaining === 0;
+  }
+
+  /**
+   * The expected speed of a speculative step over an autoregressive one, from the averages so far;
+   * `undefined` before any speculative step. Until an autoregressive step has been timed, the
+   * tree's verification stands in for it: an overestimate, so the policy errs toward speculating.
+   *
+   * @example
+   * ```ts
+   * policy.expectedGain(); // 1.8
+   * ```
+   */
+  expectedGain(): number | undefined {
+    if (this.tokensPerStep === undefined || this.speculativeMs === undefined) return undefined;
+    const autoregressive = this.autoregressiveMs ?? this.verifyMs!;
+    return (this.tokensPerStep * autoregressive) / this.speculativeMs;
+  }
+
+  /**
+   * Records a speculative step: tokens it produced (bonus included), its wall time, and the part
+   * of it spent in the target's verification.
+   *
+   * @example
+   * ```ts
+   * policy.recordSpeculative({ tokens: 4, milliseconds: 6.1, verifyMilliseconds: 3.6 });
+   * ```
+   */
+  recordSpeculative(step: { tokens: number; milliseconds: number; verifyMilliseconds: number }): void {
+    this.tokensPerStep = this.average(this.tokensPerStep, step.tokens);
+    this.speculativeMs = this.average(this.speculativeMs, step.milliseconds);
+    this.verifyMs = this.average(this.verifyMs, step.verifyMilliseconds);
+    this.speculativeSteps++;
+    // One step is too little evidence to stop speculating on, except right after a failed fallback.
+    if (this.speculativeSteps < 2 && !this.probing) return;
+    if (this.expectedGain()! >= this.minimumGain) {
+      this.probing = false;
+      this.backoff = this.initialBackoff;
+      return;
+    }
+    if (this.probing) this.backoff = Math.min(this.maximumBackoff, this.backoff * 2);
+    this.remaining = this.backoff;
+    this.probing = true;
+  }
+
+  /**
+   * Records an autoregressive step taken because of a fallback, and its wall time.
+   *
+   * @example
+   * ```ts
+   * policy.recordAutoregressive({ milliseconds: 3.1 });
+   * ```
+   */
+  recordAutoregressive(step: { milliseconds: number }): void {
+    this.autoregressiveMs = this.average(this.autoregressiveMs, step.milliseconds);
+    if (this.remaining > 0) this.remaining--;
+  }
+
+  private average(current: number | undefined, sample: number): number {
+    return current === undefined ? sample : current + this.smoothing * (sample - current);
+  }
+}
