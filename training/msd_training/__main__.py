@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vision-steps", type=int, default=800, help="steps of vision-tower pretraining")
     parser.add_argument("--target-steps", type=int, default=1400)
     parser.add_argument("--target-extra-steps", type=int, default=0, help="steps of an optional second cosine cycle (warm restart)")
-    parser.add_argument("--draft-steps", type=int, default=3000)
+    parser.add_argument("--draft-steps", type=int, default=4000)
     parser.add_argument("--draft-data", choices=["target", "dataset"], default="target", help="answers the draft learns from: the target's own greedy answers (self-distillation) or the dataset's")
     parser.add_argument("--small", action="store_true", help="tiny sizes for tests and smoke runs")
     args = parser.parse_args(argv)

@@ -63,6 +63,11 @@ class FeatureSet:
         return ids, hidden, image_embeds, image_mask, target, loss_mask, valid
 
 
+def _file_signature(path: str) -> list:
+    stat = os.stat(path)
+    return [os.path.basename(path), stat.st_size, int(stat.st_mtime)]
+
+
 def new_draft(target: LlavaForConditionalGeneration, decoupled: bool, seed: int) -> MsdDraft:
     torch.manual_seed(seed)
     draft = MsdDraft(DraftConfig(text_config=target.config.text_config, decoupled=decoupled))
@@ -102,12 +107,17 @@ def train(target: LlavaForConditionalGeneration, features_path: str, out_path: s
     optimizer = torch.optim.AdamW(trainable, lr=lr, betas=(0.9, 0.95), weight_decay=0.0)
     start = 0
     checkpoint = out_path + ".ckpt"
+    # A checkpoint resumes only the same training: same step budget, curriculum and feature file.
+    setup = {"steps": steps, "curriculum": curriculum, "decoupled": decoupled, "batch_size": batch_size, "lr": lr, "seed": seed, "features": _file_signature(features_path)}
     if os.path.exists(checkpoint):
         state = torch.load(checkpoint)
-        draft.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start = state["step"]
-        print(f"[{label}] resuming from step {start}", flush=True)
+        if state.get("setup") == setup:
+            draft.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            start = state["step"]
+            print(f"[{label}] resuming from step {start}", flush=True)
+        else:
+            print(f"[{label}] {checkpoint} is from another training setup; starting from step 0", flush=True)
     pools = {True: features.indices(True), False: features.indices(False)}
     rng = random.Random(seed + start)
     progress = Progress(steps - start, label)
@@ -126,7 +136,7 @@ def train(target: LlavaForConditionalGeneration, features_path: str, out_path: s
         history.append(loss.item())
         progress.update(loss=float(np.mean(history[-50:])), smooth_l1=regression.item(), ce=classification.item(), mm_ratio=multimodal_ratio(curriculum, step, steps))
         if (step + 1) % 250 == 0 or step + 1 == steps:
-            torch.save({"model": draft.state_dict(), "optimizer": optimizer.state_dict(), "step": step + 1}, checkpoint + ".tmp")
+            torch.save({"model": draft.state_dict(), "optimizer": optimizer.state_dict(), "step": step + 1, "setup": setup}, checkpoint + ".tmp")
             os.replace(checkpoint + ".tmp", checkpoint)
     torch.save({"model": draft.state_dict(), "config": draft.config.to_dict(), "curriculum": curriculum, "steps": steps, "seconds": time.time() - began}, out_path)
     return draft
