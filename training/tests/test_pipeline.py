@@ -63,3 +63,30 @@ def test_prompt_ids_expand_images(run_dir):
     for case in cases:
         assert case["prompt_ids"].count(manifest["imageTokenId"]) == case["images"] * manifest["imageTokensPerImage"]
         assert case["answer_ids"][-1] == manifest["eosTokenId"]
+
+
+def test_draft_features_hold_the_targets_own_greedy_answers(run_dir):
+    """Self-distillation: every answer token is the target's argmax after the tokens before it."""
+    import argparse
+
+    import numpy as np
+    import torch
+
+    from msd_training.stages import _load_target
+
+    model = _load_target(argparse.Namespace(run=run_dir))
+    data = np.load(os.path.join(run_dir, "features-train.npz"))
+    assert str(data["answers"]) == "target"
+    text_rows = [r for r, m in enumerate(data["modality"]) if m == 0]
+    checked = 0
+    for row in text_rows[:4]:
+        start, end = int(data["offsets"][row]), int(data["offsets"][row + 1])
+        ids = torch.from_numpy(data["ids"][start:end].astype(np.int64)).view(1, -1)
+        answer = data["answer"][start:end].astype(bool)
+        with torch.no_grad():
+            logits, _, _ = model(ids, torch.ones_like(ids), None)
+        predicted = logits[0].argmax(-1)
+        for j in np.flatnonzero(answer):
+            assert int(ids[0, j]) == int(predicted[j - 1])
+            checked += 1
+    assert checked > 0
