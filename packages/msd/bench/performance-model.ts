@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { costAt, type BenchmarkReport, type TreeShape } from 'msd';
+import { costAt, DEFAULT_TREE, type BenchmarkReport, type TreeShape } from 'msd';
 
 const { values } = parseArgs({ options: { results: { type: 'string' } } });
 
@@ -60,7 +60,7 @@ const machines: Machine[] = [
 
 const report = values.results ? (JSON.parse(readFileSync(values.results, 'utf8')) as BenchmarkReport) : undefined;
 const measured = report?.results.find((result) => result.temperature === 0 && result.set === 'multimodal' && result.draft === 'msd' && result.kind === 'speculative');
-const tree: TreeShape = measured?.tree ?? { depth: 4, topK: 2, totalTokens: 6 };
+const tree: TreeShape = measured?.tree ?? DEFAULT_TREE;
 const taus = [...new Set([2.5, 3, 3.5, 4, ...(measured ? [Number(measured.tau.mean.toFixed(2))] : [])])].sort((a, b) => a - b);
 
 if (report?.tuning && measured) {
