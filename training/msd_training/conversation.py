@@ -41,10 +41,14 @@ class ConversationEncoder:
                 out.extend([self.ids.image] * self.ids.image_tokens)
         return out
 
+    def encode_question(self, question: str, images: int) -> list[int]:
+        """The prompt's ids for a question asked after `images` images: what the model answers from."""
+        return self.encode_prompt(prompt_text(question, images))
+
     def encode_example(self, question: str, answer: str, images: int) -> tuple[list[int], list[int]]:
         """(ids, loss mask): the answer and EOS are learned, nothing else."""
         prompt = prompt_text(question, images)
-        prompt_ids = self.encode_prompt(prompt)
+        prompt_ids = self.encode_question(question, images)
         full_ids = self.encode_prompt(f"{prompt} {answer}")
         # Pieces never span whitespace, so the prompt's ids are a prefix of the full ids.
         assert full_ids[: len(prompt_ids)] == prompt_ids, (prompt, answer)

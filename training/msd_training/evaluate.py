@@ -11,7 +11,6 @@ import numpy as np
 import torch
 
 from .batches import read_samples
-from .conversation import prompt_text
 from .data import CLIP_MEAN, normalise
 from .generate import greedy
 from .progress import Progress
@@ -47,7 +46,7 @@ def evaluate_target(model, encoder, run_dir: str, limit: int = 300, seed: int = 
     progress = Progress(len(samples), "eval-target")
     for sample in samples:
         kind, question, answer = rng.choice(sample["qa"])
-        prompt_ids = encoder.encode_prompt(prompt_text(question, len(sample["images"])))
+        prompt_ids = encoder.encode_question(question, len(sample["images"]))
         real = torch.from_numpy(normalise(images[sample["images"]]))
         control = torch.from_numpy(normalise(np.repeat(blank, len(sample["images"]), axis=0)))
         got = decode(encoder, greedy(model, prompt_ids, real))
@@ -68,7 +67,7 @@ def evaluate_target(model, encoder, run_dir: str, limit: int = 300, seed: int = 
     text_samples = []
     for sample in read_samples(os.path.join(run_dir, "text-heldout.jsonl"))[:6]:
         _, question, answer = sample["qa"][0]
-        ids = encoder.encode_prompt(prompt_text(question, 0))
+        ids = encoder.encode_question(question, 0)
         text_samples.append({"question": question, "reference": answer, "answer": decode(encoder, greedy(model, ids, None))})
     return {
         "heldout_questions": total[2],

@@ -16,7 +16,6 @@ import numpy as np
 import torch
 
 from .batches import BatchMaker, read_samples
-from .conversation import prompt_text
 from .data import normalise
 from .generate import greedy
 from .modeling import LlavaForConditionalGeneration
@@ -28,7 +27,7 @@ ANSWER_SOURCES = ("target", "dataset")
 def _self_distilled(model: LlavaForConditionalGeneration, encoder, images: np.ndarray, sample: dict, rng: random.Random, max_new_tokens: int):
     """(input_ids [1, T], valid [1, T], answer mask [T], pixels) with the target's greedy answer."""
     _, question, _ = rng.choice(sample["qa"])
-    prompt = encoder.encode_prompt(prompt_text(question, len(sample["images"])))
+    prompt = encoder.encode_question(question, len(sample["images"]))
     pixels = torch.from_numpy(normalise(images[sample["images"]])) if sample["images"] else None
     answer = greedy(model, prompt, pixels, max_new_tokens)
     # EOS is learned only where the target actually stopped.

@@ -309,7 +309,6 @@ def prompt_fixture(args, out_path: str) -> None:
     """Prompt ids as the training data encodes them; the TypeScript tokenizer must produce the same."""
     import random
     from . import scenes
-    from .conversation import prompt_text
     from .train_target import load_encoder
     model = _load_target(args)
     encoder = load_encoder(args.run, model.config)
@@ -319,7 +318,7 @@ def prompt_fixture(args, out_path: str) -> None:
         scene = scenes.random_scene(rng)
         _, question, answer = rng.choice(scenes.questions(scene, rng))
         ids, mask = encoder.encode_example(question, answer, images)
-        prompt_ids = encoder.encode_prompt(prompt_text(question, images))
+        prompt_ids = encoder.encode_question(question, images)
         cases.append({"question": question, "images": images, "prompt_ids": prompt_ids, "answer": answer, "answer_ids": ids[len(prompt_ids):]})
     _write_json(out_path, cases)
 

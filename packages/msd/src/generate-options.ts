@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@msd/core';
 import type { ImageInput } from '@msd/vision';
-import type { SpeculationPolicyOptions } from './speculation-policy';
+import { SPECULATION_POLICY_DEFAULTS, type SpeculationPolicyOptions } from './speculation-policy';
 
 /** Shape of the draft tree: EAGLE-2's depth, top-k per level and total nodes. */
 export interface TreeShape {
@@ -65,7 +65,7 @@ export interface ResolvedGenerateOptions {
   /** Tree shape. */
   tree: TreeShape;
   /** Settings of the speculation policy, or false to draft at every step. */
-  adaptive: SpeculationPolicyOptions | false;
+  adaptive: Required<SpeculationPolicyOptions> | false;
 }
 
 function check(condition: boolean, argument: string, message: string): void {
@@ -97,9 +97,9 @@ export function resolveGenerateOptions(options: GenerateOptions, defaultTree: Tr
   check(Number.isInteger(tree.depth) && tree.depth >= 1, 'tree.depth', `tree.depth must be a positive integer, got ${tree.depth}.`);
   check(Number.isInteger(tree.topK) && tree.topK >= 1, 'tree.topK', `tree.topK must be a positive integer, got ${tree.topK}.`);
   check(Number.isInteger(tree.totalTokens) && tree.totalTokens >= 1, 'tree.totalTokens', `tree.totalTokens must be a positive integer, got ${tree.totalTokens}.`);
-  const adaptive = options.adaptive === false ? false : options.adaptive === true || options.adaptive === undefined ? {} : { ...options.adaptive };
+  const adaptive = options.adaptive === false ? false : { ...SPECULATION_POLICY_DEFAULTS, ...(typeof options.adaptive === 'object' ? options.adaptive : {}) };
   if (adaptive) {
-    const { minimumGain = 1, initialBackoff = 8, maximumBackoff = 64, smoothing = 0.5 } = adaptive;
+    const { minimumGain, initialBackoff, maximumBackoff, smoothing } = adaptive;
     check(Number.isFinite(minimumGain) && minimumGain > 0, 'adaptive.minimumGain', `adaptive.minimumGain must be a positive number, got ${minimumGain}.`);
     check(Number.isInteger(initialBackoff) && initialBackoff >= 1, 'adaptive.initialBackoff', `adaptive.initialBackoff must be a positive integer, got ${initialBackoff}.`);
     check(Number.isInteger(maximumBackoff) && maximumBackoff >= initialBackoff, 'adaptive.maximumBackoff', `adaptive.maximumBackoff must be an integer of at least initialBackoff (${initialBackoff}), got ${maximumBackoff}.`);

@@ -19,7 +19,7 @@ export { TargetModel } from './target-model';
 export type { TargetForward } from './target-model';
 export { OnnxDraftRunner } from './onnx-draft-runner';
 export { decode } from './decode-loop';
-export { SpeculationPolicy } from './speculation-policy';
+export { SpeculationPolicy, SPECULATION_POLICY_DEFAULTS } from './speculation-policy';
 export type { SpeculationPolicyOptions } from './speculation-policy';
 export type { DecodeRequest, DecodeChunk } from './decode-loop';
 export { runBenchmark, BenchmarkMismatchError } from './benchmark/run-benchmark';

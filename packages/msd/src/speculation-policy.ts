@@ -14,6 +14,18 @@ export interface SpeculationPolicyOptions {
 }
 
 /**
+ * The settings a {@link SpeculationPolicy} uses where {@link SpeculationPolicyOptions} leaves them out.
+ *
+ * @example
+ * ```ts
+ * import { SPECULATION_POLICY_DEFAULTS } from 'msd';
+ *
+ * SPECULATION_POLICY_DEFAULTS.initialBackoff; // 8
+ * ```
+ */
+export const SPECULATION_POLICY_DEFAULTS: Readonly<Required<SpeculationPolicyOptions>> = { minimumGain: 1, initialBackoff: 8, maximumBackoff: 64, smoothing: 0.5 };
+
+/**
  * Decides, step by step, whether speculating pays off for the generation at hand, from the steps
  * it has measured: tokens per speculative step, and the wall time of speculative and autoregressive
  * steps. When a speculative step is expected to yield fewer tokens per second than a plain target
@@ -33,10 +45,7 @@ export interface SpeculationPolicyOptions {
  * ```
  */
 export class SpeculationPolicy {
-  private readonly minimumGain: number;
-  private readonly initialBackoff: number;
-  private readonly maximumBackoff: number;
-  private readonly smoothing: number;
+  private readonly settings: Required<SpeculationPolicyOptions>;
   private tokensPerStep: number | undefined;
   private speculativeMs: number | undefined;
   private verifyMs: number | undefined;
@@ -49,11 +58,8 @@ export class SpeculationPolicy {
   private probing = false;
 
   constructor(options: SpeculationPolicyOptions = {}) {
-    this.minimumGain = options.minimumGain ?? 1;
-    this.initialBackoff = options.initialBackoff ?? 8;
-    this.maximumBackoff = options.maximumBackoff ?? 64;
-    this.smoothing = options.smoothing ?? 0.5;
-    this.backoff = this.initialBackoff;
+    this.settings = { ...SPECULATION_POLICY_DEFAULTS, ...options };
+    this.backoff = this.settings.initialBackoff;
   }
 
   /**
@@ -100,12 +106,12 @@ export class SpeculationPolicy {
     this.speculativeSteps++;
     // One step is too little evidence to stop speculating on, except right after a failed fallback.
     if (this.speculativeSteps < 2 && !this.probing) return;
-    if (this.expectedGain()! >= this.minimumGain) {
+    if (this.expectedGain()! >= this.settings.minimumGain) {
       this.probing = false;
-      this.backoff = this.initialBackoff;
+      this.backoff = this.settings.initialBackoff;
       return;
     }
-    if (this.probing) this.backoff = Math.min(this.maximumBackoff, this.backoff * 2);
+    if (this.probing) this.backoff = Math.min(this.settings.maximumBackoff, this.backoff * 2);
     this.remaining = this.backoff;
     this.probing = true;
   }
@@ -124,6 +130,6 @@ export class SpeculationPolicy {
   }
 
   private average(current: number | undefined, sample: number): number {
-    return current === undefined ? sample : current + this.smoothing * (sample - current);
+    return current === undefined ? sample : current + this.settings.smoothing * (sample - current);
   }
 }
