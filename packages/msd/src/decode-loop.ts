@@ -145,20 +145,23 @@ export async function* decode(
       cache.dispose();
       cache = next;
       const tokens = [...acceptance.acceptedTokens, acceptance.bonusToken];
-      // Draft update: the pairs (f_node, next token) along the accepted path.
-      const hidden = new Float32Array(nodes.length * hiddenSize);
-      for (let i = 0; i < nodes.length; i++) hidden.set(verified.hidden.subarray(nodes[i]! * hiddenSize, (nodes[i]! + 1) * hiddenSize), i * hiddenSize);
-      const updated = await stats.time('draft', () => draft.run(draftCache!, updateDraftInputs({ committedLength: past, tokens, targetHidden: hidden, hiddenSize })));
-      draft.release(draftCache);
-      draftCache = updated.cache;
-      last = tokens[tokens.length - 1]!;
-      root = draftRootFromOutput(draft, updated.output, last);
       const eos = tokens.indexOf(manifest.eosTokenId);
       const kept = tokens.slice(0, Math.min(eos >= 0 ? eos + 1 : tokens.length, options.maxNewTokens - produced));
       produced += kept.length;
+      last = kept.includes(manifest.eosTokenId) ? manifest.eosTokenId : tokens[tokens.length - 1]!;
+      // The last step of a generation needs no draft update: no tree follows it. Short answers
+      // (one or two steps) paid a whole draft call for nothing.
+      if (produced < options.maxNewTokens && last !== manifest.eosTokenId) {
+        // Draft update: the pairs (f_node, next token) along the accepted path.
+        const hidden = new Float32Array(nodes.length * hiddenSize);
+        for (let i = 0; i < nodes.length; i++) hidden.set(verified.hidden.subarray(nodes[i]! * hiddenSize, (nodes[i]! + 1) * hiddenSize), i * hiddenSize);
+        const updated = await stats.time('draft', () => draft.run(draftCache!, updateDraftInputs({ committedLength: past, tokens, targetHidden: hidden, hiddenSize })));
+        draft.release(draftCache);
+        draftCache = updated.cache;
+        root = draftRootFromOutput(draft, updated.output, last);
+      }
       stats.addStep(kept.length, tree.tokens.length - 1, nodes.length - 1, { speculative: true });
       policy?.recordSpeculative({ tokens: tokens.length, milliseconds: performance.now() - began, verifyMilliseconds });
-      if (kept.includes(manifest.eosTokenId)) last = manifest.eosTokenId;
       yield kept;
     }
   } finally {

@@ -33,6 +33,40 @@ describe('greedy MSD is token-for-token the target’s greedy decoding', () => {
   });
 });
 
+describe('draft calls', () => {
+  it('update the draft after every speculative step but the last, and the tokens stay exact', async () => {
+    const draft = pipeline.draft!;
+    const run = draft.run.bind(draft);
+    let updates = 0;
+    let rounds = 0;
+    // Prefill and updates ask for the last row's candidates only; tree rounds ask for every row's.
+    draft.run = async (cache, input) => {
+      if (input.topkRows === 'last') updates++;
+      else rounds++;
+      return run(cache, input);
+    };
+    try {
+      const prompts = heldoutPrompts().filter((prompt) => prompt.set !== 'two-image').slice(0, 8);
+      let steps = 0;
+      for (const prompt of prompts) {
+        const options = { prompt: prompt.question, images: prompt.images, maxNewTokens: 40 };
+        updates = 0;
+        rounds = 0;
+        const result = await pipeline.generate({ ...options, adaptive: false, tree: { depth: 5, topK: 1, totalTokens: 5 } });
+        // A chain of depth 5 takes 4 rounds; the draft's prefill plus one update between consecutive
+        // steps is one last-row call per step.
+        expect(rounds % 4, prompt.question).toBe(0);
+        expect(updates, prompt.question).toBe(rounds / 4);
+        steps += rounds / 4;
+        expect(result.tokenIds, prompt.question).toEqual((await pipeline.generate({ ...options, speculative: false })).tokenIds);
+      }
+      expect(steps).toBeGreaterThan(prompts.length);
+    } finally {
+      draft.run = run;
+    }
+  });
+});
+
 describe('speculation policy fallbacks', () => {
   it('catch the draft up exactly: identical tokens, and probes still accept drafts', async () => {
     // A policy that is never satisfied: every second step of two falls back, so each probe first
