@@ -41,6 +41,18 @@ export interface DraftTreeOptions {
    * ```
    */
   totalTokens: number;
+  /**
+   * Tokens that end a generation (the model's EOS). They are drafted like any other token but never
+   * expanded: nothing after them is ever kept, so the draft calls for their children would be
+   * wasted. On the bundled model's short answers this skips most of the deeper rounds of the last
+   * step. Default: none.
+   *
+   * @example
+   * ```ts
+   * { depth: 5, topK: 1, totalTokens: 5, stopTokenIds: [manifest.eosTokenId] }
+   * ```
+   */
+  stopTokenIds?: readonly number[];
 }
 
 function positiveInteger(name: keyof DraftTreeOptions, value: number, max = Number.POSITIVE_INFINITY): void {
@@ -54,7 +66,7 @@ function positiveInteger(name: keyof DraftTreeOptions, value: number, max = Numb
  * Checks {@link DraftTreeOptions} against a runner's `topK`.
  *
  * @throws InvalidArgumentError naming the first bad option: `depth` or `totalTokens` not a positive
- *   integer, `topK` not an integer in `1..runnerTopK`.
+ *   integer, `topK` not an integer in `1..runnerTopK`, `stopTokenIds` not an array of token ids.
  *
  * @example
  * ```ts
@@ -67,4 +79,8 @@ export function checkDraftTreeOptions(options: DraftTreeOptions, runnerTopK: num
   positiveInteger('depth', options.depth);
   positiveInteger('topK', options.topK, runnerTopK);
   positiveInteger('totalTokens', options.totalTokens);
+  const stops = options.stopTokenIds;
+  if (stops !== undefined && (!Array.isArray(stops) || !stops.every((id) => Number.isInteger(id) && id >= 0))) {
+    throw new InvalidArgumentError({ argument: 'stopTokenIds', message: `stopTokenIds must be an array of token ids (integers >= 0), got ${JSON.stringify(stops)}.` });
+  }
 }

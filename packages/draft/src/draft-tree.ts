@@ -219,7 +219,8 @@ function checkRoot(root: DraftRoot, hiddenSize: number, topK: number): void {
  *    parent's score is never below its child's and ties rank the parent first), ordered by depth
  *    then score into a `DraftTree` (from `@msd/core`) whose node 0 is the root token.
  *
- * Candidates with log-probability -Infinity or NaN are dropped. Every cache produced by the rounds
+ * Nodes whose token is in `options.stopTokenIds` stay in the tree but are never expanded (nor kept in
+ * a frontier). Candidates with log-probability -Infinity or NaN are dropped. Every cache produced by the rounds
  * is released before returning (also on error); `cache` itself is left untouched.
  *
  * @throws InvalidArgumentError for bad options (see {@link checkDraftTreeOptions}) or a root of the
@@ -247,8 +248,12 @@ export async function draftTree<Cache>(
 
   const committed = runner.length(cache);
   const candidates: Candidate[] = [];
-  let frontier = propose(candidates, -1, 0, 1, root.hidden, root.topkLogprobs, root.topkIds, 0, runner.topK, topK);
-  const stats: DraftTreeStats = { draftCalls: 0, frontierSizes: [], generatedPerDepth: [1, frontier.length], nodesPerDepth: [] };
+  const stops = new Set(options.stopTokenIds ?? []);
+  // A stop token (EOS) ends the generation: it is a leaf, never expanded.
+  const expandable = (index: number) => !stops.has(candidates[index]!.token);
+  const firstNodes = propose(candidates, -1, 0, 1, root.hidden, root.topkLogprobs, root.topkIds, 0, runner.topK, topK);
+  let frontier = firstNodes.filter(expandable);
+  const stats: DraftTreeStats = { draftCalls: 0, frontierSizes: [], generatedPerDepth: [1, firstNodes.length], nodesPerDepth: [] };
 
   let current = cache;
   try {
@@ -269,7 +274,7 @@ export async function draftTree<Cache>(
         children.push(...propose(candidates, index, score, round + 1, hidden, output.topkLogprobs, output.topkIds, row * runner.topK, runner.topK, topK));
       });
       stats.generatedPerDepth.push(children.length);
-      frontier = children.sort((a, b) => compareCandidates(candidates, a, b)).slice(0, topK);
+      frontier = children.filter(expandable).sort((a, b) => compareCandidates(candidates, a, b)).slice(0, topK);
     }
   } finally {
     if (current !== cache) runner.release(current);

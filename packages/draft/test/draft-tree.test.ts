@@ -159,6 +159,44 @@ describe('draftTree', () => {
     expect(Array.from(tree.scores)).toEqual([0, -1, -2, -3]);
   });
 
+  it('never expands a stop token: a chain ends at EOS without further draft calls', async () => {
+    // Every row proposes token 2 (EOS) first, then 9.
+    const calls: number[] = [];
+    const eos: DraftRunner<number> = {
+      hiddenSize: 2,
+      topK: 2,
+      length: (cache) => cache,
+      release: () => {},
+      run: async (cache, input) => {
+        const count = input.inputIds.length;
+        calls.push(count);
+        const output: DraftStepOutput = {
+          hidden: new Float32Array(count * 2),
+          topkLogprobs: Float32Array.from({ length: count * 2 }, (_, i) => (i % 2 === 0 ? -0.1 : -3)),
+          topkIds: Int32Array.from({ length: count * 2 }, (_, i) => (i % 2 === 0 ? 2 : 9)),
+        };
+        return { output, cache: cache + count };
+      },
+    };
+    const root = { token: 1, hidden: new Float32Array(2), topkLogprobs: Float32Array.of(-0.2, -2), topkIds: Int32Array.of(5, 6) };
+    // Chain: 5 is expanded, its best child is EOS, which ends the chain after one call.
+    const chain = await draftTree(eos, 0, root, { depth: 5, topK: 1, totalTokens: 5, stopTokenIds: [2] });
+    expect(Array.from(chain.tree.tokens)).toEqual([1, 5, 2]);
+    expect(chain.stats.draftCalls).toBe(1);
+    expect(calls).toEqual([1]);
+    // Without stop tokens the chain runs through EOS to full depth.
+    const through = await draftTree(eos, 0, root, { depth: 5, topK: 1, totalTokens: 5 });
+    expect(Array.from(through.tree.tokens)).toEqual([1, 5, 2, 2, 2, 2]);
+    expect(through.stats.draftCalls).toBe(4);
+    // Wider trees keep EOS as a leaf and expand the best other children.
+    calls.length = 0;
+    const wide = await draftTree(eos, 0, root, { depth: 3, topK: 2, totalTokens: 8, stopTokenIds: [2] });
+    expect(draftTreeProblem(wide.tree)).toBeUndefined();
+    for (let node = 1; node < wide.tree.tokens.length; node++) expect(wide.tree.tokens[wide.tree.parents[node]!]).not.toBe(2);
+    expect(calls).toEqual([2, 2]);
+    expect(Array.from(wide.tree.tokens).filter((token) => token === 2).length).toBeGreaterThan(0);
+  });
+
   it('keeps the selection ancestor-closed when a child ties with its parent', async () => {
     // Every node's best child has log-probability 0, so a whole chain ties with the root's best child.
     const fixed: DraftRunner<number> = {
@@ -192,6 +230,8 @@ describe('draftTree', () => {
       [{ topK: 6 }, 'topK'],
       [{ totalTokens: 0 }, 'totalTokens'],
       [{ totalTokens: Number.NaN }, 'totalTokens'],
+      [{ stopTokenIds: [2, -1] }, 'stopTokenIds'],
+      [{ stopTokenIds: 2 as unknown as number[] }, 'stopTokenIds'],
     ];
     for (const [override, argument] of cases) {
       const error = await draftTree(runner, cache, root, { depth: 3, topK: 2, totalTokens: 5, ...override }).catch((caught: unknown) => caught);

@@ -95,6 +95,8 @@ export async function* decode(
     draftCache = started.cache;
     root = draftRootFromOutput(draft, started.output, last);
   }
+  // EOS ends the answer, so the draft never extends a branch past it.
+  const treeOptions = { ...options.tree, stopTokenIds: [manifest.eosTokenId] };
   const policy = draftCache && options.adaptive ? new SpeculationPolicy(options.adaptive) : undefined;
   // Draft pairs (f_i, x_{i+1}) of autoregressive fallback steps, fed to the draft when speculation resumes.
   let pending: { from: number; tokens: number[]; hidden: Float32Array[] } | undefined;
@@ -131,7 +133,7 @@ export async function* decode(
         root = draftRootFromOutput(draft, caughtUp.output, last);
         pending = undefined;
       }
-      const { tree } = await stats.time('draft', () => draftTree(draft, draftCache!, root!, options.tree));
+      const { tree } = await stats.time('draft', () => draftTree(draft, draftCache!, root!, treeOptions));
       const verifyStarted = performance.now();
       const verified = await stats.time('verify', async () =>
         target.forward(cache, await target.embed(tree.tokens), treePositionIds(tree, past), treeAttentionMask(tree, past)),
