@@ -15,6 +15,7 @@ import {
 import type { ResolvedGenerateOptions } from './generate-options';
 import type { OnnxDraftRunner } from './onnx-draft-runner';
 import { GenerationStatsRecorder } from './generation-stats';
+import type { SpeculationMemory } from './speculation-memory';
 import { SpeculationPolicy } from './speculation-policy';
 import type { TargetModel } from './target-model';
 
@@ -44,7 +45,8 @@ function abortError(): MsdError {
 /**
  * Decodes one request: target prefill, then either plain autoregressive steps or MSD steps
  * (draft a tree, verify it in one target call, accept, compact both caches). Yields the tokens of each
- * step as soon as they are known; statistics accumulate in `stats`.
+ * step as soon as they are known; statistics accumulate in `stats`. With `memory`, the speculation
+ * policy continues where the last generation of the same kind left it.
  */
 export async function* decode(
   target: TargetModel,
@@ -53,6 +55,7 @@ export async function* decode(
   options: ResolvedGenerateOptions,
   stats: GenerationStatsRecorder,
   signal?: AbortSignal,
+  memory?: SpeculationMemory,
 ): AsyncGenerator<DecodeChunk> {
   const { manifest } = target;
   const vocab = manifest.vocabSize;
@@ -97,7 +100,8 @@ export async function* decode(
   }
   // EOS ends the answer, so the draft never extends a branch past it.
   const treeOptions = { ...options.tree, stopTokenIds: [manifest.eosTokenId] };
-  const policy = draftCache && options.adaptive ? new SpeculationPolicy(options.adaptive) : undefined;
+  const kind = { temperature: options.temperature, hasImages: request.pixelValues !== undefined };
+  const policy = draftCache && options.adaptive ? new SpeculationPolicy(options.adaptive, memory?.recall(kind)) : undefined;
   // Draft pairs (f_i, x_{i+1}) of autoregressive fallback steps, fed to the draft when speculation resumes.
   let pending: { from: number; tokens: number[]; hidden: Float32Array[] } | undefined;
 
@@ -167,6 +171,7 @@ export async function* decode(
       yield kept;
     }
   } finally {
+    if (policy) memory?.remember(kind, policy.state());
     stats.endDecode();
     cache.dispose();
     draftCache?.dispose();

@@ -40,8 +40,10 @@ export interface GenerateOptions {
   tree?: Partial<TreeShape>;
   /**
    * Fall back to autoregressive steps while drafting does not pay off (a {@link SpeculationPolicy}
-   * with these settings), then probe again. Default true; false drafts at every step. Output is
-   * exact either way.
+   * with these settings), then probe again. The policy continues where the pipeline's last
+   * generation of the same kind (greedy or sampled, with or without images) left it
+   * (`pipeline.speculationMemory`). Default true; false drafts at every step. Output is exact
+   * either way.
    */
   adaptive?: boolean | SpeculationPolicyOptions;
 }

@@ -9,6 +9,7 @@ import { GenerationStatsRecorder, type GenerationStats } from './generation-stat
 import { readModelDirectory } from './model-directory';
 import { OnnxDraftRunner } from './onnx-draft-runner';
 import { prepareInputs } from './prepare-inputs';
+import { SpeculationMemory } from './speculation-memory';
 import { StopStringFilter } from './stop-strings';
 import { TargetModel } from './target-model';
 
@@ -78,6 +79,11 @@ export const DEFAULT_TREE: TreeShape = { depth: 5, topK: 1, totalTokens: 5 };
  */
 export class MsdPipeline {
   private busy = false;
+  /**
+   * Where the speculation policy of the last generation of each kind stopped; the next one of that
+   * kind continues from it (see {@link SpeculationMemory}).
+   */
+  readonly speculationMemory = new SpeculationMemory();
 
   private constructor(
     /** The model's tokenizer. */
@@ -205,7 +211,7 @@ export class MsdPipeline {
       let finishReason: GenerateResult['finishReason'] = 'length';
       let text = '';
       const eos = this.target.manifest.eosTokenId;
-      outer: for await (const chunk of decode(this.target, resolved.speculative ? this.draft : undefined, inputs, resolved, stats, options.signal)) {
+      outer: for await (const chunk of decode(this.target, resolved.speculative ? this.draft : undefined, inputs, resolved, stats, options.signal, this.speculationMemory)) {
         for (const token of chunk) {
           if (token === eos) {
             finishReason = 'eos';

@@ -26,6 +26,34 @@ export interface SpeculationPolicyOptions {
 export const SPECULATION_POLICY_DEFAULTS: Readonly<Required<SpeculationPolicyOptions>> = { minimumGain: 1, initialBackoff: 8, maximumBackoff: 64, smoothing: 0.5 };
 
 /**
+ * Where a {@link SpeculationPolicy} stands: its running averages and its fallback state. A later
+ * generation of the same kind continues from it (see {@link SpeculationMemory}).
+ *
+ * @example
+ * ```ts
+ * import type { SpeculationState } from 'msd';
+ *
+ * const state: SpeculationState = { tokensPerStep: 1.4, speculativeMs: 6.2, verifyMs: 3.4, autoregressiveMs: 2.9, backoff: 16, remaining: 5, probing: true };
+ * ```
+ */
+export interface SpeculationState {
+  /** Tokens per speculative step (bonus included). */
+  tokensPerStep: number;
+  /** Wall time of a speculative step, in milliseconds. */
+  speculativeMs: number;
+  /** The part of it spent verifying, in milliseconds. */
+  verifyMs: number;
+  /** Wall time of an autoregressive step, when one was measured. */
+  autoregressiveMs?: number;
+  /** The current backoff, in tokens. */
+  backoff: number;
+  /** Autoregressive tokens left before the next probe (0: speculating). */
+  remaining: number;
+  /** Whether the next speculative step is a probe after a fallback. */
+  probing: boolean;
+}
+
+/**
  * Decides, step by step, whether speculating pays off for the generation at hand, from the steps
  * it has measured: tokens per speculative step, and the wall time of speculative and autoregressive
  * steps. When a speculative step is expected to yield fewer tokens per second than a plain target
@@ -57,9 +85,44 @@ export class SpeculationPolicy {
   /** Whether the last fallback ended in a probe that has not yet been judged. */
   private probing = false;
 
-  constructor(options: SpeculationPolicyOptions = {}) {
+  /**
+   * @param state where an earlier generation of the same kind left its policy: this one continues
+   *   from it (averages, backoff, tokens left before a probe) instead of spending its first two
+   *   steps finding out again whether drafting pays off.
+   */
+  constructor(options: SpeculationPolicyOptions = {}, state?: SpeculationState) {
     this.settings = { ...SPECULATION_POLICY_DEFAULTS, ...options };
     this.backoff = this.settings.initialBackoff;
+    if (!state) return;
+    this.tokensPerStep = state.tokensPerStep;
+    this.speculativeMs = state.speculativeMs;
+    this.verifyMs = state.verifyMs;
+    this.autoregressiveMs = state.autoregressiveMs;
+    this.speculativeSteps = 2;
+    this.backoff = Math.min(Math.max(state.backoff, this.settings.initialBackoff), this.settings.maximumBackoff);
+    this.remaining = Math.min(state.remaining, this.backoff);
+    this.probing = state.probing;
+  }
+
+  /**
+   * Where the policy stands; `undefined` before any speculative step.
+   *
+   * @example
+   * ```ts
+   * const state = policy.state(); // hand to the next policy of the same kind
+   * ```
+   */
+  state(): SpeculationState | undefined {
+    if (this.tokensPerStep === undefined || this.speculativeMs === undefined || this.verifyMs === undefined) return undefined;
+    return {
+      tokensPerStep: this.tokensPerStep,
+      speculativeMs: this.speculativeMs,
+      verifyMs: this.verifyMs,
+      ...(this.autoregressiveMs === undefined ? {} : { autoregressiveMs: this.autoregressiveMs }),
+      backoff: this.backoff,
+      remaining: this.remaining,
+      probing: this.probing,
+    };
   }
 
   /**

@@ -88,6 +88,8 @@ describe('speculation policy fallbacks', () => {
       const plain = await pipeline.generate({ ...options, speculative: false });
       // Short answers end before the first fallback.
       if (plain.tokenIds.length < 16) continue;
+      // Each generation starts afresh (two drafted steps), as the comparison below assumes.
+      pipeline.speculationMemory.clear();
       const mixed = await pipeline.generate({ ...options, adaptive });
       const always = await pipeline.generate({ ...options, adaptive: false });
       expect(mixed.tokenIds, prompt.question).toEqual(plain.tokenIds);
@@ -112,11 +114,20 @@ describe('speculation policy fallbacks', () => {
     const prompts = heldoutPrompts().filter((prompt) => prompt.set === 'text-only').slice(0, 5);
     let fallbacks = 0;
     let answers = 0;
+    pipeline.speculationMemory.clear();
+    let firstSpeculative = 0;
     for (const [seed, prompt] of prompts.entries()) {
       const { stats } = await pipeline.generate({ prompt: prompt.question, maxNewTokens: 48, temperature: 1, seed });
       fallbacks += stats.autoregressiveSteps;
+      if (seed === 0) firstSpeculative = stats.steps - stats.autoregressiveSteps;
     }
     expect(fallbacks).toBeGreaterThan(0);
+    // Later generations of the kind continue in the fallback the first one ended in.
+    const state = pipeline.speculationMemory.recall({ temperature: 1, hasImages: false });
+    expect(state).toBeDefined();
+    const next = await pipeline.generate({ prompt: prompts[0]!.question, maxNewTokens: 48, temperature: 1, seed: 99 });
+    if (state!.remaining > 0) expect(next.stats.autoregressiveSteps).toBeGreaterThan(0);
+    expect(firstSpeculative).toBeGreaterThanOrEqual(2);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SpeculationPolicy } from 'msd';
+import { SpeculationMemory, SpeculationPolicy } from 'msd';
 
 describe('SpeculationPolicy', () => {
   it('keeps speculating while a step yields more tokens per millisecond than a plain target step', () => {
@@ -42,5 +42,40 @@ describe('SpeculationPolicy', () => {
     expect(policy.shouldSpeculate()).toBe(true);
     // The measured autoregressive step replaced the verification as the yardstick.
     expect(policy.expectedGain()).toBeCloseTo((3 * 3) / 6, 10);
+  });
+
+  it('continues from the state an earlier policy left: a fallback carries over to the next generation', () => {
+    const poor = { tokens: 1, milliseconds: 6, verifyMilliseconds: 3.5 };
+    const first = new SpeculationPolicy({ initialBackoff: 4 });
+    expect(first.state()).toBeUndefined();
+    first.recordSpeculative(poor);
+    first.recordSpeculative(poor);
+    first.recordAutoregressive({ milliseconds: 3 });
+    const state = first.state()!;
+    expect(state).toMatchObject({ tokensPerStep: 1, backoff: 4, remaining: 3, probing: true });
+    // The next generation starts without drafting and probes after the 3 plain tokens left.
+    const next = new SpeculationPolicy({ initialBackoff: 4 }, state);
+    const pattern: boolean[] = [];
+    for (let step = 0; step < 4; step++) {
+      const speculate = next.shouldSpeculate();
+      pattern.push(speculate);
+      if (!speculate) next.recordAutoregressive({ milliseconds: 3 });
+    }
+    expect(pattern).toEqual([false, false, false, true]);
+    // A good earlier state starts speculating, and one poor step does not stop it at once... but two do.
+    const good = new SpeculationPolicy({}, { tokensPerStep: 4, speculativeMs: 6, verifyMs: 3.5, autoregressiveMs: 3, backoff: 8, remaining: 0, probing: false });
+    expect(good.shouldSpeculate()).toBe(true);
+  });
+
+  it('remembers the last state per kind of request', () => {
+    const memory = new SpeculationMemory();
+    const state = { tokensPerStep: 1, speculativeMs: 6, verifyMs: 3.5, backoff: 8, remaining: 8, probing: true };
+    memory.remember({ temperature: 1, hasImages: false }, state);
+    memory.remember({ temperature: 1, hasImages: false }, undefined);
+    expect(memory.recall({ temperature: 0.7, hasImages: false })).toEqual(state);
+    expect(memory.recall({ temperature: 0, hasImages: false })).toBeUndefined();
+    expect(memory.recall({ temperature: 1, hasImages: true })).toBeUndefined();
+    memory.clear();
+    expect(memory.recall({ temperature: 1, hasImages: false })).toBeUndefined();
   });
 });
