@@ -156,7 +156,9 @@ export async function* decode(
       produced += kept.length;
       last = kept.includes(manifest.eosTokenId) ? manifest.eosTokenId : tokens[tokens.length - 1]!;
       // The last step of a generation needs no draft update: no tree follows it. Short answers
-      // (one or two steps) paid a whole draft call for nothing.
+      // (one or two steps) paid a whole draft call for nothing. Nor does it tell the policy how well
+      // drafting works: the answer's end, not the draft, cut its tokens short, and the policy's state
+      // carries over to the next generation.
       if (produced < options.maxNewTokens && last !== manifest.eosTokenId) {
         // Draft update: the pairs (f_node, next token) along the accepted path.
         const hidden = new Float32Array(nodes.length * hiddenSize);
@@ -165,9 +167,9 @@ export async function* decode(
         draft.release(draftCache);
         draftCache = updated.cache;
         root = draftRootFromOutput(draft, updated.output, last);
+        policy?.recordSpeculative({ tokens: tokens.length, milliseconds: performance.now() - began, verifyMilliseconds });
       }
       stats.addStep(kept.length, tree.tokens.length - 1, nodes.length - 1, { speculative: true });
-      policy?.recordSpeculative({ tokens: tokens.length, milliseconds: performance.now() - began, verifyMilliseconds });
       yield kept;
     }
   } finally {

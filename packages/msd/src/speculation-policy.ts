@@ -164,8 +164,8 @@ export class SpeculationPolicy {
    */
   recordSpeculative(step: { tokens: number; milliseconds: number; verifyMilliseconds: number }): void {
     this.tokensPerStep = this.average(this.tokensPerStep, step.tokens);
-    this.speculativeMs = this.average(this.speculativeMs, step.milliseconds);
-    this.verifyMs = this.average(this.verifyMs, step.verifyMilliseconds);
+    this.speculativeMs = this.averageTime(this.speculativeMs, step.milliseconds);
+    this.verifyMs = this.averageTime(this.verifyMs, step.verifyMilliseconds);
     this.speculativeSteps++;
     // One step is too little evidence to stop speculating on, except right after a failed fallback.
     if (this.speculativeSteps < 2 && !this.probing) return;
@@ -188,8 +188,18 @@ export class SpeculationPolicy {
    * ```
    */
   recordAutoregressive(step: { milliseconds: number }): void {
-    this.autoregressiveMs = this.average(this.autoregressiveMs, step.milliseconds);
+    this.autoregressiveMs = this.averageTime(this.autoregressiveMs, step.milliseconds);
     if (this.remaining > 0) this.remaining--;
+  }
+
+  /**
+   * Times are clipped to within a factor of 2 of the average so far: a garbage-collection pause or
+   * a neighbour's burst on a shared machine makes one step several times slower, and since the
+   * policy's state outlives the generation, one such step would otherwise stop drafting for the
+   * next ones too. A lasting change still moves the average by up to half of itself per step.
+   */
+  private averageTime(current: number | undefined, sample: number): number {
+    return this.average(current, current === undefined ? sample : Math.min(Math.max(sample, current / 2), current * 2));
   }
 
   private average(current: number | undefined, sample: number): number {

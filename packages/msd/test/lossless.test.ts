@@ -110,6 +110,28 @@ describe('speculation policy fallbacks', () => {
     expect(tau).toBeGreaterThan(0.85 * alwaysTau);
   });
 
+  it('learns nothing from the last step of an answer, which the answer’s end cut short', async () => {
+    const kind = { temperature: 0, hasImages: true };
+    const prompts = heldoutPrompts().filter((prompt) => prompt.set === 'multimodal');
+    let oneStep = 0;
+    let longer = 0;
+    for (const prompt of prompts) {
+      pipeline.speculationMemory.clear();
+      const { stats } = await pipeline.generate({ prompt: prompt.question, images: prompt.images, maxNewTokens: 40 });
+      const state = pipeline.speculationMemory.recall(kind);
+      if (stats.steps === 1 && stats.autoregressiveSteps === 0) {
+        // A generation that ended in its first step recorded nothing for the next one to inherit.
+        expect(state, prompt.question).toBeUndefined();
+        oneStep++;
+      } else if (stats.steps - stats.autoregressiveSteps >= 2) {
+        expect(state, prompt.question).toBeDefined();
+        longer++;
+      }
+    }
+    expect(oneStep).toBeGreaterThan(0);
+    expect(longer).toBeGreaterThan(0);
+  });
+
   it('falls back where drafts are rarely accepted (temperature 1, text only)', async () => {
     const prompts = heldoutPrompts().filter((prompt) => prompt.set === 'text-only').slice(0, 5);
     let fallbacks = 0;

@@ -78,4 +78,14 @@ describe('SpeculationPolicy', () => {
     memory.clear();
     expect(memory.recall({ temperature: 1, hasImages: false })).toBeUndefined();
   });
+
+  it('does not stop drafting on one outlier step: times are clipped to twice the average', () => {
+    const policy = new SpeculationPolicy();
+    for (let i = 0; i < 4; i++) policy.recordSpeculative({ tokens: 4, milliseconds: 6, verifyMilliseconds: 3.5 });
+    policy.recordAutoregressive({ milliseconds: 3 });
+    // A 40 ms pause inside one step counts as 12 ms: the average becomes 9 ms, gain 4 * 3 / 9 > 1.
+    policy.recordSpeculative({ tokens: 4, milliseconds: 40, verifyMilliseconds: 3.5 });
+    expect(policy.expectedGain()).toBeCloseTo((4 * 3) / 9, 10);
+    expect(policy.shouldSpeculate()).toBe(true);
+  });
 });
