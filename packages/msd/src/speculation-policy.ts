@@ -87,8 +87,8 @@ export class SpeculationPolicy {
 
   /**
    * @param state where an earlier generation of the same kind left its policy: this one continues
-   *   from it (averages, backoff, tokens left before a probe) instead of spending its first two
-   *   steps finding out again whether drafting pays off.
+   *   from its averages and its countdown to the next probe (at most `initialBackoff` tokens)
+   *   instead of spending its first two steps finding out again whether drafting pays off.
    */
   constructor(options: SpeculationPolicyOptions = {}, state?: SpeculationState) {
     this.settings = { ...SPECULATION_POLICY_DEFAULTS, ...options };
@@ -99,7 +99,9 @@ export class SpeculationPolicy {
     this.verifyMs = state.verifyMs;
     this.autoregressiveMs = state.autoregressiveMs;
     this.speculativeSteps = 2;
-    this.backoff = Math.min(Math.max(state.backoff, this.settings.initialBackoff), this.settings.maximumBackoff);
+    // The averages and the countdown to the next probe carry over; a long backoff does not. At
+    // temperature 1 one probe step is weak evidence, and a doubled backoff carried from answer to
+    // answer kept short-answer kinds from drafting for many generations.
     this.remaining = Math.min(state.remaining, this.backoff);
     this.probing = state.probing;
   }
