@@ -147,8 +147,8 @@ describe('markdownReport', () => {
     const headings = markdown.split('\n').filter((line) => line.startsWith('### '));
     expect(headings).toEqual(['### multimodal, temperature 0 (greedy)', '### text-only, temperature 0 (greedy)', '### multimodal, temperature 1', '### text-only, temperature 1']);
     for (const method of METHODS) expect(markdown).toContain(`| ${method} |`);
-    expect(markdown).toContain('| msd + msd draft (tuned tree) | 167.9 (150.2–180.6) | 1.84x | 84.0 (1.84x) | 2.80 (2.79) | 0.92 / 0.71 / 0.45 | 0.0 / 9.5 / 240.2 / 12.1 | 412 | 6/6 |');
-    expect(markdown).toContain('| transformers.js | 60.4 (55.0–66.0) | 0.66x | 30.2 (0.66x) | – | – | – (total 980.0) | 655 | 6/6 |');
+    expect(markdown).toContain('| msd + msd draft (tuned tree) | 167.9 (150.2–180.6) | 1.84x | 84.0 (1.84x) | 2.80 (2.79) | 0.92 / 0.71 / 0.45 | 3/120 | 0.0 / 9.5 / 240.2 / 12.1 | 412 | 6/6 |');
+    expect(markdown).toContain('| transformers.js | 60.4 (55.0–66.0) | 0.66x | 30.2 (0.66x) | – | – | – | – (total 980.0) | 655 | 6/6 |');
   });
 
   it('embeds the charts by relative file name and shows the tuning and the notes', () => {
@@ -370,6 +370,8 @@ function speculativeResult(method: string, set: string, temperature: number, slo
     acceptanceByDepth,
     drafted: 6 * 120,
     accepted: Math.round(120 * (tau - 1)),
+    steps: 120,
+    stepsWithoutDrafting: 3,
     timings: { vision: 40, prefill: 60, draftPrefill: 0, draft: 9.5, verify: 240.2, overhead: 12.1, total: 361.8 },
     peakRssMiB: 412,
     ...(temperature === 0 ? { identicalToReference: { identical: 6, total: 6 } } : {}),

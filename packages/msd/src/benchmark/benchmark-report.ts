@@ -51,6 +51,12 @@ export interface MethodResult {
   /** Drafted tree nodes and accepted drafted tokens, summed over the generations. */
   drafted: number;
   accepted: number;
+  /**
+   * Target steps after the prefill, summed over the generations, and how many of them the speculation
+   * policy took without drafting (falling back). Absent in reports written before they were recorded.
+   */
+  steps?: number;
+  stepsWithoutDrafting?: number;
   /** Mean milliseconds per generation in each phase (the baseline reports only `total`). */
   timings: PhaseTimes;
   /** Largest resident set size seen while this method ran, in MiB. */

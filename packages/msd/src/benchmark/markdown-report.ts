@@ -11,7 +11,7 @@ export interface ReportCharts {
   costCurve?: string;
 }
 
-const COLUMNS = ['method', 'decode tok/s median (p10–p90)', 'ratio', 'end-to-end tok/s (ratio)', 'tau median (mean)', 'acceptance by depth', 'draft prefill / draft / verify / overhead ms', 'peak RSS MiB', 'identical tokens'];
+const COLUMNS = ['method', 'decode tok/s median (p10–p90)', 'ratio', 'end-to-end tok/s (ratio)', 'tau median (mean)', 'acceptance by depth', 'steps without drafting', 'draft prefill / draft / verify / overhead ms', 'peak RSS MiB', 'identical tokens'];
 // The full candidate list can be ~50 shapes; the best few carry the decision.
 const CANDIDATES_SHOWN = 5;
 
@@ -80,7 +80,7 @@ function resultsSection(results: readonly MethodResult[], settings: BenchmarkRep
   const lines = [
     '## Results',
     '',
-    'Ratios compare each method to the fastest autoregressive decoder (median of per-prompt ratios). Decode tokens per second leave out the processing of the prompt (vision encoder, the prefill of the target, the pass of the draft over the prompt) and the first token, which that processing produces; end-to-end tokens per second include everything. Acceptance by depth d is the share of verification steps that accepted at least d drafted tokens. Times are mean milliseconds per generation.',
+    'Ratios compare each method to the fastest autoregressive decoder (median of per-prompt ratios). Decode tokens per second leave out the processing of the prompt (vision encoder, the prefill of the target, the pass of the draft over the prompt) and the first token, which that processing produces; end-to-end tokens per second include everything. Acceptance by depth d is the share of verification steps that accepted at least d drafted tokens. Steps without drafting are the target steps the speculation policy took autoregressively, out of all target steps after the prefill. Times are mean milliseconds per generation.',
   ];
   if (results.length === 0) return [...lines, '', 'No results were recorded.'];
   for (const temperature of ordered(settings.temperatures, results.map((result) => result.temperature))) {
@@ -103,6 +103,7 @@ function resultRow(result: MethodResult): string[] {
     `${fixed(result.endToEndTokensPerSecond?.median ?? 0, 1)} (${fixed(result.endToEndRatio ?? 0, 2)}x)`,
     speculative ? `${fixed(result.tau.median, 2)} (${fixed(result.tau.mean, 2)})` : '–',
     speculative && result.acceptanceByDepth.length > 0 ? result.acceptanceByDepth.map((share) => fixed(share, 2)).join(' / ') : '–',
+    speculative && result.steps !== undefined ? `${result.stepsWithoutDrafting ?? 0}/${result.steps}` : '–',
     timeSplit(result),
     fixed(result.peakRssMiB, 0),
     result.identicalToReference ? `${result.identicalToReference.identical}/${result.identicalToReference.total}` : '–',

@@ -81,6 +81,9 @@ interface Sample {
   histogram: number[];
   drafted: number;
   accepted: number;
+  /** Target steps after the prefill, and those the speculation policy took without drafting. */
+  steps: number;
+  plainSteps: number;
   timings: PhaseTimes;
 }
 
@@ -159,7 +162,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
 }
 
 function msdMethods(first: MsdPipeline, pipelines: Map<string, MsdPipeline>, defaultDraft: string | undefined, tuning: TuningSummary | undefined, maxNewTokens: number): Method[] {
-  const fromStats = (tokenIds: number[], stats: GenerationStats): Sample => ({
+  const fromStats = (tokenIds: number[], stats: GenerationStats, speculative: boolean): Sample => ({
     tokenIds,
     tokensPerSecond: stats.decodeTokensPerSecond,
     endToEndTokensPerSecond: stats.tokensPerSecond,
@@ -167,11 +170,13 @@ function msdMethods(first: MsdPipeline, pipelines: Map<string, MsdPipeline>, def
     histogram: stats.acceptedLengthHistogram,
     drafted: stats.draftedTokens,
     accepted: stats.acceptedTokens,
+    steps: stats.steps,
+    plainSteps: speculative ? stats.autoregressiveSteps : 0,
     timings: { ...stats.timings },
   });
   const generate = (pipeline: MsdPipeline, speculative: boolean, tree?: TreeShape) => async (prompt: BenchmarkPrompt, temperature: number, seed: number) => {
     const result = await pipeline.generate({ prompt: prompt.question, images: prompt.images, maxNewTokens, temperature, seed, speculative, ...(tree ? { tree } : {}) });
-    return fromStats(result.tokenIds, result.stats);
+    return fromStats(result.tokenIds, result.stats, speculative);
   };
   const methods: Method[] = [{ name: REFERENCE, kind: 'autoregressive', run: generate(first, false) }];
   for (const [draft, pipeline] of pipelines) {
@@ -194,7 +199,7 @@ function baselineMethod(baseline: BenchmarkBaseline, maxNewTokens: number): Meth
       const empty = { vision: 0, prefill: 0, draftPrefill: 0, draft: 0, verify: 0, overhead: 0 };
       // EOS counts as a generated token, as msd counts it.
       const endToEnd = totalMilliseconds > 0 ? ((tokenIds.length + 1) * 1000) / totalMilliseconds : 0;
-      return { tokenIds, tokensPerSecond: decodeTokensPerSecond, endToEndTokensPerSecond: endToEnd, tau: 1, histogram: [], drafted: 0, accepted: 0, timings: { ...empty, total: totalMilliseconds } };
+      return { tokenIds, tokensPerSecond: decodeTokensPerSecond, endToEndTokensPerSecond: endToEnd, tau: 1, histogram: [], drafted: 0, accepted: 0, steps: tokenIds.length, plainSteps: 0, timings: { ...empty, total: totalMilliseconds } };
     },
   };
 }
@@ -264,6 +269,8 @@ function summarize(methods: Method[], measured: Measured, temperature: number): 
         acceptanceByDepth,
         drafted: mine.reduce((total, sample) => total + sample.drafted, 0),
         accepted: mine.reduce((total, sample) => total + sample.accepted, 0),
+        steps: mine.reduce((total, sample) => total + sample.steps, 0),
+        stepsWithoutDrafting: mine.reduce((total, sample) => total + sample.plainSteps, 0),
         timings: meanTimings(mine.map((sample) => sample.timings)),
         peakRssMiB: measured.peakRss[m]! / 2 ** 20,
         ...(identical !== undefined ? { identicalToReference: { identical, total: indices.length } } : {}),
