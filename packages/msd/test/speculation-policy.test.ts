@@ -40,8 +40,9 @@ describe('SpeculationPolicy', () => {
     expect(policy.shouldSpeculate()).toBe(true);
     policy.recordSpeculative({ tokens: 5, milliseconds: 6, verifyMilliseconds: 3.5 });
     expect(policy.shouldSpeculate()).toBe(true);
-    // The measured autoregressive step replaced the verification as the yardstick.
-    expect(policy.expectedGain()).toBeCloseTo((3 * 3) / 6, 10);
+    // The probe is judged on its own 5 tokens, and the measured autoregressive step replaced the
+    // verification as the yardstick.
+    expect(policy.expectedGain()).toBeCloseTo((5 * 3) / 6, 10);
   });
 
   it('continues from the state an earlier policy left: a fallback carries over to the next generation', () => {
@@ -86,9 +87,26 @@ describe('SpeculationPolicy', () => {
     const policy = new SpeculationPolicy();
     for (let i = 0; i < 4; i++) policy.recordSpeculative({ tokens: 4, milliseconds: 6, verifyMilliseconds: 3.5 });
     policy.recordAutoregressive({ milliseconds: 3 });
-    // A 40 ms pause inside one step counts as 12 ms: the average becomes 9 ms, gain 4 * 3 / 9 > 1.
+    // A 40 ms pause inside one step counts as 12 ms: the average becomes 6 + 0.25 * 6 = 7.5 ms, gain
+    // 4 * 3 / 7.5 > 1 (unclipped: 14.5 ms and 0.83, a fallback).
     policy.recordSpeculative({ tokens: 4, milliseconds: 40, verifyMilliseconds: 3.5 });
-    expect(policy.expectedGain()).toBeCloseTo((4 * 3) / 9, 10);
+    expect(policy.expectedGain()).toBeCloseTo((4 * 3) / 7.5, 10);
     expect(policy.shouldSpeculate()).toBe(true);
+  });
+
+  it('needs several poor steps in a row to stop drafting that usually pays off', () => {
+    const policy = new SpeculationPolicy();
+    const good = { tokens: 5, milliseconds: 8, verifyMilliseconds: 4.6 };
+    const poor = { tokens: 1, milliseconds: 8, verifyMilliseconds: 4.6 };
+    for (let i = 0; i < 4; i++) policy.recordSpeculative(good);
+    policy.recordAutoregressive({ milliseconds: 3.4 });
+    // Greedy decoding accepts nothing in about one step of eight; two or three such steps in a row
+    // must not stop drafting (with a weight of 0.5, two did).
+    policy.recordSpeculative(poor);
+    policy.recordSpeculative(poor);
+    policy.recordSpeculative(poor);
+    expect(policy.shouldSpeculate()).toBe(true);
+    policy.recordSpeculative(poor);
+    expect(policy.shouldSpeculate()).toBe(false);
   });
 });
