@@ -204,7 +204,7 @@ export class SpeculationPolicy {
    * Times are clipped to within a factor of 2 of the average so far: a garbage-collection pause or
    * a neighbour's burst on a shared machine makes one step several times slower, and since the
    * policy's state outlives the generation, one such step would otherwise stop drafting for the
-   * next ones too. A lasting change still moves the average by up to half of itself per step.
+   * next ones too. A lasting change still moves the average by up to `smoothing` times itself per step.
    */
   private averageTime(current: number | undefined, sample: number): number {
     return this.average(current, current === undefined ? sample : Math.min(Math.max(sample, current / 2), current * 2));
