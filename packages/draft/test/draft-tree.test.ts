@@ -57,6 +57,29 @@ function expectWellFormed(tree: DraftTree, options: DraftTreeOptions): void {
   }
 }
 
+/**
+ * A runner (hidden size 2, top-k 2) whose every row proposes the same two candidates, best first;
+ * its cache is just its length. Each call's row count is pushed to `calls`.
+ */
+function sameCandidatesRunner(candidates: { ids: [number, number]; logprobs: [number, number] }, calls: number[] = []): DraftRunner<number> {
+  return {
+    hiddenSize: 2,
+    topK: 2,
+    length: (cache) => cache,
+    release: () => {},
+    run: async (cache, input) => {
+      const count = input.inputIds.length;
+      calls.push(count);
+      const output: DraftStepOutput = {
+        hidden: new Float32Array(count * 2),
+        topkLogprobs: Float32Array.from({ length: count * 2 }, (_, i) => candidates.logprobs[i % 2]!),
+        topkIds: Int32Array.from({ length: count * 2 }, (_, i) => candidates.ids[i % 2]!),
+      };
+      return { output, cache: cache + count };
+    },
+  };
+}
+
 describe('draftTree', () => {
   it('matches a brute-force full expansion when nothing is pruned (depth 2)', async () => {
     const { runner, cache, root } = await setup();
@@ -162,22 +185,7 @@ describe('draftTree', () => {
   it('never expands a stop token: a chain ends at EOS without further draft calls', async () => {
     // Every row proposes token 2 (EOS) first, then 9.
     const calls: number[] = [];
-    const eos: DraftRunner<number> = {
-      hiddenSize: 2,
-      topK: 2,
-      length: (cache) => cache,
-      release: () => {},
-      run: async (cache, input) => {
-        const count = input.inputIds.length;
-        calls.push(count);
-        const output: DraftStepOutput = {
-          hidden: new Float32Array(count * 2),
-          topkLogprobs: Float32Array.from({ length: count * 2 }, (_, i) => (i % 2 === 0 ? -0.1 : -3)),
-          topkIds: Int32Array.from({ length: count * 2 }, (_, i) => (i % 2 === 0 ? 2 : 9)),
-        };
-        return { output, cache: cache + count };
-      },
-    };
+    const eos = sameCandidatesRunner({ ids: [2, 9], logprobs: [-0.1, -3] }, calls);
     const root = { token: 1, hidden: new Float32Array(2), topkLogprobs: Float32Array.of(-0.2, -2), topkIds: Int32Array.of(5, 6) };
     // Chain: 5 is expanded, its best child is EOS, which ends the chain after one call.
     const chain = await draftTree(eos, 0, root, { depth: 5, topK: 1, totalTokens: 5, stopTokenIds: [2] });
@@ -199,21 +207,7 @@ describe('draftTree', () => {
 
   it('keeps the selection ancestor-closed when a child ties with its parent', async () => {
     // Every node's best child has log-probability 0, so a whole chain ties with the root's best child.
-    const fixed: DraftRunner<number> = {
-      hiddenSize: 2,
-      topK: 2,
-      length: (cache) => cache,
-      release: () => {},
-      run: async (cache, input) => {
-        const count = input.inputIds.length;
-        const output: DraftStepOutput = {
-          hidden: new Float32Array(count * 2),
-          topkLogprobs: Float32Array.from({ length: count * 2 }, (_, i) => (i % 2 === 0 ? 0 : -5)),
-          topkIds: Int32Array.from({ length: count * 2 }, (_, i) => 7 + (i % 2)),
-        };
-        return { output, cache: cache + count };
-      },
-    };
+    const fixed = sameCandidatesRunner({ ids: [7, 8], logprobs: [0, -5] });
     const root = { token: 1, hidden: new Float32Array(2), topkLogprobs: Float32Array.of(0, -1), topkIds: Int32Array.of(7, 8) };
     const { tree } = await draftTree(fixed, 0, root, { depth: 4, topK: 2, totalTokens: 3 });
     expect(draftTreeProblem(tree)).toBeUndefined();
