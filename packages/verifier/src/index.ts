@@ -17,6 +17,7 @@ export { assertSamplingOptions, processLogits } from './logits-processor';
 export type { SamplingOptions } from './logits-processor';
 export { sampleFromLogits, sampleToken } from './sampling';
 export { acceptSampling } from './sampling-acceptance';
+export { acceptPositionCoupled } from './position-coupled-acceptance';
 export { compactionIndices, gatherSequence } from './kv-compaction';
 export { chiSquareSurvival, chiSquareTest, logGamma, regularizedUpperGamma } from './chi-square';
 export type { ChiSquareResult } from './chi-square';

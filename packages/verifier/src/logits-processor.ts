@@ -110,9 +110,11 @@ export function processLogits(logits: Float32Array, options: SamplingOptions, ou
     throw new InvalidArgumentError({ argument: 'logits', message: 'every logit is -Infinity; no token can be sampled.' });
   }
 
-  const inverseTemperature = 1 / options.temperature;
+  // Divide rather than multiply by 1 / T: for a subnormal T, 1 / T is Infinity and 0 * Infinity is
+  // NaN at the top token, while 0 / T stays 0 (and the distribution becomes the argmax).
+  const temperature = options.temperature;
   const weights = new Float64Array(size);
-  for (let index = 0; index < size; index++) weights[index] = Math.exp((logits[index]! - max) * inverseTemperature);
+  for (let index = 0; index < size; index++) weights[index] = Math.exp((logits[index]! - max) / temperature);
 
   if (options.topK !== undefined && options.topK < size) {
     const sorted = Float64Array.from(weights).sort();
