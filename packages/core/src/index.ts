@@ -6,7 +6,8 @@
  */
 export { MsdError } from './msd-error';
 export type { MsdErrorOptions } from './msd-error';
-export { InvalidArgumentError, ConfigError } from './errors';
+export { InvalidArgumentError, ConfigError, AbortedError, LimitExceededError } from './errors';
+export { validateModelManifest } from './validate-manifest';
 export { TokenTypeCode, tokenTypeAt, countTokenTypes } from './token-types';
 export type { TokenType, ImageSpan, TokenTypeTags } from './token-types';
 export type { ModelManifest, GraphSpec, DraftSpec, TensorSpec, TensorDataType } from './model-manifest';

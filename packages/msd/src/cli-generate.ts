@@ -1,13 +1,15 @@
 import { InvalidArgumentError } from '@msd/core';
 import type { DeviceName } from '@msd/runtime';
 import { numberOption as number } from './cli-arguments';
-import { MsdPipeline } from './pipeline';
+import { resolveGenerateOptions } from './generate-options';
+import { DEFAULT_TREE, MsdPipeline } from './pipeline';
 import type { GenerationStats } from './generation-stats';
 
 /** Options of the `msd generate` command, as parsed from the command line. */
 export interface GenerateCommandOptions {
   image?: string[];
   prompt?: string;
+  'prompt-file'?: string;
   model?: string;
   device?: string;
   threads?: string;
@@ -31,36 +33,86 @@ function formatStats(stats: GenerationStats): string {
   ].join('\n');
 }
 
+/** The largest prompt file read: far more text than any model's context holds. */
+const MAX_PROMPT_FILE_BYTES = 16 * 1024 * 1024;
+
+/** The prompt from `--prompt`, or from `--prompt-file PATH` (`-`: standard input), which take any length. */
+async function readPrompt(options: GenerateCommandOptions): Promise<string> {
+  if (options.prompt !== undefined && options['prompt-file'] !== undefined) {
+    throw new InvalidArgumentError({ argument: 'prompt', message: 'Pass either --prompt or --prompt-file, not both.' });
+  }
+  const file = options['prompt-file'];
+  const prompt = file === undefined ? options.prompt : await readPromptFile(file);
+  if (!prompt?.trim()) throw new InvalidArgumentError({ argument: 'prompt', message: '--prompt (or --prompt-file) is required and must not be empty.', hint: 'Run `msd --help` for usage.' });
+  return prompt;
+}
+
+async function readPromptFile(file: string): Promise<string> {
+  const { createReadStream } = await import('node:fs');
+  const source = file === '-' ? process.stdin : createReadStream(file);
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of source) {
+      bytes += (chunk as Buffer).length;
+      if (bytes > MAX_PROMPT_FILE_BYTES) throw new InvalidArgumentError({ argument: 'prompt-file', message: `The prompt file is over ${MAX_PROMPT_FILE_BYTES} bytes.` });
+      chunks.push(chunk as Buffer);
+    }
+  } catch (cause) {
+    if (InvalidArgumentError.isInstance(cause)) throw cause;
+    throw new InvalidArgumentError({ argument: 'prompt-file', message: `Cannot read the prompt from ${file === '-' ? 'standard input' : file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.`, cause });
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Runs `msd generate`: streams the answer to stdout and prints statistics; returns the exit code. */
 export async function runGenerate(options: GenerateCommandOptions): Promise<number> {
-  if (!options.prompt) throw new InvalidArgumentError({ argument: 'prompt', message: '--prompt is required.', hint: 'Run `msd --help` for usage.' });
+  const prompt = await readPrompt(options);
   const threads = number(options.threads, 'threads');
+  // Every value is checked before any model loads.
+  const settings = {
+    temperature: number(options.temperature, 'temperature'),
+    topP: number(options['top-p'], 'top-p'),
+    topK: number(options['top-k'], 'top-k'),
+    seed: number(options.seed, 'seed'),
+    maxNewTokens: number(options['max-new-tokens'], 'max-new-tokens'),
+  };
+  resolveGenerateOptions(settings, DEFAULT_TREE);
   const devices = (options.device ?? 'cpu').split(',') as DeviceName[];
   const log = (message: string) => process.stderr.write(`[msd] ${message}\n`);
   const pipeline = await MsdPipeline.create({
     ...(options.model ? { modelDirectory: options.model } : {}),
     ...(options['no-speculative'] ? { draft: false as const } : options.draft ? { draft: options.draft } : {}),
     device: devices,
-    session: threads ? { intraOpNumThreads: threads } : {},
+    session: threads === undefined ? {} : { intraOpNumThreads: threads },
     onProgress: options.json ? () => {} : log,
   });
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
+  // A reader that goes away (`| head -c 10`) ends the generation quietly, not with an EPIPE trace.
+  let readerGone = false;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    readerGone = true;
+    abort.abort();
+  });
   try {
     const stream = pipeline.stream({
-      prompt: options.prompt,
+      prompt,
       images: options.image ?? [],
-      temperature: number(options.temperature, 'temperature'),
-      topP: number(options['top-p'], 'top-p'),
-      topK: number(options['top-k'], 'top-k'),
-      seed: number(options.seed, 'seed'),
-      maxNewTokens: number(options['max-new-tokens'], 'max-new-tokens'),
+      ...settings,
       speculative: !options['no-speculative'],
       adaptive: !options['no-adaptive'],
       signal: abort.signal,
     });
-    for await (const delta of stream) if (!options.json) process.stdout.write(delta);
-    const result = await stream.result;
+    let result;
+    try {
+      for await (const delta of stream) if (!options.json) process.stdout.write(delta);
+      result = await stream.result;
+    } catch (error) {
+      if (readerGone) return 0;
+      throw error;
+    }
     if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else process.stdout.write(`\n\n${formatStats(result.stats)}\n`);
     return 0;

@@ -4,6 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { MsdError } from '@msd/core';
+import { MAX_PROCESS_ARGUMENT_BYTES } from '@msd/runtime';
+import { joinNegativeValues } from './cli-arguments';
 import { runGenerate } from './cli-generate';
 import { runPrepare } from './cli-prepare';
 
@@ -21,10 +23,11 @@ const promptOptions = {
 const usage = `msd — multimodal speculative decoding for vision-language models
 
 Usage:
-  msd generate --prompt TEXT [--image PATH]... [--model DIR] [--device cpu|webgpu|cuda|...]
+  msd generate --prompt TEXT | --prompt-file PATH|- [--image PATH]... [--model DIR] [--device cpu|webgpu|cuda|...]
                [--temperature T] [--top-p P] [--top-k K] [--seed N] [--max-new-tokens N]
                [--no-speculative] [--no-adaptive] [--draft NAME] [--threads N] [--json]
       Stream the answer of the model (default: the bundled tiny LLaVA) and print statistics.
+      Long prompts go through --prompt-file (- reads standard input): arguments over 24 KiB are refused.
 
   msd bench [--set multimodal|two-image|text-only|all]... [--prompts FILE]... [--limit N]
             [--rounds R] [--max-new-tokens N] [--temperature T]... [--drafts a,b] [--tuned]
@@ -47,10 +50,20 @@ Options:
   -h, --help   show this help
 `;
 
+/** The flags that take no value; every other flag's value may be a negative number. */
+const BOOLEAN_FLAGS = new Set(['json', 'no-speculative', 'no-adaptive', 'tuned', 'quick', 'help']);
+
 async function main(argv: string[]): Promise<number> {
+  // onnxruntime-node crashes the process when any argument is about 28,920 bytes or longer; refuse
+  // before anything loads.
+  const long = argv.find((argument) => Buffer.byteLength(argument) > MAX_PROCESS_ARGUMENT_BYTES);
+  if (long !== undefined) {
+    process.stderr.write(`msd: [argument_too_long] An argument is ${Buffer.byteLength(long)} bytes; arguments over ${MAX_PROCESS_ARGUMENT_BYTES} bytes are refused (onnxruntime-node crashes on them). Pass a long prompt with --prompt-file PATH or --prompt-file - (standard input).\n`);
+    return 2;
+  }
   const [command, ...given] = argv;
   // `pnpm run bench -- --flags` passes the separator through.
-  const rest = given[0] === '--' ? given.slice(1) : given;
+  const rest = joinNegativeValues(given[0] === '--' ? given.slice(1) : given, BOOLEAN_FLAGS);
   if (!command || command === '-h' || command === '--help') {
     process.stdout.write(usage);
     return command ? 0 : 1;
@@ -61,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         image: { type: 'string', multiple: true, default: [] },
         prompt: { type: 'string' },
+        'prompt-file': { type: 'string' },
         model: { type: 'string' },
         device: { type: 'string' },
         threads: { type: 'string' },

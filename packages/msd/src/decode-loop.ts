@@ -1,9 +1,9 @@
-import { causalAttentionMask, MsdError, type TokenTypeTags } from '@msd/core';
+import { AbortedError, causalAttentionMask, MsdError, type TokenTypeTags } from '@msd/core';
 import { draftRootFromOutput, draftTree, prefillDraftInputs, updateDraftInputs, type DraftRoot } from '@msd/draft';
 import type { KvCache } from '@msd/runtime';
 import {
   acceptGreedy,
-  acceptSampling,
+  acceptPositionCoupled,
   argmaxPerRow,
   compactionIndices,
   sampleFromLogits,
@@ -38,8 +38,8 @@ function concatenate(rows: readonly Float32Array[], width: number): Float32Array
 /** Tokens a decoding step produced, in order. */
 export type DecodeChunk = readonly number[];
 
-function abortError(): MsdError {
-  return new MsdError({ code: 'aborted', message: 'Generation was aborted.' });
+function abortError(signal: AbortSignal): AbortedError {
+  return new AbortedError({ message: 'Generation was aborted.', cause: signal.reason });
 }
 
 /**
@@ -60,11 +60,14 @@ export async function* decode(
   const { manifest } = target;
   const vocab = manifest.vocabSize;
   const hiddenSize = manifest.hiddenSize;
-  const random = new SeededRandom({ seed: options.seed });
   const sampling = { temperature: options.temperature, topP: options.topP, ...(options.topK > 0 ? { topK: options.topK } : {}) };
-  const choose = (logits: Float32Array, row: number): number => {
+  // Each output position draws from its own random source, so a seed gives the same tokens whether
+  // a position was reached by a plain step or inside an accepted draft path (the speculation policy
+  // changes that from run to run with the measured timings).
+  const randomAt = (position: number) => SeededRandom.forPosition(options.seed, position);
+  const choose = (logits: Float32Array, row: number, position: number): number => {
     const rowLogits = logits.subarray(row * vocab, (row + 1) * vocab);
-    return options.temperature === 0 ? argmaxPerRow(rowLogits, vocab)[0]! : sampleFromLogits(rowLogits, sampling, random);
+    return options.temperature === 0 ? argmaxPerRow(rowLogits, vocab)[0]! : sampleFromLogits(rowLogits, sampling, randomAt(position));
   };
   const length = request.ids.length;
   if (length + options.maxNewTokens + options.tree.depth + 1 > manifest.maxPositions) {
@@ -83,11 +86,11 @@ export async function* decode(
   const prefill = await stats.time('prefill', () => target.prefill(request.ids, request.tags, features));
   let cache: KvCache = prefill.cache;
   let produced = 0;
-  let last = choose(prefill.logits, length - 1);
+  let last = choose(prefill.logits, length - 1, 0);
   stats.addStep(1, 0);
   yield [last];
   produced++;
-  if (signal?.aborted) throw abortError();
+  if (signal?.aborted) throw abortError(signal);
 
   let draftCache: KvCache | undefined;
   let root: DraftRoot | undefined;
@@ -108,14 +111,14 @@ export async function* decode(
   stats.startDecode();
   try {
     while (produced < options.maxNewTokens && last !== manifest.eosTokenId) {
-      if (signal?.aborted) throw abortError();
+      if (signal?.aborted) throw abortError(signal);
       const past = cache.length;
       if (!draft || !draftCache || !root || (policy && !policy.shouldSpeculate())) {
         const began = performance.now();
         const step = await stats.time('verify', async () => target.forward(cache, await target.embed([last]), BigInt64Array.of(BigInt(past)), causalAttentionMask(past, 1)));
         cache.dispose();
         cache = step.cache;
-        last = choose(step.logits, 0);
+        last = choose(step.logits, 0, produced);
         if (draftCache) {
           pending ??= { from: past, tokens: [], hidden: [] };
           pending.tokens.push(last);
@@ -144,7 +147,9 @@ export async function* decode(
       );
       const verifyMilliseconds = performance.now() - verifyStarted;
       const acceptance: Acceptance =
-        options.temperature === 0 ? acceptGreedy(tree, argmaxPerRow(verified.logits, vocab)) : acceptSampling(tree, verified.logits, sampling, random);
+        options.temperature === 0
+          ? acceptGreedy(tree, argmaxPerRow(verified.logits, vocab))
+          : acceptPositionCoupled(tree, verified.logits, sampling, (depth) => randomAt(produced + depth - 1));
       const nodes = acceptance.acceptedNodes;
       // The verified cache is not needed again: its buffers become the compacted cache.
       const next = await stats.time('overhead', async () => verified.cache.compactInPlace(compactionIndices(nodes, past)));

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@msd/core';
+import { InvalidArgumentError, LimitExceededError } from '@msd/core';
 import type { ImageInput } from '@msd/vision';
 import { SPECULATION_POLICY_DEFAULTS, type SpeculationPolicyOptions } from './speculation-policy';
 
@@ -30,8 +30,8 @@ export interface GenerateOptions {
   topK?: number;
   /** Seed of the random source used when sampling. Default 0. */
   seed?: number;
-  /** Generation stops before any of these strings; the string is not returned. */
-  stopStrings?: readonly string[];
+  /** Generation stops before any of these strings (one string or several); the string is not returned. */
+  stopStrings?: string | readonly string[];
   /** Aborting stops generation cleanly with an `AbortError`. */
   signal?: AbortSignal;
   /** Use the draft (default true); false decodes autoregressively with the target alone. */
@@ -85,6 +85,15 @@ function check(condition: boolean, argument: string, message: string): void {
  * ```
  */
 export function resolveGenerateOptions(options: GenerateOptions, defaultTree: TreeShape): ResolvedGenerateOptions {
+  check(options !== null && typeof options === 'object', 'options', `generate() takes an options object, got ${options === null ? 'null' : typeof options}.`);
+  for (const name of ['maxNewTokens', 'temperature', 'topP', 'topK', 'seed'] as const) {
+    const value: unknown = options[name];
+    check(value === undefined || typeof value === 'number', name, `${name} must be a number, got ${typeof value}.`);
+  }
+  check(options.speculative === undefined || typeof options.speculative === 'boolean', 'speculative', `speculative must be true or false, got ${typeof options.speculative}.`);
+  check(options.tree === undefined || (options.tree !== null && typeof options.tree === 'object'), 'tree', 'tree must be an object with depth, topK and totalTokens.');
+  const adaptiveOption: unknown = options.adaptive;
+  check(adaptiveOption === undefined || typeof adaptiveOption === 'boolean' || (adaptiveOption !== null && typeof adaptiveOption === 'object'), 'adaptive', 'adaptive must be true, false or an options object.');
   const maxNewTokens = options.maxNewTokens ?? 64;
   const temperature = options.temperature ?? 0;
   const topP = options.topP ?? 1;
@@ -95,7 +104,7 @@ export function resolveGenerateOptions(options: GenerateOptions, defaultTree: Tr
   check(Number.isFinite(temperature) && temperature >= 0, 'temperature', `temperature must be 0 (greedy) or positive, got ${temperature}.`);
   check(topP > 0 && topP <= 1, 'topP', `topP must be in (0, 1], got ${topP}.`);
   check(Number.isInteger(topK) && topK >= 0, 'topK', `topK must be a non-negative integer, got ${topK}.`);
-  check(Number.isInteger(seed), 'seed', `seed must be an integer, got ${seed}.`);
+  check(Number.isSafeInteger(seed), 'seed', `seed must be a safe integer, got ${seed}.`);
   check(Number.isInteger(tree.depth) && tree.depth >= 1, 'tree.depth', `tree.depth must be a positive integer, got ${tree.depth}.`);
   check(Number.isInteger(tree.topK) && tree.topK >= 1, 'tree.topK', `tree.topK must be a positive integer, got ${tree.topK}.`);
   check(Number.isInteger(tree.totalTokens) && tree.totalTokens >= 1, 'tree.totalTokens', `tree.totalTokens must be a positive integer, got ${tree.totalTokens}.`);
@@ -107,7 +116,85 @@ export function resolveGenerateOptions(options: GenerateOptions, defaultTree: Tr
     check(Number.isInteger(maximumBackoff) && maximumBackoff >= initialBackoff, 'adaptive.maximumBackoff', `adaptive.maximumBackoff must be an integer of at least initialBackoff (${initialBackoff}), got ${maximumBackoff}.`);
     check(smoothing > 0 && smoothing <= 1, 'adaptive.smoothing', `adaptive.smoothing must be in (0, 1], got ${smoothing}.`);
   }
-  const stopStrings = [...(options.stopStrings ?? [])];
+  // One string is one stop string (as OpenAI's `stop`), never its characters.
+  check(Array.isArray(options.stopStrings ?? []) || typeof options.stopStrings === 'string', 'stopStrings', 'stopStrings must be a string or an array of strings.');
+  const stopStrings = typeof options.stopStrings === 'string' ? [options.stopStrings] : [...(options.stopStrings ?? [])];
   check(stopStrings.every((stop) => typeof stop === 'string' && stop.length > 0), 'stopStrings', 'stopStrings must be non-empty strings.');
   return { maxNewTokens, temperature, topP, topK, seed, stopStrings, speculative: options.speculative ?? true, tree, adaptive };
+}
+
+/** Limits {@link checkGenerateRequest} enforces (a subset of the pipeline's limits). */
+export interface RequestLimits {
+  /** Images in one request. */
+  maxImages: number;
+  /** Characters of text in one request. */
+  maxPromptCharacters: number;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
+
+function isAbortSignal(value: unknown): value is AbortSignal {
+  return value !== null && typeof value === 'object' && typeof (value as AbortSignal).aborted === 'boolean' && typeof (value as AbortSignal).addEventListener === 'function';
+}
+
+/** Characters of text a conversation holds; throws on a shape no tokenizer could read. */
+function messageCharacters(messages: unknown): number {
+  check(Array.isArray(messages), 'messages', `messages must be an array of { role, content }, got ${describeValue(messages)}.`);
+  let characters = 0;
+  for (const [index, message] of (messages as unknown[]).entries()) {
+    check(message !== null && typeof message === 'object', `messages[${index}]`, `messages[${index}] must be an object, got ${describeValue(message)}.`);
+    const { content, role } = message as { content?: unknown; role?: unknown };
+    check(typeof role === 'string', `messages[${index}].role`, `messages[${index}].role must be a string, got ${describeValue(role)}.`);
+    characters += (role as string).length;
+    if (typeof content === 'string') {
+      characters += content.length;
+      continue;
+    }
+    check(Array.isArray(content), `messages[${index}].content`, `messages[${index}].content must be a string or an array of parts, got ${describeValue(content)}.`);
+    for (const part of content as unknown[]) {
+      if (part !== null && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string') characters += (part as { text: string }).text.length;
+    }
+  }
+  return characters;
+}
+
+/**
+ * Checks a request's shape and size before any work: the option types, every image's form, the image
+ * count and the text length against the limits. Cheap: nothing is read, decoded or tokenized.
+ *
+ * @example
+ * ```ts
+ * import { checkGenerateRequest } from 'msd';
+ *
+ * checkGenerateRequest({ prompt: 'Hi', images: ['a.png'] }, { maxImages: 16, maxPromptCharacters: 100_000 });
+ * ```
+ */
+export function checkGenerateRequest(options: GenerateOptions, limits: RequestLimits): void {
+  check(options !== null && typeof options === 'object' && !Array.isArray(options), 'options', `generate() takes an options object, got ${describeValue(options)}.`);
+  check(options.prompt === undefined || typeof options.prompt === 'string', 'prompt', `prompt must be a string, got ${describeValue(options.prompt)}.`);
+  check(options.signal === undefined || isAbortSignal(options.signal), 'signal', 'signal must be an AbortSignal.');
+  const images: unknown = options.images ?? [];
+  check(Array.isArray(images), 'images', `images must be an array of file paths, Buffers or data: URLs, got ${describeValue(images)}.`);
+  const count = (images as unknown[]).length;
+  if (count > limits.maxImages) {
+    throw new LimitExceededError({ limit: 'maxImages', actual: count, max: limits.maxImages, what: 'images in the request', code: 'too_many_images' });
+  }
+  (images as unknown[]).forEach((image, index) => {
+    const usable = (typeof image === 'string' && image.length > 0) || image instanceof Uint8Array;
+    check(usable, `images[${index}]`, `images[${index}] must be a file path, a Buffer/Uint8Array or a data: URL, got ${describeValue(image)}.`);
+  });
+  const characters = options.messages !== undefined ? messageCharacters(options.messages) : (options.prompt ?? '').length;
+  if (characters > limits.maxPromptCharacters) {
+    throw new LimitExceededError({
+      limit: 'maxPromptCharacters',
+      actual: characters,
+      max: limits.maxPromptCharacters,
+      what: 'characters of text',
+      code: 'prompt_too_long',
+    });
+  }
 }

@@ -7,9 +7,14 @@
 export { prepareInputs } from './prepare-inputs';
 export type { PrepareInputsOptions, PreparedInputs } from './prepare-inputs';
 export { MsdPipeline, DEFAULT_TREE } from './pipeline';
-export type { PipelineOptions, GenerateResult, GenerationStream } from './pipeline';
-export { resolveGenerateOptions } from './generate-options';
-export type { GenerateOptions, ResolvedGenerateOptions, TreeShape } from './generate-options';
+export type { PipelineOptions } from './pipeline';
+export { PipelineStream } from './generation-stream';
+export type { GenerateResult, GenerationStream, StreamHost } from './generation-stream';
+export { StepLock } from './step-lock';
+export { defaultPipelineLimits, resolvePipelineLimits } from './pipeline-limits';
+export type { PipelineLimits } from './pipeline-limits';
+export { resolveGenerateOptions, checkGenerateRequest } from './generate-options';
+export type { GenerateOptions, ResolvedGenerateOptions, TreeShape, RequestLimits } from './generate-options';
 export { GenerationStatsRecorder } from './generation-stats';
 export type { GenerationStats, GenerationTimings } from './generation-stats';
 export { StopStringFilter } from './stop-strings';

@@ -1,11 +1,14 @@
 import { join } from 'node:path';
-import { InvalidArgumentError, MsdError } from '@msd/core';
+import { AbortedError, ConfigError, InvalidArgumentError, MsdError, type ModelManifest } from '@msd/core';
 import { resolveDevice, type CreateSessionOptions, type DeviceName } from '@msd/runtime';
 import { IncrementalDetokenizer, Tokenizer } from '@msd/tokenizer';
 import type { ImagePreprocessor } from '@msd/vision';
 import { decode } from './decode-loop';
-import { resolveGenerateOptions, type GenerateOptions, type TreeShape } from './generate-options';
-import { GenerationStatsRecorder, type GenerationStats } from './generation-stats';
+import { checkGenerateRequest, resolveGenerateOptions, type GenerateOptions, type ResolvedGenerateOptions, type TreeShape } from './generate-options';
+import { GenerationStatsRecorder } from './generation-stats';
+import { PipelineStream, type GenerateResult, type GenerationStream } from './generation-stream';
+import { checkThreads, resolvePipelineLimits, type PipelineLimits } from './pipeline-limits';
+import { StepLock } from './step-lock';
 import { readModelDirectory } from './model-directory';
 import { OnnxDraftRunner } from './onnx-draft-runner';
 import { prepareInputs } from './prepare-inputs';
@@ -35,24 +38,8 @@ export interface PipelineOptions {
   tree?: Partial<TreeShape> | 'tuned';
   /** Called while models load, for progress output. */
   onProgress?: (message: string) => void;
-}
-
-/** What `generate()` returns. */
-export interface GenerateResult {
-  /** The generated text (stop strings and EOS excluded). */
-  text: string;
-  /** The generated token ids (EOS excluded). */
-  tokenIds: number[];
-  /** Why generation ended. */
-  finishReason: 'eos' | 'length' | 'stop';
-  /** Timings and acceptance figures. */
-  stats: GenerationStats;
-}
-
-/** A stream of text deltas, with the full result once it ends. */
-export interface GenerationStream extends AsyncIterable<string> {
-  /** Resolves when the stream ends (or rejects with its error). */
-  result: Promise<GenerateResult>;
+  /** Safety limits, checked before any expensive work (see {@link PipelineLimits} for the defaults). */
+  limits?: Partial<PipelineLimits>;
 }
 
 /**
@@ -78,7 +65,9 @@ export const DEFAULT_TREE: TreeShape = { depth: 5, topK: 1, totalTokens: 5 };
  * ```
  */
 export class MsdPipeline {
-  private busy = false;
+  /** Held while a generation computes a step; generations take turns step by step. */
+  private readonly lock = new StepLock();
+  private closed = false;
   /**
    * Where the speculation policy of the last generation of each kind stopped; the next one of that
    * kind continues from it (see {@link SpeculationMemory}).
@@ -98,11 +87,13 @@ export class MsdPipeline {
     readonly treeShape: TreeShape,
     /** The execution provider in use. */
     readonly device: DeviceName,
+    /** The safety limits requests are checked against. */
+    readonly limits: PipelineLimits,
   ) {}
 
   /**
    * Loads the model directory: tokenizer, preprocessor, target graphs and the draft, each checked
-   * against the manifest.
+   * against the manifest. Options, limits and the manifest are checked before any session opens.
    *
    * @example
    * ```ts
@@ -110,32 +101,46 @@ export class MsdPipeline {
    * ```
    */
   static async create(options: PipelineOptions = {}): Promise<MsdPipeline> {
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidArgumentError({ argument: 'options', message: `MsdPipeline.create takes an options object, got ${options === null ? 'null' : typeof options}.` });
+    }
     const progress = options.onProgress ?? (() => {});
+    const limits = resolvePipelineLimits(options.limits);
+    checkThreads(options.session?.intraOpNumThreads, limits);
+    checkThreads(options.draftSession?.intraOpNumThreads, limits);
     const directory = options.modelDirectory ?? (await import('@msd/tiny-llava')).tinyLlavaDirectory();
+    const { manifest } = readModelDirectory(directory);
     const { device, skipped } = await resolveDevice(options.device ?? 'cpu');
     for (const entry of skipped) progress(`device ${entry.device} unavailable (${entry.reason}); trying the next`);
     progress(`using device ${device}`);
     const session: CreateSessionOptions = { ...options.session, executionProviders: [device] };
-    const { manifest } = readModelDirectory(directory);
     progress(`loading tokenizer and preprocessor from ${directory}`);
     const tokenizer = await Tokenizer.fromDirectory(directory);
+    checkTokenIds(tokenizer, manifest, join(directory, 'manifest.json'));
     const { ImagePreprocessor } = await import('@msd/vision');
-    const preprocessor = await ImagePreprocessor.load(join(directory, 'preprocessor_config.json'));
+    const preprocessor = await ImagePreprocessor.load(join(directory, 'preprocessor_config.json'), {
+      limits: { maxBytes: limits.maxImageBytes, maxPixels: limits.maxImagePixels },
+    });
+    const draftName = options.draft === false ? undefined : (options.draft ?? manifest.defaultDraft);
+    const draftSpec = draftName === undefined ? undefined : manifest.drafts[draftName];
+    if (draftName !== undefined && !draftSpec) {
+      throw new InvalidArgumentError({ argument: 'draft', message: `The model has no draft named '${draftName}'.`, hint: `Available: ${Object.keys(manifest.drafts).join(', ') || 'none'}.` });
+    }
     progress('loading target (vision encoder, embeddings, decoder)');
     const target = await TargetModel.load(directory, manifest, session);
-    const draftName = options.draft === false ? undefined : (options.draft ?? manifest.defaultDraft);
     let draft: OnnxDraftRunner | undefined;
-    if (draftName !== undefined) {
-      const spec = manifest.drafts[draftName];
-      if (!spec) {
-        throw new InvalidArgumentError({ argument: 'draft', message: `The model has no draft named '${draftName}'.`, hint: `Available: ${Object.keys(manifest.drafts).join(', ') || 'none'}.` });
-      }
+    if (draftSpec) {
       progress(`loading draft '${draftName}'`);
-      draft = await OnnxDraftRunner.load(directory, spec, manifest.hiddenSize, { ...session, ...options.draftSession });
+      try {
+        draft = await OnnxDraftRunner.load(directory, draftSpec, manifest.hiddenSize, { ...session, ...options.draftSession });
+      } catch (error) {
+        await target.release();
+        throw error;
+      }
     }
     const tree = options.tree === 'tuned' ? await tunedTree(directory, device, options.session?.intraOpNumThreads ?? 0, progress) : { ...DEFAULT_TREE, ...options.tree };
     progress('ready');
-    return new MsdPipeline(tokenizer, preprocessor, target, draft, tree, device);
+    return new MsdPipeline(tokenizer, preprocessor, target, draft, tree, device, limits);
   }
 
   /**
@@ -155,7 +160,10 @@ export class MsdPipeline {
   }
 
   /**
-   * Streams the answer as text deltas; `result` resolves with the whole result at the end.
+   * Streams the answer as text deltas; `result` resolves with the whole result at the end. Several
+   * streams of one pipeline take turns step by step; a stream whose consumer stops reading holds
+   * nothing but its own caches. Aborting (`signal`), leaving the loop early or closing the pipeline
+   * ends the generation with an `AbortError` ({@link AbortedError}) or `pipeline_closed`.
    *
    * @example
    * ```ts
@@ -165,83 +173,102 @@ export class MsdPipeline {
    * ```
    */
   stream(options: GenerateOptions): GenerationStream {
-    let resolve!: (result: GenerateResult) => void;
-    let reject!: (error: unknown) => void;
-    const result = new Promise<GenerateResult>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    result.catch(() => {});
-    const iterate = async function* (this: MsdPipeline): AsyncGenerator<string> {
-      try {
-        const output = yield* this.run(options);
-        resolve(output);
-      } catch (error) {
-        reject(error);
-        throw error;
-      }
-    }.bind(this);
-    return { [Symbol.asyncIterator]: () => iterate(), result };
+    const signal = options !== null && typeof options === 'object' ? options.signal : undefined;
+    const host = { lock: this.lock, unavailable: () => (this.closed ? closedError() : undefined) };
+    return new PipelineStream(host, () => this.run(options), signal && typeof signal.aborted === 'boolean' ? signal : undefined);
   }
 
+  /** Checks the request, then runs it: everything cheap before anything expensive. */
   private async *run(options: GenerateOptions): AsyncGenerator<string, GenerateResult> {
-    if (this.busy) {
-      throw new MsdError({ code: 'pipeline_busy', message: 'This pipeline is already generating.', hint: 'Await the running generation, or create a second pipeline.' });
+    checkGenerateRequest(options, this.limits);
+    const resolved = resolveGenerateOptions(options, this.treeShape);
+    const signal = options.signal;
+    if (resolved.speculative && !this.draft && options.speculative === true) {
+      throw new InvalidArgumentError({ argument: 'speculative', message: 'Speculative decoding was requested but the pipeline has no draft.' });
     }
-    this.busy = true;
-    try {
-      const resolved = resolveGenerateOptions(options, this.treeShape);
-      if (resolved.speculative && !this.draft && options.speculative === true) {
-        throw new InvalidArgumentError({ argument: 'speculative', message: 'Speculative decoding was requested but the pipeline has no draft.' });
-      }
-      const images = options.images ?? [];
-      const messages = options.messages ?? [
-        { role: 'user' as const, content: [...images.map(() => ({ type: 'image' as const })), { type: 'text' as const, text: options.prompt ?? '' }] },
-      ];
-      if (!options.messages && !options.prompt?.trim()) {
-        throw new InvalidArgumentError({ argument: 'prompt', message: 'The prompt is empty.', hint: 'Pass a question in `prompt` or a conversation in `messages`.' });
-      }
-      const stats = new GenerationStatsRecorder();
-      const inputs = await stats.time('vision', () =>
-        prepareInputs({ tokenizer: this.tokenizer, preprocessor: this.preprocessor, imageTokensPerImage: this.target.manifest.imageTokensPerImage, messages, images }),
-      );
-      const detokenizer = new IncrementalDetokenizer(this.tokenizer, { skipSpecialTokens: true });
-      const filter = new StopStringFilter(resolved.stopStrings);
-      const tokenIds: number[] = [];
-      let finishReason: GenerateResult['finishReason'] = 'length';
-      let text = '';
-      const eos = this.target.manifest.eosTokenId;
-      outer: for await (const chunk of decode(this.target, resolved.speculative ? this.draft : undefined, inputs, resolved, stats, options.signal, this.speculationMemory)) {
-        for (const token of chunk) {
-          if (token === eos) {
-            finishReason = 'eos';
-            break outer;
-          }
-          tokenIds.push(token);
-          const delta = filter.push(detokenizer.push(token));
-          if (delta) {
-            text += delta;
-            yield delta;
-          }
-          if (filter.stopped) {
-            finishReason = 'stop';
-            break outer;
-          }
+    const images = options.images ?? [];
+    const messages = options.messages ?? [
+      { role: 'user' as const, content: [...images.map(() => ({ type: 'image' as const })), { type: 'text' as const, text: options.prompt ?? '' }] },
+    ];
+    if (!options.messages && !options.prompt?.trim()) {
+      throw new InvalidArgumentError({ argument: 'prompt', message: 'The prompt is empty.', hint: 'Pass a question in `prompt` or a conversation in `messages`.' });
+    }
+    throwIfAborted(signal);
+    const stats = new GenerationStatsRecorder();
+    const inputs = await stats.time('vision', () =>
+      prepareInputs({
+        tokenizer: this.tokenizer,
+        preprocessor: this.preprocessor,
+        imageTokensPerImage: this.target.manifest.imageTokensPerImage,
+        messages,
+        images,
+        checkPromptLength: (positions) => this.checkContext(positions, resolved),
+        ...(signal ? { signal } : {}),
+      }),
+    );
+    throwIfAborted(signal);
+    return yield* this.decodeText(inputs, resolved, stats, signal);
+  }
+
+  /** The context check, before any image is read: the prompt, the answer and one tree must fit. */
+  private checkContext(positions: number, resolved: ResolvedGenerateOptions): void {
+    const needed = positions + resolved.maxNewTokens + resolved.tree.depth + 1;
+    const { maxPositions } = this.target.manifest;
+    if (needed > maxPositions) {
+      throw new MsdError({
+        code: 'context_too_long',
+        message: `The prompt (${positions} positions, images included) plus maxNewTokens (${resolved.maxNewTokens}) exceeds the model's ${maxPositions} positions.`,
+        hint: 'Shorten the prompt, use fewer images, or lower maxNewTokens.',
+      });
+    }
+  }
+
+  /** Decodes, detokenizes and applies EOS and stop strings. */
+  private async *decodeText(
+    inputs: Awaited<ReturnType<typeof prepareInputs>>,
+    resolved: ResolvedGenerateOptions,
+    stats: GenerationStatsRecorder,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<string, GenerateResult> {
+    const detokenizer = new IncrementalDetokenizer(this.tokenizer, { skipSpecialTokens: true });
+    const filter = new StopStringFilter(resolved.stopStrings);
+    const tokenIds: number[] = [];
+    let finishReason: GenerateResult['finishReason'] = 'length';
+    let text = '';
+    const eos = this.target.manifest.eosTokenId;
+    const draft = resolved.speculative ? this.draft : undefined;
+    outer: for await (const chunk of decode(this.target, draft, inputs, resolved, stats, signal, this.speculationMemory)) {
+      for (const token of chunk) {
+        if (token === eos) {
+          finishReason = 'eos';
+          break outer;
+        }
+        tokenIds.push(token);
+        const delta = filter.push(detokenizer.push(token));
+        if (delta) {
+          throwIfAborted(signal);
+          text += delta;
+          yield delta;
+        }
+        if (filter.stopped) {
+          finishReason = 'stop';
+          break outer;
         }
       }
-      const rest = filter.push(detokenizer.flush()) + filter.flush();
-      if (rest) {
-        text += rest;
-        yield rest;
-      }
-      return { text, tokenIds, finishReason, stats: stats.finish() };
-    } finally {
-      this.busy = false;
     }
+    const rest = filter.push(detokenizer.flush()) + filter.flush();
+    if (rest) {
+      throwIfAborted(signal);
+      text += rest;
+      yield rest;
+    }
+    return { text, tokenIds, finishReason, stats: stats.finish() };
   }
 
   /**
-   * Releases the onnxruntime sessions.
+   * Releases the onnxruntime sessions once the step in progress (if any) has finished. Streams still
+   * open end with `pipeline_closed`; later calls of `generate` and `stream` fail with it too. Closing
+   * twice is harmless.
    *
    * @example
    * ```ts
@@ -249,8 +276,41 @@ export class MsdPipeline {
    * ```
    */
   async close(): Promise<void> {
-    await this.target.release();
-    await this.draft?.close();
+    if (this.closed) return;
+    this.closed = true;
+    await this.lock.run(async () => {
+      await this.target.release();
+      await this.draft?.close();
+    });
+  }
+}
+
+function closedError(): MsdError {
+  return new MsdError({ code: 'pipeline_closed', message: 'This pipeline has been closed.', hint: 'Create a new pipeline with MsdPipeline.create().' });
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortedError({ message: 'Generation was aborted.', cause: signal.reason });
+}
+
+/**
+ * The manifest's token ids must name tokens of the tokenizer: an EOS id the tokenizer never emits
+ * would let generation run past the end of every answer, and an image id it does not know could never
+ * be placed.
+ */
+function checkTokenIds(tokenizer: Tokenizer, manifest: ModelManifest, path: string): void {
+  for (const field of ['eosTokenId', 'bosTokenId', 'imageTokenId'] as const) {
+    const id = manifest[field];
+    if (tokenizer.idToToken(id) === undefined) {
+      throw new ConfigError({ code: 'invalid_manifest', path, message: `${field} ${id} is not a token of tokenizer.json (${tokenizer.vocabSize} tokens).`, hint: 'Re-export the model, or fix manifest.json.' });
+    }
+  }
+  const tokenizerEos = tokenizer.eosTokenId;
+  if (tokenizerEos !== undefined && tokenizerEos !== manifest.eosTokenId) {
+    throw new ConfigError({ code: 'invalid_manifest', path, message: `eosTokenId is ${manifest.eosTokenId}, but the tokenizer's EOS token is ${tokenizerEos}.`, hint: 'Re-export the model, or fix manifest.json.' });
+  }
+  if (tokenizer.vocabSize > manifest.vocabSize) {
+    throw new ConfigError({ code: 'invalid_manifest', path, message: `The tokenizer has ${tokenizer.vocabSize} tokens, more than the model's vocabSize ${manifest.vocabSize}.`, hint: 'Use the tokenizer the model was trained with.' });
   }
 }
 

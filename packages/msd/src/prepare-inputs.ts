@@ -22,6 +22,13 @@ export interface PrepareInputsOptions {
   images?: readonly ImageInput[];
   /** LLaVA prompt options (system prompt, generation prompt). */
   prompt?: LlavaPromptOptions;
+  /**
+   * Called with the prompt's length in positions (images expanded) after tokenizing and before any
+   * image is read, so a prompt that cannot fit the model fails before the expensive work.
+   */
+  checkPromptLength?: (positions: number) => void;
+  /** Stops image preprocessing (between images) with an `AbortError`. */
+  signal?: AbortSignal;
 }
 
 /** What a vision-language model needs for its prefill. */
@@ -60,6 +67,7 @@ export async function prepareInputs(options: PrepareInputsOptions): Promise<Prep
     imageTokensPerImage: options.imageTokensPerImage,
     imageCount: images.length,
   });
+  options.checkPromptLength?.(expanded.ids.length);
   let pixelValues: ImageTensor | undefined;
   if (images.length > 0) {
     if (!options.preprocessor) {
@@ -70,7 +78,7 @@ export async function prepareInputs(options: PrepareInputsOptions): Promise<Prep
         hint: 'Pass `preprocessor: await ImagePreprocessor.load(modelDir)`.',
       });
     }
-    pixelValues = await options.preprocessor.preprocessBatch(images);
+    pixelValues = await options.preprocessor.preprocessBatch(images, options.signal ? { signal: options.signal } : {});
   }
   return { ids: Int32Array.from(expanded.ids), tags: expanded.tags, pixelValues };
 }

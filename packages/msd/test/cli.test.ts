@@ -1,10 +1,14 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { heldoutPrompts } from './heldout-prompts';
 
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@msd/source', cli, ...args], { encoding: 'utf8', cwd: fileURLToPath(new URL('..', import.meta.url)) });
+const cwd = fileURLToPath(new URL('..', import.meta.url));
+const run = (args: string[], input?: string) => spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@msd/source', cli, ...args], { encoding: 'utf8', cwd, ...(input === undefined ? {} : { input }) });
 
 describe('msd generate', () => {
   it('streams an answer with statistics, and --json gives the same tokens', () => {
@@ -32,5 +36,51 @@ describe('msd generate', () => {
     const usage = run(['generate', '--bogus']);
     expect(usage.status).toBe(2);
     void execFileSync;
+  });
+});
+
+describe('msd generate with hostile or careless input', () => {
+  const prompt = () => heldoutPrompts().find((entry) => entry.set === 'multimodal')!;
+
+  it('a 40,000-character --prompt is refused with a message, not a segfault; --prompt-file and stdin take it', () => {
+    const long = 'Describe the image. '.repeat(2000);
+    const refused = run(['generate', '--prompt', long]);
+    expect(refused.signal).toBeNull();
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/\[argument_too_long\].*--prompt-file/);
+    const file = join(mkdtempSync(join(tmpdir(), 'msd-cli-')), 'prompt.txt');
+    writeFileSync(file, long);
+    const fromFile = run(['generate', '--prompt-file', file, '--threads', '1']);
+    expect(fromFile.signal).toBeNull();
+    expect(fromFile.stderr).toMatch(/\[context_too_long\]/);
+    const question = prompt();
+    const fromStdin = run(['generate', '--prompt-file', '-', '--image', question.images[0]!, '--max-new-tokens', '8', '--json'], question.question);
+    expect(fromStdin.status, fromStdin.stderr).toBe(0);
+    expect(JSON.parse(fromStdin.stdout).tokenIds.length).toBeGreaterThan(0);
+  });
+
+  it('empty and out-of-range numbers are typed errors before any model loads', () => {
+    const empty = run(['generate', '--prompt', 'Hi', '--temperature', '']);
+    expect(empty.status).toBe(1);
+    expect(empty.stderr).toMatch(/\[invalid_argument\] --temperature needs a number/);
+    expect(empty.stderr).not.toMatch(/using device/);
+    const negative = run(['generate', '--prompt', 'Hi', '--threads', '-1']);
+    expect(negative.status).toBe(1);
+    expect(negative.stderr).toMatch(/\[invalid_argument\] intraOpNumThreads/);
+    const many = run(['generate', '--prompt', 'Hi', '--threads', '100000']);
+    expect(many.status).toBe(1);
+    expect(many.stderr).toMatch(/\[too_many_threads\]/);
+  });
+
+  it('a reader that goes away (| head -c 10) ends the command quietly', async () => {
+    const question = prompt();
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@msd/source', cli, 'generate', '--image', question.images[0]!, '--prompt', question.question, '--max-new-tokens', '40'], { cwd });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('close', (status, killed) => resolve([status, killed])));
+    expect(signal).toBeNull();
+    expect(code).toBe(0);
+    expect(stderr).not.toMatch(/EPIPE|at .*\.ts/);
   });
 });

@@ -1,9 +1,11 @@
 import { access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { InferenceSession } from 'onnxruntime-node';
+import { InvalidArgumentError } from '@msd/core';
 import { ModelFileError } from './errors';
 import { DeviceUnavailableError, type DeviceName } from './execution-providers';
 import { loadOnnxRuntime } from './load-onnxruntime';
+import { checkProcessArguments } from './process-arguments';
 
 /** Session options msd sets; anything else passes through `extra`. */
 export interface CreateSessionOptions {
@@ -47,6 +49,12 @@ export function primaryDevice(options: CreateSessionOptions): DeviceName {
  * ```
  */
 export async function createSession(path: string, options: CreateSessionOptions = {}): Promise<InferenceSession> {
+  checkProcessArguments();
+  const threads = options.intraOpNumThreads;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 0)) {
+    // onnxruntime's own message blames the model file.
+    throw new InvalidArgumentError({ argument: 'intraOpNumThreads', message: `intraOpNumThreads must be a non-negative integer (0: onnxruntime's choice), got ${threads}.` });
+  }
   try {
     await access(path);
   } catch (cause) {

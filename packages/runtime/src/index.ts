@@ -9,6 +9,7 @@ export type { OnnxRuntime } from './load-onnxruntime';
 export { createSession, createGatherSession, primaryDevice } from './create-session';
 export type { CreateSessionOptions } from './create-session';
 export { sessionSignature, checkSignature } from './session-signature';
+export { checkProcessArguments, MAX_PROCESS_ARGUMENT_BYTES } from './process-arguments';
 export type { SessionSignature } from './session-signature';
 export { ModelSignatureError, ModelFileError } from './errors';
 export { KvCache } from './kv-cache';
