@@ -88,8 +88,10 @@ const tooLargeMarker = 'msd.error.ImageTooLargeError';
 const tooLargeSymbol = Symbol.for(tooLargeMarker);
 
 /**
- * The image exceeds the configured byte or pixel limit. Checked from the
- * header before the pixels are decoded.
+ * The image exceeds the configured byte or pixel limit. Bytes are counted
+ * while reading; pixels are checked from the header before the pixels are
+ * decoded, for the image itself and for every buffer preprocessing would
+ * make from it (the padded square, the resized image).
  *
  * @example
  * ```ts
@@ -113,13 +115,19 @@ export class ImageTooLargeError extends MsdError {
   /** A short description of the input. */
   readonly source: string;
 
-  constructor(options: { source: string; limit: 'pixels' | 'bytes'; actual: number; max: number; detail?: string }) {
+  /**
+   * @param options.atLeast - `actual` is a lower bound: reading stopped once past the limit.
+   * @param options.detail - What was measured, e.g. `640x1 padded to 640x640`.
+   */
+  constructor(options: { source: string; limit: 'pixels' | 'bytes'; actual: number; max: number; detail?: string; atLeast?: boolean; cause?: unknown }) {
     const unit = options.limit === 'pixels' ? 'pixels' : 'bytes';
     const option = options.limit === 'pixels' ? 'limits.maxPixels' : 'limits.maxBytes';
+    const amount = `${options.atLeast ? 'at least ' : ''}${options.actual} ${unit}`;
     super({
       code: 'image_too_large',
-      message: `Image ${options.source} has ${options.actual} ${unit}${options.detail ? ` (${options.detail})` : ''}, more than the limit of ${options.max}.`,
+      message: `Image ${options.source} has ${amount}${options.detail ? ` (${options.detail})` : ''}, more than the limit of ${options.max}.`,
       hint: `Downscale the image before passing it in, or raise ${option} if you trust the source.`,
+      cause: options.cause,
     });
     this.name = 'ImageTooLargeError';
     this.limit = options.limit;

@@ -1,3 +1,6 @@
+import { InvalidArgumentError } from '@msd/core';
+import { ImageTooLargeError } from './errors';
+
 /**
  * Safety limits checked before an image is decoded.
  *
@@ -31,8 +34,10 @@ export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({
 });
 
 /**
- * Fills unspecified limits from {@link DEFAULT_IMAGE_LIMITS}.
+ * Fills unspecified (or `undefined`) limits from {@link DEFAULT_IMAGE_LIMITS}
+ * and checks that each limit is a positive integer.
  *
+ * @throws InvalidArgumentError when a limit is not a positive integer.
  * @example
  * ```ts
  * import { resolveImageLimits } from '@msd/vision';
@@ -41,5 +46,33 @@ export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({
  * ```
  */
 export function resolveImageLimits(limits?: Partial<ImageLimits>): ImageLimits {
-  return { ...DEFAULT_IMAGE_LIMITS, ...limits };
+  if (limits !== undefined && (limits === null || typeof limits !== 'object')) {
+    throw new InvalidArgumentError({ argument: 'limits', message: `limits must be an object like { maxPixels, maxBytes }, got ${String(limits)}.` });
+  }
+  // A key present but undefined keeps the default: spreading it would disable the limit.
+  return {
+    maxPixels: checkLimit('maxPixels', limits?.maxPixels ?? DEFAULT_IMAGE_LIMITS.maxPixels),
+    maxBytes: checkLimit('maxBytes', limits?.maxBytes ?? DEFAULT_IMAGE_LIMITS.maxBytes),
+  };
+}
+
+function checkLimit(name: keyof ImageLimits, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidArgumentError({
+      argument: `limits.${name}`,
+      message: `limits.${name} must be a positive integer, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`,
+      hint: `Omit it to use the default (${DEFAULT_IMAGE_LIMITS[name]}).`,
+    });
+  }
+  return value;
+}
+
+/**
+ * Throws {@link ImageTooLargeError} when a buffer of `width` x `height` pixels
+ * would exceed `maxPixels`. Called before each allocation the pipeline makes
+ * from untrusted sizes (decode, pad, resize), so none can outgrow the limit.
+ */
+export function checkPixels(source: string, width: number, height: number, maxPixels: number, detail: string): void {
+  const pixels = width * height;
+  if (!(pixels <= maxPixels)) throw new ImageTooLargeError({ source, limit: 'pixels', actual: pixels, max: maxPixels, detail });
 }

@@ -1,11 +1,14 @@
-import { InvalidArgumentError } from '@msd/core';
-import { decodeImage, type DecodeImageOptions } from './decode-image';
-import type { ImageInput } from './image-input';
+import { InvalidArgumentError, MsdError } from '@msd/core';
+import { decodeProbed, probeImage, type DecodeImageOptions } from './decode-image';
+import { ImageDecodeError, ImageTooLargeError } from './errors';
+import { checkImageInput, type ImageInput } from './image-input';
+import { checkPixels, resolveImageLimits, type ImageLimits } from './image-limits';
 import { mapWithConcurrency } from './map-with-concurrency';
 import { padBackground, padToSquare } from './pad-to-square';
-import { loadPreprocessorConfig, type PreprocessorConfig } from './preprocessor-config';
-import { resizeRgb, resizeTarget, type Resampler } from './resize-image';
+import { checkParsedConfig, loadPreprocessorConfig, type PreprocessorConfig } from './preprocessor-config';
+import { chooseResampler, resizeRgb, resizeTarget, type Resampler } from './resize-image';
 import type { RgbImage } from './rgb-image';
+import { checkAbortSignal, throwIfAborted } from './throw-if-aborted';
 import { writeChwTensor } from './to-tensor';
 
 /**
@@ -26,7 +29,43 @@ export interface ImageTensor {
 }
 
 /**
+ * Options of one {@link ImagePreprocessor.preprocess} call.
+ *
+ * @example
+ * ```ts
+ * import type { PreprocessCallOptions } from '@msd/vision';
+ *
+ * const options: PreprocessCallOptions = { signal: AbortSignal.timeout(2000) };
+ * await preprocessor.preprocess('cat.jpg', options);
+ * ```
+ */
+export interface PreprocessCallOptions {
+  /**
+   * Cancels this call: checked before anything is read, between stages and between images; once aborted, the call
+   * throws the signal's reason if it is an Error, else a DOMException named `AbortError`.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * Options of one {@link ImagePreprocessor.preprocessBatch} call.
+ *
+ * @example
+ * ```ts
+ * import type { PreprocessBatchOptions } from '@msd/vision';
+ *
+ * const options: PreprocessBatchOptions = { concurrency: 2, signal: controller.signal };
+ * await preprocessor.preprocessBatch(['a.jpg', 'b.png'], options);
+ * ```
+ */
+export interface PreprocessBatchOptions extends PreprocessCallOptions {
+  /** Images processed at once; default the preprocessor's `concurrency` (4). */
+  concurrency?: number;
+}
+
+/**
  * Options of {@link ImagePreprocessor} (decoder limits and batch concurrency).
+ * A `signal` given here applies to every call, as well as a call's own.
  *
  * @example
  * ```ts
@@ -59,8 +98,12 @@ export class ImagePreprocessor {
   /** The validated configuration. */
   readonly config: PreprocessorConfig;
   private readonly options: ImagePreprocessorOptions;
+  private readonly limits: ImageLimits;
 
   constructor(config: PreprocessorConfig, options: ImagePreprocessorOptions = {}) {
+    checkParsedConfig(config);
+    this.limits = resolveImageLimits(options.limits);
+    checkAbortSignal(options.signal, 'options.signal');
     if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
       throw new InvalidArgumentError({ argument: 'concurrency', message: `concurrency must be a positive integer, got ${options.concurrency}.` });
     }
@@ -104,22 +147,67 @@ export class ImagePreprocessor {
 
   /**
    * Decodes, pads and resizes one image: the uint8 RGB image right before the
-   * crop/normalise step.
+   * crop/normalise step. The padded square and the resized image are checked
+   * against `limits.maxPixels` from the header, before any pixel is decoded.
    *
    * @example
    * ```ts
    * const resized = await preprocessor.prepareRgb('cat.jpg'); // 336 x 336 RGB
    * ```
    */
-  async prepareRgb(input: ImageInput): Promise<RgbImage> {
-    const { config } = this;
-    let image = await decodeImage(input, this.options);
-    if (config.doPad) image = padToSquare(image, padBackground(config.imageMean));
+  async prepareRgb(input: ImageInput, options: PreprocessCallOptions = {}): Promise<RgbImage> {
+    checkAbortSignal(options.signal, 'options.signal');
+    const signals = [options.signal, this.options.signal];
+    throwIfAborted(...signals);
+    const { config, limits } = this;
+    const failOn = this.options.failOn ?? 'error';
+    const probed = await probeImage(input, limits, failOn, options.signal ?? this.options.signal);
+    this.checkPlannedSizes(probed.label, probed.width, probed.height);
+    throwIfAborted(...signals);
+    let image = await decodeProbed(probed, limits, failOn);
+    throwIfAborted(...signals);
+    if (config.doPad) image = padToSquare(image, padBackground(config.imageMean), { maxPixels: limits.maxPixels, source: probed.label });
     if (config.doResize) {
-      const target = resizeTarget(image.width, image.height, config.size);
-      image = await resizeRgb(image, target.width, target.height, config.resample, this.options.resampler);
+      throwIfAborted(...signals);
+      image = await this.resize(image, probed.label);
     }
+    throwIfAborted(...signals);
     return image;
+  }
+
+  /** Every buffer the pipeline will make from a `width` x `height` header must fit `maxPixels`. */
+  private checkPlannedSizes(label: string, width: number, height: number): void {
+    const { config, limits } = this;
+    let w = width;
+    let h = height;
+    if (config.doPad && w !== h) {
+      w = h = Math.max(width, height);
+      checkPixels(label, w, h, limits.maxPixels, `${width}x${height} padded to ${w}x${h}`);
+    }
+    if (config.doResize && w > 0 && h > 0) {
+      const target = resizeTarget(w, h, config.size);
+      checkPixels(label, target.width, target.height, limits.maxPixels, `${w}x${h} resized to ${target.width}x${target.height}`);
+    }
+  }
+
+  private async resize(image: RgbImage, label: string): Promise<RgbImage> {
+    const { config, limits } = this;
+    const target = resizeTarget(image.width, image.height, config.size);
+    const detail = `${image.width}x${image.height} resized to ${target.width}x${target.height}`;
+    checkPixels(label, target.width, target.height, limits.maxPixels, detail);
+    if (chooseResampler(image.width, image.height, target.width, target.height, config.resample, this.options.resampler) === 'pil') {
+      // The exact port resizes horizontally first: target width x source height exists in between.
+      checkPixels(label, target.width, image.height, limits.maxPixels, `${detail}, via ${target.width}x${image.height}`);
+    }
+    try {
+      return await resizeRgb(image, target.width, target.height, config.resample, this.options.resampler);
+    } catch (cause) {
+      if (MsdError.isInstance(cause)) throw cause;
+      if (cause instanceof RangeError) {
+        throw new ImageTooLargeError({ source: label, limit: 'pixels', actual: target.width * target.height, max: limits.maxPixels, detail, cause });
+      }
+      throw new ImageDecodeError({ source: label, message: `resizing failed: ${String((cause as Error)?.message ?? cause)}`, cause });
+    }
   }
 
   /**
@@ -127,11 +215,11 @@ export class ImagePreprocessor {
    *
    * @example
    * ```ts
-   * const { data, dims } = await preprocessor.preprocess(await readFile('cat.jpg'));
+   * const { data, dims } = await preprocessor.preprocess(await readFile('cat.jpg'), { signal: AbortSignal.timeout(2000) });
    * ```
    */
-  async preprocess(input: ImageInput): Promise<ImageTensor> {
-    const image = await this.prepareRgb(input);
+  async preprocess(input: ImageInput, options: PreprocessCallOptions = {}): Promise<ImageTensor> {
+    const image = await this.prepareRgb(input, options);
     const { height, width } = this.outputSize(image.width, image.height);
     const data = writeChwTensor(image, this.config, height, width, new Float32Array(3 * height * width));
     return { data, dims: [1, 3, height, width] };
@@ -144,20 +232,30 @@ export class ImagePreprocessor {
    *
    * @example
    * ```ts
-   * const { dims } = await preprocessor.preprocessBatch(['a.jpg', 'b.png'], { concurrency: 2 }); // [2, 3, 336, 336]
+   * const { dims } = await preprocessor.preprocessBatch(['a.jpg', 'b.png'], { concurrency: 2, signal }); // [2, 3, 336, 336]
    * ```
    */
-  async preprocessBatch(inputs: readonly ImageInput[], options: { concurrency?: number } = {}): Promise<ImageTensor> {
+  async preprocessBatch(inputs: readonly ImageInput[], options: PreprocessBatchOptions = {}): Promise<ImageTensor> {
     const concurrency = options.concurrency ?? this.options.concurrency ?? 4;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new InvalidArgumentError({ argument: 'concurrency', message: `concurrency must be a positive integer, got ${concurrency}.` });
     }
+    if (!Array.isArray(inputs)) {
+      throw new InvalidArgumentError({ argument: 'inputs', message: `preprocessBatch needs an array of images, got ${typeof inputs}.` });
+    }
     if (inputs.length === 0) {
       throw new InvalidArgumentError({ argument: 'inputs', message: 'preprocessBatch needs at least one image.' });
     }
+    checkAbortSignal(options.signal, 'options.signal');
+    // Refuse a bad element before reading any image.
+    inputs.forEach((input, index) => checkImageInput(input, index));
+    const signals = [options.signal, this.options.signal];
+    throwIfAborted(...signals);
+    const call = { signal: options.signal };
     let shape: { height: number; width: number } | undefined;
     let out: Float32Array | undefined;
-    const images = await mapWithConcurrency(inputs, concurrency, async (input) => this.prepareRgb(input));
+    const images = await mapWithConcurrency(inputs, concurrency, async (input) => this.prepareRgb(input, call));
+    throwIfAborted(...signals);
     images.forEach((image, index) => {
       const size = this.outputSize(image.width, image.height);
       shape ??= size;
@@ -177,7 +275,7 @@ export class ImagePreprocessor {
 
 /**
  * One-call helper: preprocesses one image with a config (object, path or
- * already-parsed {@link PreprocessorConfig}).
+ * already-parsed {@link PreprocessorConfig}). `options.signal` cancels it.
  *
  * @example
  * ```ts
@@ -191,6 +289,8 @@ export async function preprocessImage(
   config: PreprocessorConfig | string | Record<string, unknown>,
   options?: ImagePreprocessorOptions,
 ): Promise<ImageTensor> {
+  checkAbortSignal(options?.signal, 'options.signal');
+  throwIfAborted(options?.signal);
   return (await toPreprocessor(config, options)).preprocess(input);
 }
 
@@ -209,6 +309,8 @@ export async function preprocessImages(
   config: PreprocessorConfig | string | Record<string, unknown>,
   options?: ImagePreprocessorOptions,
 ): Promise<ImageTensor> {
+  checkAbortSignal(options?.signal, 'options.signal');
+  throwIfAborted(options?.signal);
   return (await toPreprocessor(config, options)).preprocessBatch(inputs);
 }
 

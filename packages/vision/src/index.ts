@@ -6,17 +6,18 @@
  * @module @msd/vision
  */
 export { ImagePreprocessor, preprocessImage, preprocessImages } from './image-preprocessor';
-export type { ImageTensor, ImagePreprocessorOptions } from './image-preprocessor';
+export type { ImageTensor, ImagePreprocessorOptions, PreprocessCallOptions, PreprocessBatchOptions } from './image-preprocessor';
 export { parsePreprocessorConfig, loadPreprocessorConfig } from './preprocessor-config';
 export type { PreprocessorConfig, ResampleFilter } from './preprocessor-config';
 export { decodeImage, SUPPORTED_IMAGE_FORMATS } from './decode-image';
 export type { DecodeImageOptions } from './decode-image';
-export { readImageInput, describeImageInput } from './image-input';
+export { readImageInput, describeImageInput, checkImageInput } from './image-input';
 export type { ImageInput, ImageBytes } from './image-input';
 export { parseDataUrl } from './data-url';
 export { DEFAULT_IMAGE_LIMITS, resolveImageLimits } from './image-limits';
 export type { ImageLimits } from './image-limits';
 export { padToSquare, padBackground } from './pad-to-square';
+export type { PadToSquareOptions } from './pad-to-square';
 export { resizeRgb, resizeTarget, chooseResampler } from './resize-image';
 export type { Resampler } from './resize-image';
 export { pilResize } from './pil-resample';

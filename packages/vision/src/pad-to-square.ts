@@ -1,3 +1,4 @@
+import { checkPixels, DEFAULT_IMAGE_LIMITS } from './image-limits';
 import type { RgbImage } from './rgb-image';
 
 /**
@@ -17,10 +18,30 @@ export function padBackground(mean: readonly [number, number, number]): [number,
 }
 
 /**
+ * Options of {@link padToSquare}.
+ *
+ * @example
+ * ```ts
+ * import { padToSquare, type PadToSquareOptions } from '@msd/vision';
+ *
+ * const options: PadToSquareOptions = { maxPixels: 4096 * 4096, source: 'cat.jpg' };
+ * padToSquare(image, [122, 116, 104], options);
+ * ```
+ */
+export interface PadToSquareOptions {
+  /** Largest square (side²) it may allocate. Default {@link DEFAULT_IMAGE_LIMITS}.maxPixels. */
+  maxPixels?: number;
+  /** Names the image in the error. */
+  source?: string;
+}
+
+/**
  * LLaVA-1.5 `expand2square`: places the image centred on a square canvas of
  * `background`, side = the longer side. Offsets are floored like PIL's paste.
- * Square images are returned unchanged.
+ * Square images are returned unchanged. A 30000x1 strip would make a 2.7 GB
+ * square, so the square's side² is checked against `maxPixels` first.
  *
+ * @throws ImageTooLargeError when side² exceeds `options.maxPixels`.
  * @example
  * ```ts
  * import { padToSquare } from '@msd/vision';
@@ -28,10 +49,12 @@ export function padBackground(mean: readonly [number, number, number]): [number,
  * const square = padToSquare(image, [122, 116, 104]); // 640x480 -> 640x640
  * ```
  */
-export function padToSquare(image: RgbImage, background: readonly [number, number, number]): RgbImage {
+export function padToSquare(image: RgbImage, background: readonly [number, number, number], options: PadToSquareOptions = {}): RgbImage {
   const { width, height } = image;
   if (width === height) return image;
   const side = Math.max(width, height);
+  const source = options.source ?? `<${width}x${height} image>`;
+  checkPixels(source, side, side, options.maxPixels ?? DEFAULT_IMAGE_LIMITS.maxPixels, `${width}x${height} padded to ${side}x${side}`);
   const data = new Uint8Array(side * side * 3);
   const row = new Uint8Array(side * 3);
   for (let x = 0; x < side; x++) row.set(background, x * 3);

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError } from '@msd/core';
+import { ConfigError, InvalidArgumentError } from '@msd/core';
 
 /**
  * The resampling filter named by a config's PIL `resample` code
@@ -73,11 +73,25 @@ function readBool(raw: Record<string, unknown>, key: string, fallback: boolean, 
   return value;
 }
 
+/**
+ * Largest `size`/`crop_size` side accepted. Vision towers use 224..1024; a
+ * bigger value is a broken or hostile config whose buffers (a crop of 100000²
+ * floats) could not be allocated.
+ */
+const MAX_SIDE = 4096;
+
+function isSide(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_SIDE;
+}
+
 function readPositiveInt(value: unknown, field: string, path?: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    fail(path, field, `must be a positive integer, got ${JSON.stringify(value)}.`);
-  }
+  if (!isSide(value)) fail(path, field, `must be an integer from 1 to ${MAX_SIDE}, got ${describe(value)}.`);
   return value;
+}
+
+/** JSON.stringify turns NaN and Infinity into null; name them. */
+function describe(value: unknown): string {
+  return typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
 }
 
 function readHeightWidth(value: unknown, field: string, path?: string): { height: number; width: number } {
@@ -92,7 +106,7 @@ function readHeightWidth(value: unknown, field: string, path?: string): { height
       width: readPositiveInt(record.width, `${field}.width`, path),
     };
   }
-  return fail(path, field, `must be a number or { "height", "width" }, got ${JSON.stringify(value)}.`);
+  return fail(path, field, `must be a number or { "height", "width" }, got ${describe(value)}.`);
 }
 
 function readSize(value: unknown, path?: string): PreprocessorConfig['size'] {
@@ -110,7 +124,7 @@ function readTriple(value: unknown, field: string, fallback: [number, number, nu
   if (Array.isArray(value) && value.length === 3 && value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
     return [value[0], value[1], value[2]];
   }
-  return fail(path, field, `must be a number or an array of 3 numbers, got ${JSON.stringify(value)}.`);
+  return fail(path, field, `must be a finite number or an array of 3 finite numbers, got ${describe(value)}.`);
 }
 
 function readResample(value: unknown, path?: string): ResampleFilter {
@@ -142,10 +156,10 @@ export function parsePreprocessorConfig(raw: unknown, path?: string): Preprocess
   const record = raw as Record<string, unknown>;
   const rescaleFactor = record.rescale_factor ?? 1 / 255;
   if (typeof rescaleFactor !== 'number' || !Number.isFinite(rescaleFactor) || rescaleFactor <= 0) {
-    fail(path, 'rescale_factor', `must be a positive number, got ${JSON.stringify(rescaleFactor)}.`);
+    fail(path, 'rescale_factor', `must be a finite positive number, got ${describe(rescaleFactor)}.`);
   }
   const imageStd = readTriple(record.image_std, 'image_std', CLIP_STD, path);
-  if (imageStd.some((value) => value <= 0)) fail(path, 'image_std', 'entries must be positive.');
+  if (imageStd.some((value) => value <= 0)) fail(path, 'image_std', `entries must be positive, got ${describe(imageStd)}.`);
   const aspect = record.image_aspect_ratio;
   if (aspect !== undefined && aspect !== null && typeof aspect !== 'string') {
     fail(path, 'image_aspect_ratio', `must be a string, got ${JSON.stringify(aspect)}.`);
@@ -166,6 +180,28 @@ export function parsePreprocessorConfig(raw: unknown, path?: string): Preprocess
     doConvertRgb: readBool(record, 'do_convert_rgb', true, path),
     doPad: readBool(record, 'do_pad', false, path) || aspect === 'pad',
   };
+}
+
+/**
+ * Checks the sizes of an already-built {@link PreprocessorConfig} (one made
+ * by hand rather than by {@link parsePreprocessorConfig}) before its buffers
+ * are allocated.
+ */
+export function checkParsedConfig(config: PreprocessorConfig): void {
+  if (!config || typeof config !== 'object') {
+    throw new InvalidArgumentError({ argument: 'config', message: `config must be a PreprocessorConfig object, got ${describe(config)}.` });
+  }
+  const sides: Array<[string, unknown]> = [];
+  if (config.doCenterCrop) sides.push(['cropSize.height', config.cropSize?.height], ['cropSize.width', config.cropSize?.width]);
+  if (config.doResize) sides.push(...Object.entries(config.size ?? { shortestEdge: undefined }).map(([key, value]): [string, unknown] => [`size.${key}`, value]));
+  const bad = sides.find(([, value]) => !isSide(value));
+  if (bad) {
+    throw new InvalidArgumentError({
+      argument: 'config',
+      message: `config.${bad[0]} must be an integer from 1 to ${MAX_SIDE}, got ${describe(bad[1])}.`,
+      hint: 'Build the config with parsePreprocessorConfig or loadPreprocessorConfig.',
+    });
+  }
 }
 
 /**
