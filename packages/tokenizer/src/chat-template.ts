@@ -1,6 +1,10 @@
 import { Template } from '@huggingface/jinja';
+import { InvalidArgumentError } from '@msd/core';
+import { validateChatMessages } from './chat-message-validation';
+import { describeValue } from './describe-value';
 import { EmptyPromptError, ChatTemplateError } from './errors';
-import type { ChatMessage, ContentPart, PromptSegment } from './prompt-segment';
+import { OpaqueUserStrings, type RenderedPiece } from './opaque-user-strings';
+import type { ChatMessage, PromptSegment } from './prompt-segment';
 import { SpecialTokenSplitter } from './special-token-splitter';
 import type { Tokenizer } from './tokenizer';
 
@@ -15,23 +19,35 @@ import type { Tokenizer } from './tokenizer';
 export interface ChatTemplateOptions {
   /** End with the assistant prefix so the model answers next. Default `true`. */
   addGenerationPrompt?: boolean;
-  /** A jinja template to use instead of the tokenizer's `chat_template`. */
+  /** A jinja template to use instead of the tokenizer's `chat_template`. Trusted: it may write special tokens. */
   template?: string;
-  /** Extra variables for the template. */
+  /** Extra variables for the template. Trusted like the template: strings in them may write special tokens. */
   variables?: Record<string, unknown>;
+  /**
+   * Roles the template sees as they are, so it can compare them (`message.role == 'user'`).
+   * Default `['system', 'user', 'assistant', 'tool']`. Any other role reaches the template as opaque text
+   * (like message content): it renders as plain text but equals no literal.
+   */
+  roles?: readonly string[];
 }
 
-/** Marks an escaped character in untrusted text while the template renders (a private-use code point). */
-const ESCAPE = '\uE000';
-const TOKEN_BASE = 0xf0000; // supplementary private-use plane: one code point per added token
+const DEFAULT_ROLES: readonly string[] = ['system', 'user', 'assistant', 'tool'];
 
 /**
  * Renders messages with a jinja chat template (the tokenizer's `chat_template` by default) into prompt
  * segments, ready for `tokenizer.encodePrompt`.
  *
  * Special-token strings written by the template (`{{ bos_token }}`, `<image>`, `</s>`) become special/image
- * segments. The same strings inside message text stay plain text: message text is escaped before
- * rendering and restored afterwards, so a user typing `<image>` or `</s>` cannot inject tokens.
+ * segments. Strings from the messages (text parts, string content, unknown roles, `name` and any other field)
+ * never do, however they are split across parts or joined by the template: the template renders them as
+ * opaque placeholders, which come back as plain-text segments after special tokens are matched in the
+ * template's own text. So image placeholders come only from `{ type: 'image' }` parts the template renders.
+ * The template can output message strings and `trim`/`strip` them, but other string operations on them
+ * (`upper`, slicing, `replace`, `in`, `split`) see the placeholder, not the text; one that cuts a placeholder
+ * throws {@link ChatTemplateError}.
+ *
+ * Throws `InvalidArgumentError` for messages that are not an array of `{ role, content }` objects,
+ * {@link EmptyPromptError} for no messages, and {@link ChatTemplateError} for a missing or failing template.
  *
  * @example
  * ```ts
@@ -48,31 +64,12 @@ export function applyChatTemplate(
   messages: readonly ChatMessage[],
   options: ChatTemplateOptions = {},
 ): PromptSegment[] {
-  const source = options.template ?? tokenizer.chatTemplate;
-  if (source === undefined) {
-    throw new ChatTemplateError({
-      message: `The tokenizer${tokenizer.source ? ` at ${tokenizer.source}` : ''} has no chat_template.`,
-      hint: 'Pass options.template, or build a LLaVA prompt with buildLlavaPrompt().',
-    });
-  }
+  const template = parseTemplate(options.template ?? tokenizer.chatTemplate, tokenizer);
+  validateChatMessages(messages);
   if (messages.length === 0) throw new EmptyPromptError({ message: 'No messages to render.' });
-  const tokens = tokenizer.addedTokens.map((token) => token.content);
-  const splitter = new SpecialTokenSplitter(tokenizer.addedTokens);
-  const index = new Map(tokens.map((token, position) => [token, position]));
-  const escape = (text: string) =>
-    splitter.replaceAll(text.replaceAll(ESCAPE, ESCAPE + ESCAPE), (token) => ESCAPE + String.fromCodePoint(TOKEN_BASE + (index.get(token) as number)));
-  const unescape = (text: string) =>
-    text.replace(/\uE000(\uE000|[\u{F0000}-\u{FFFFD}])/gu, (_, code: string) =>
-      code === ESCAPE ? ESCAPE : (tokens[(code.codePointAt(0) as number) - TOKEN_BASE] ?? ''),
-    );
-
-  let template: Template;
+  const userStrings = new OpaqueUserStrings();
+  const hiddenMessages = userStrings.hideMessages(messages, knownRoles(options.roles));
   let rendered: string;
-  try {
-    template = new Template(source);
-  } catch (cause) {
-    throw new ChatTemplateError({ message: `The chat template does not parse: ${(cause as Error).message}`, cause });
-  }
   try {
     rendered = template.render({
       bos_token: tokenizer.bosToken ?? '',
@@ -81,23 +78,62 @@ export function applyChatTemplate(
       pad_token: tokenizer.padToken ?? '',
       image_token: tokenizer.imageToken ?? '',
       ...options.variables,
-      messages: messages.map((message) => escapeMessage(message, escape)),
+      messages: hiddenMessages,
       add_generation_prompt: options.addGenerationPrompt ?? true,
     });
   } catch (cause) {
-    throw new ChatTemplateError({ message: `The chat template failed to render: ${(cause as Error).message}`, cause });
+    const reason = userStrings.reveal((cause as Error).message);
+    throw new ChatTemplateError({ message: `The chat template failed to render: ${reason}`, cause });
   }
-  return splitter.split(rendered).map((piece): PromptSegment => {
-    if (piece.type === 'text') return { type: 'text', text: unescape(piece.text) };
-    if (piece.token === tokenizer.imageToken) return { type: 'image' };
-    return { type: 'special', token: piece.token };
-  });
+  return toSegments(userStrings.split(rendered), tokenizer);
 }
 
-function escapeMessage(message: ChatMessage, escape: (text: string) => string): ChatMessage {
-  const content =
-    typeof message.content === 'string'
-      ? escape(message.content)
-      : message.content.map((part): ContentPart => (part.type === 'text' ? { ...part, text: escape(part.text) } : part));
-  return { ...message, content };
+function parseTemplate(source: string | undefined, tokenizer: Tokenizer): Template {
+  if (source === undefined) {
+    throw new ChatTemplateError({
+      message: `The tokenizer${tokenizer.source ? ` at ${tokenizer.source}` : ''} has no chat_template.`,
+      hint: 'Pass options.template, or build a LLaVA prompt with buildLlavaPrompt().',
+    });
+  }
+  try {
+    return new Template(source);
+  } catch (cause) {
+    throw new ChatTemplateError({ message: `The chat template does not parse: ${(cause as Error).message}`, cause });
+  }
+}
+
+function knownRoles(roles: readonly string[] | undefined): ReadonlySet<string> {
+  if (roles === undefined) return new Set(DEFAULT_ROLES);
+  if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) {
+    throw new InvalidArgumentError({
+      argument: 'roles',
+      message: `options.roles must be an array of strings, got ${describeValue(roles)}.`,
+      hint: "Pass e.g. ['system', 'user', 'assistant'].",
+    });
+  }
+  return new Set(roles);
+}
+
+/** Matches special tokens in template text only; user strings become text segments as they are. */
+function toSegments(pieces: readonly RenderedPiece[], tokenizer: Tokenizer): PromptSegment[] {
+  const splitter = new SpecialTokenSplitter(tokenizer.addedTokens);
+  const segments: PromptSegment[] = [];
+  for (const piece of pieces) {
+    if (piece.type === 'user') {
+      appendText(segments, piece.text);
+      continue;
+    }
+    for (const part of splitter.split(piece.text)) {
+      if (part.type === 'text') appendText(segments, part.text);
+      else segments.push(part.token === tokenizer.imageToken ? { type: 'image' } : { type: 'special', token: part.token });
+    }
+  }
+  return segments;
+}
+
+/** Joins adjacent text (encodePrompt would join it anyway; one segment is easier to read). */
+function appendText(segments: PromptSegment[], text: string): void {
+  const last = segments[segments.length - 1];
+  if (last?.type === 'text') last.text += text;
+  else segments.push({ type: 'text', text });
 }

@@ -186,3 +186,49 @@ export class ChatTemplateError extends MsdError {
     return MsdError.hasMarker(error, chatTemplateMarker);
   }
 }
+
+const promptTooLongMarker = 'msd.error.PromptTooLongError';
+const promptTooLongSymbol = Symbol.for(promptTooLongMarker);
+
+/**
+ * A prompt is longer than the `maxCharacters` limit, checked before any tokenizing: tokenizing blocks the
+ * event loop for about a second per 50,000-100,000 characters, so a huge prompt would stall the process.
+ *
+ * @example
+ * ```ts
+ * import { PromptTooLongError } from '@msd/tokenizer';
+ *
+ * try {
+ *   tokenizer.encodePrompt(segments);
+ * } catch (error) {
+ *   if (PromptTooLongError.isInstance(error)) console.error(error.length, error.maxCharacters);
+ * }
+ * ```
+ */
+export class PromptTooLongError extends MsdError {
+  private readonly [promptTooLongSymbol] = true;
+  /** Characters (UTF-16 code units) of text in the prompt. */
+  readonly length: number;
+  /** The limit it went over. */
+  readonly maxCharacters: number;
+
+  constructor(options: { length: number; maxCharacters: number }) {
+    const { length, maxCharacters } = options;
+    super({
+      code: 'prompt_too_long',
+      message: `The prompt has ${length} characters of text, more than the limit of ${maxCharacters} (maxCharacters).`,
+      hint:
+        'Shorten the prompt, or raise the limit with the maxCharacters option ' +
+        '(e.g. tokenizer.encodePrompt(segments, { maxCharacters: 200_000 }); Infinity turns the check off) ' +
+        'if blocking the event loop for longer is acceptable.',
+    });
+    this.name = 'PromptTooLongError';
+    this.length = length;
+    this.maxCharacters = maxCharacters;
+  }
+
+  /** True when `error` is a {@link PromptTooLongError} from any installed copy of msd. */
+  static override isInstance(error: unknown): error is PromptTooLongError {
+    return MsdError.hasMarker(error, promptTooLongMarker);
+  }
+}

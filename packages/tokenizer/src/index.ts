@@ -6,7 +6,8 @@
  * @module @msd/tokenizer
  */
 export { Tokenizer } from './tokenizer';
-export type { LoadTokenizerOptions, EncodeOptions, DecodeOptions } from './tokenizer';
+export type { LoadTokenizerOptions, EncodeOptions, EncodePromptOptions, DecodeOptions } from './tokenizer';
+export { DEFAULT_MAX_PROMPT_CHARACTERS } from './prompt-length-limit';
 export { readTokenizerFiles, validateTokenizerFiles } from './tokenizer-files';
 export type { TokenizerFiles, TokenizerJson, TokenizerConfigJson, AddedTokenJson, ConfigToken } from './tokenizer-files';
 export { IncrementalDetokenizer } from './incremental-detokenizer';
@@ -26,4 +27,5 @@ export {
   EmptyPromptError,
   MissingImageTokenError,
   ChatTemplateError,
+  PromptTooLongError,
 } from './errors';

@@ -1,4 +1,6 @@
 import { InvalidArgumentError } from '@msd/core';
+import { validateChatMessages } from './chat-message-validation';
+import { describeValue } from './describe-value';
 import { EmptyPromptError } from './errors';
 import type { ChatMessage, ContentPart, PromptSegment } from './prompt-segment';
 
@@ -27,9 +29,14 @@ export interface LlavaPromptOptions {
  * Builds the LLaVA-1.5 conversation format as prompt segments:
  * `<s>{system} USER: <image>\n{question} ASSISTANT: {answer}</s>USER: ... ASSISTANT:`.
  *
- * Images go where their `{ type: 'image' }` parts are (any number, in any message); text stays plain
- * text, so `<image>` typed inside it is not a placeholder. Matches the chat template that
- * `msd_training.tokenizer_export` writes.
+ * Images go where their `{ type: 'image' }` parts are (any number, in any message); all message text and
+ * the system prompt become text segments, which `encodePrompt` encodes as plain text, so `<image>` or `</s>`
+ * typed inside them (whole, or split across parts) is never a placeholder or a control token. Matches the
+ * chat template that `msd_training.tokenizer_export` writes.
+ *
+ * Throws `InvalidArgumentError` for messages that are not an array of `{ role, content }` objects, for a
+ * role other than 'system', 'user' and 'assistant', and for a content part that is neither
+ * `{ type: 'text', text: string }` nor `{ type: 'image' }`; {@link EmptyPromptError} for no messages.
  *
  * @example
  * ```ts
@@ -42,6 +49,8 @@ export interface LlavaPromptOptions {
  * ```
  */
 export function buildLlavaPrompt(messages: readonly ChatMessage[], options: LlavaPromptOptions = {}): PromptSegment[] {
+  validateChatMessages(messages);
+  checkSystemPrompt(options.systemPrompt);
   if (messages.length === 0) throw new EmptyPromptError({ message: 'No messages to build a prompt from.' });
   const eos = options.eosToken ?? '</s>';
   const separator = options.imageSeparator ?? '\n';
@@ -53,18 +62,13 @@ export function buildLlavaPrompt(messages: readonly ChatMessage[], options: Llav
       if (part.type === 'image') {
         segments.push({ type: 'image' });
         if (separator) text(separator);
-      } else if (part.type === 'text') {
-        text(part.text);
       } else {
-        throw new InvalidArgumentError({
-          argument: 'messages',
-          message: `Unknown content part type ${JSON.stringify((part as { type: unknown }).type)}; use 'text' or 'image'.`,
-        });
+        text(part.text);
       }
     }
   };
   if (options.systemPrompt) text(`${options.systemPrompt} `);
-  for (const message of messages) {
+  for (const [index, message] of messages.entries()) {
     if (message.role === 'system') {
       content(message);
       text(' ');
@@ -78,8 +82,9 @@ export function buildLlavaPrompt(messages: readonly ChatMessage[], options: Llav
       segments.push({ type: 'special', token: eos });
     } else {
       throw new InvalidArgumentError({
-        argument: 'messages',
-        message: `Unknown role ${JSON.stringify(message.role)}; LLaVA prompts use 'system', 'user' and 'assistant'.`,
+        argument: `messages[${index}].role`,
+        message: `Unknown role ${describeValue(message.role)} at messages[${index}]; LLaVA prompts use 'system', 'user' and 'assistant'.`,
+        hint: 'Map other roles to one of these, or use applyChatTemplate() with a template that knows them.',
       });
     }
   }
@@ -89,4 +94,13 @@ export function buildLlavaPrompt(messages: readonly ChatMessage[], options: Llav
 
 function toParts(content: string | readonly ContentPart[]): readonly ContentPart[] {
   return typeof content === 'string' ? [{ type: 'text', text: content }] : content;
+}
+
+function checkSystemPrompt(systemPrompt: unknown): void {
+  if (systemPrompt === undefined || typeof systemPrompt === 'string') return;
+  throw new InvalidArgumentError({
+    argument: 'systemPrompt',
+    message: `options.systemPrompt must be a string, got ${describeValue(systemPrompt)}.`,
+    hint: 'Leave it out for no system prompt.',
+  });
 }

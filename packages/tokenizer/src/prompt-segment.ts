@@ -32,20 +32,25 @@ export type PromptSegment =
 export type ContentPart = { type: 'text'; text: string } | { type: 'image' };
 
 /**
- * A chat message. `content` is plain text or a list of text and image parts.
+ * A chat message. `content` is plain text or a list of text and image parts. Other fields (`name`, ...) are
+ * for chat templates that render them; `applyChatTemplate` passes them as data whose strings are plain text.
  *
  * @example
  * ```ts
  * import type { ChatMessage } from '@msd/tokenizer';
  *
  * const messages: ChatMessage[] = [
- *   { role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'Describe the image.' }] },
+ *   { role: 'user', name: 'Ada', content: [{ type: 'image' }, { type: 'text', text: 'Describe the image.' }] },
  * ];
  * ```
  */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | (string & {});
   content: string | ContentPart[];
+  /** The speaker's name, for templates that render it (`buildLlavaPrompt` ignores it). */
+  name?: string;
+  /** Further fields for the chat template: JSON data with identifier field names. */
+  [field: string]: unknown;
 }
 
 /**

@@ -1,8 +1,10 @@
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { ConfigError, InvalidArgumentError, TokenTypeCode } from '@msd/core';
+import { describeValue } from './describe-value';
 import { EmptyPromptError, MissingImageTokenError, UnknownSpecialTokenError } from './errors';
 import type { EncodedPrompt, PromptSegment } from './prompt-segment';
 import { keepByteOrderMarks } from './byte-order-mark-fix';
+import { checkPromptLength } from './prompt-length-limit';
 import { SpecialTokenSplitter } from './special-token-splitter';
 import {
   readTokenizerFiles,
@@ -29,14 +31,32 @@ export interface LoadTokenizerOptions {
 }
 
 /**
+ * Options of {@link Tokenizer.encodePrompt}.
+ *
+ * @example
+ * ```ts
+ * tokenizer.encodePrompt(segments, { maxCharacters: 200_000 });
+ * ```
+ */
+export interface EncodePromptOptions {
+  /**
+   * The most characters (UTF-16 code units, `string.length`) of text to tokenize; longer input throws
+   * {@link PromptTooLongError} before any tokenizing. Default {@link DEFAULT_MAX_PROMPT_CHARACTERS}
+   * (50,000); `Infinity` turns the check off.
+   */
+  maxCharacters?: number;
+}
+
+/**
  * Options of {@link Tokenizer.encode} and {@link Tokenizer.encodeTemplate}.
  *
  * @example
  * ```ts
  * tokenizer.encode('Hello', { addSpecialTokens: true }); // [bosId, ...]
+ * tokenizer.encode(bookChapter, { maxCharacters: Infinity });
  * ```
  */
-export interface EncodeOptions {
+export interface EncodeOptions extends EncodePromptOptions {
   /** Add BOS/EOS as the tokenizer config says (`add_bos_token`, `add_eos_token`). Default `false`. */
   addSpecialTokens?: boolean;
 }
@@ -179,19 +199,29 @@ export class Tokenizer {
    * Encodes user text. Special-token strings in it (`<s>`, `<image>`, ...) are tokenized as plain text,
    * so the result never holds a control or image token (besides BOS/EOS when `addSpecialTokens` is set).
    *
+   * `decode(encode(text)) === text` for msd's SentencePiece-style tokenizers, with two exceptions: each lone
+   * (unpaired) surrogate comes back as U+FFFD, and each U+2581 (`▁`, SentencePiece's space mark) comes back
+   * as a space (see the README).
+   *
+   * Throws `InvalidArgumentError` when `text` is not a string and {@link PromptTooLongError} when it is longer
+   * than `options.maxCharacters` (default {@link DEFAULT_MAX_PROMPT_CHARACTERS}).
+   *
    * @example
    * ```ts
    * tokenizer.encode('What is <image>?').includes(tokenizer.imageTokenId!); // false
    * ```
    */
   encode(text: string, options: EncodeOptions = {}): number[] {
-    const ids = text === '' ? [] : this.plain.encode(text, { add_special_tokens: false }).ids;
-    return options.addSpecialTokens ? this.withBosEos(ids) : ids;
+    checkString(text, 'text', 'encode');
+    checkPromptLength(text.length, options?.maxCharacters);
+    const ids = this.encodeText(text);
+    return options?.addSpecialTokens ? this.withBosEos(ids) : ids;
   }
 
   /**
    * Encodes trusted template text: special-token strings in it become their tokens
    * (what Hugging Face's `encode` does). Never pass user text here; use {@link Tokenizer.encode}.
+   * Throws like {@link Tokenizer.encode} for a non-string or too long text.
    *
    * @example
    * ```ts
@@ -199,32 +229,39 @@ export class Tokenizer {
    * ```
    */
   encodeTemplate(text: string, options: EncodeOptions = {}): number[] {
+    checkString(text, 'text', 'encodeTemplate');
+    checkPromptLength(text.length, options?.maxCharacters);
     const ids: number[] = [];
     for (const piece of this.splitter.split(text)) {
       if (piece.type === 'special') ids.push(this.addedIds.get(piece.token) as number);
-      else ids.push(...this.encode(piece.text));
+      else for (const id of this.encodeText(piece.text)) ids.push(id);
     }
-    return options.addSpecialTokens ? this.withBosEos(ids) : ids;
+    return options?.addSpecialTokens ? this.withBosEos(ids) : ids;
   }
 
   /**
-   * Encodes a structured prompt. Adjacent text segments are joined and encoded as plain text; `special`
-   * segments become their token and `image` segments one image placeholder id each. Positions are typed
-   * (`TokenTypeCode`): text, special, or image.
+   * Encodes a structured prompt. Adjacent text segments are joined and encoded as plain text (so special-token
+   * strings in them, whole or split across segments, stay text); `special` segments become their token and
+   * `image` segments one image placeholder id each. Positions are typed (`TokenTypeCode`): text, special, or
+   * image.
    *
-   * Throws {@link UnknownSpecialTokenError}, {@link MissingImageTokenError} or {@link EmptyPromptError}.
+   * The text of all segments together is checked against `options.maxCharacters` (default
+   * {@link DEFAULT_MAX_PROMPT_CHARACTERS}) before anything is tokenized: {@link PromptTooLongError}.
+   * Throws `InvalidArgumentError` for segments that are not an array of text/special/image segments,
+   * {@link UnknownSpecialTokenError}, {@link MissingImageTokenError} or {@link EmptyPromptError}.
    *
    * @example
    * ```ts
    * const prompt = tokenizer.encodePrompt(buildLlavaPrompt([{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'Hi' }] }]));
    * ```
    */
-  encodePrompt(segments: readonly PromptSegment[]): EncodedPrompt {
+  encodePrompt(segments: readonly PromptSegment[], options: EncodePromptOptions = {}): EncodedPrompt {
+    checkPromptLength(promptTextLength(segments), options?.maxCharacters);
     const ids: number[] = [];
     const types: number[] = [];
     let text = '';
     const flushText = () => {
-      for (const id of this.encode(text)) {
+      for (const id of this.encodeText(text)) {
         ids.push(id);
         types.push(TokenTypeCode.text);
       }
@@ -250,8 +287,10 @@ export class Tokenizer {
   }
 
   /**
-   * Decodes ids to text. Exact inverse of {@link Tokenizer.encode} for SentencePiece-style tokenizers;
-   * `decode([])` is `''`. Throws `InvalidArgumentError` for ids outside the vocabulary.
+   * Decodes ids to text. The inverse of {@link Tokenizer.encode} for SentencePiece-style tokenizers, except
+   * that text holding lone surrogates or U+2581 (`▁`) comes back with U+FFFD and spaces in their place;
+   * `decode([])` is `''`. Throws `InvalidArgumentError` when `ids` is not an array (or typed array) of
+   * integer ids in `[0, vocabSize)`.
    *
    * @example
    * ```ts
@@ -259,13 +298,14 @@ export class Tokenizer {
    * ```
    */
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    const list = Array.from(ids);
-    for (const id of list) this.checkId(id);
-    const kept = options.skipSpecialTokens ? list.filter((id) => !this.specialIdSet.has(id)) : list;
+    const list = idList(ids);
+    list.forEach((id, index) => this.checkId(id, index));
+    const checked = list as number[];
+    const kept = options?.skipSpecialTokens ? checked.filter((id) => !this.specialIdSet.has(id)) : checked;
     if (kept.length === 0) return '';
     return this.full.decode(kept, {
       skip_special_tokens: false,
-      clean_up_tokenization_spaces: options.cleanUpTokenizationSpaces ?? this.cleanUp,
+      clean_up_tokenization_spaces: options?.cleanUpTokenizationSpaces ?? this.cleanUp,
     });
   }
 
@@ -359,14 +399,79 @@ export class Tokenizer {
     return [...(bos === undefined ? [] : [bos]), ...ids, ...(eos === undefined ? [] : [eos])];
   }
 
-  private checkId(id: number): void {
-    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize || this.full.id_to_token(id) === undefined) {
-      throw new InvalidArgumentError({
-        argument: 'ids',
-        message: `Token id ${id} is not in the vocabulary (ids are integers in [0, ${this.vocabSize})).`,
-      });
-    }
+  /** Plain-text encoding, no checks: callers have checked the type and the length limit. */
+  private encodeText(text: string): number[] {
+    return text === '' ? [] : this.plain.encode(text, { add_special_tokens: false }).ids;
   }
+
+  private checkId(id: unknown, index: number): void {
+    if (typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < this.vocabSize && this.full.id_to_token(id) !== undefined) {
+      return;
+    }
+    throw new InvalidArgumentError({
+      argument: 'ids',
+      message: `Token id ${describeValue(id)} at ids[${index}] is not in the vocabulary (ids are integers in [0, ${this.vocabSize})).`,
+      hint: 'Decode only ids this tokenizer produced (encode, or the output of the model it belongs to).',
+    });
+  }
+}
+
+function checkString(value: unknown, argument: string, method: string): asserts value is string {
+  if (typeof value === 'string') return;
+  throw new InvalidArgumentError({
+    argument,
+    message: `tokenizer.${method}() takes a string, got ${describeValue(value)}.`,
+    hint: 'Pass the text as a string (convert other values with String(value) first, if that is what you mean).',
+  });
+}
+
+/** The ids of an array or typed array of ids, as a plain array; anything else (null, a string) throws. */
+function idList(ids: unknown): unknown[] {
+  if (Array.isArray(ids)) return ids;
+  if (ArrayBuffer.isView(ids) && !(ids instanceof DataView)) return Array.from(ids as unknown as ArrayLike<unknown>);
+  throw new InvalidArgumentError({
+    argument: 'ids',
+    message: `tokenizer.decode() takes an array of token ids, got ${describeValue(ids)}.`,
+    hint: 'Pass e.g. tokenizer.decode([1, 15043]) or a typed array of ids.',
+  });
+}
+
+/**
+ * Characters of text in a prompt, checking every segment's shape on the way (an unknown segment type must
+ * not fall through to become an image placeholder).
+ */
+function promptTextLength(segments: readonly PromptSegment[]): number {
+  if (!Array.isArray(segments)) throw invalidSegment('segments', `segments must be an array, got ${describeValue(segments)}.`);
+  let length = 0;
+  segments.forEach((segment: unknown, index) => {
+    length += segmentTextLength(segment, `segments[${index}]`);
+  });
+  return length;
+}
+
+function segmentTextLength(segment: unknown, path: string): number {
+  if (typeof segment !== 'object' || segment === null) {
+    throw invalidSegment(path, `${path} must be an object, got ${describeValue(segment)}.`);
+  }
+  const { type, text, token } = segment as { type?: unknown; text?: unknown; token?: unknown };
+  if (type === 'image') return 0;
+  if (type === 'text') {
+    if (typeof text === 'string') return text.length;
+    throw invalidSegment(`${path}.text`, `${path} is a text segment, so its text must be a string, got ${describeValue(text)}.`);
+  }
+  if (type === 'special') {
+    if (typeof token === 'string') return 0;
+    throw invalidSegment(`${path}.token`, `${path} is a special segment, so its token must be a string, got ${describeValue(token)}.`);
+  }
+  throw invalidSegment(`${path}.type`, `Unknown segment type ${describeValue(type)} at ${path}; use 'text', 'special' or 'image'.`);
+}
+
+function invalidSegment(argument: string, message: string): InvalidArgumentError {
+  return new InvalidArgumentError({
+    argument,
+    message,
+    hint: "Segments look like { type: 'text', text: '...' }, { type: 'special', token: '<s>' } or { type: 'image' }.",
+  });
 }
 
 function pickChatTemplate(template: string | Array<{ name: string; template: string }> | undefined): string | undefined {

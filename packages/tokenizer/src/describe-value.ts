@@ -1,0 +1,28 @@
+/**
+ * A short description of any value for error messages: its type and, for small values, the value itself.
+ * Never throws (a template literal throws on a symbol) and never prints more than a few dozen characters
+ * of a hostile string. Internal.
+ */
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  switch (typeof value) {
+    case 'string':
+      return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+    case 'number':
+    case 'boolean':
+      return `the ${typeof value} ${String(value)}`;
+    case 'bigint':
+      return `the bigint ${String(value)}n`;
+    case 'object':
+      return describeObject(value as object);
+    default:
+      return `a ${typeof value}`;
+  }
+}
+
+function describeObject(value: object): string {
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype === Object.prototype || prototype === null) return 'an object';
+  return `a ${(prototype as { constructor?: { name?: string } }).constructor?.name || 'class instance'} object`;
+}
