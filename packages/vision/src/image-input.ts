@@ -1,7 +1,9 @@
-import { constants, type Stats } from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
+import { constants, Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { ImageSourceError, ImageTooLargeError } from './errors';
 import { parseDataUrl } from './data-url';
+import { resolveImageLimits } from './image-limits';
 import { throwIfAborted } from './throw-if-aborted';
 
 /**
@@ -114,7 +116,8 @@ function notRegular(path: string, info: Stats): ImageSourceError {
 
 function unreadable(path: string, action: string, cause: unknown): ImageSourceError {
   const reason = (cause as NodeJS.ErrnoException)?.code ?? String(cause);
-  return new ImageSourceError({ source: path, message: `Cannot ${action} image file ${path}: ${reason}.`, hint: 'Check the path exists and is readable.', cause });
+  const message = `Cannot ${action} image file ${path}: ${reason}.`;
+  return new ImageSourceError({ source: path, message, hint: 'Check the path exists and is readable.', cause });
 }
 
 // O_NONBLOCK: should the path turn into a FIFO between stat() and open(), open() still returns at once.
@@ -136,15 +139,10 @@ async function openRegularFile(path: string): Promise<{ handle: FileHandle; size
   } catch (cause) {
     throw unreadable(path, 'open', cause);
   }
-  let opened: Stats | undefined;
-  try {
-    opened = await handle.stat();
-  } catch {
-    // Reported below as unreadable.
-  }
-  if (opened?.isFile()) return { handle, size: opened.size };
+  const opened = await handle.stat().catch((cause: unknown) => cause);
+  if (opened instanceof Stats && opened.isFile()) return { handle, size: opened.size };
   await handle.close().catch(() => undefined);
-  throw opened ? notRegular(path, opened) : unreadable(path, 'stat', 'fstat failed');
+  throw opened instanceof Stats ? notRegular(path, opened) : unreadable(path, 'stat', opened);
 }
 
 async function readChunk(handle: FileHandle, chunk: Uint8Array, path: string): Promise<number> {
@@ -162,6 +160,8 @@ async function readChunk(handle: FileHandle, chunk: Uint8Array, path: string): P
 async function readBounded(handle: FileHandle, sizeHint: number, path: string, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
   // Multiples of 4096 keep reads aligned for files such as /proc/self/pagemap that refuse other sizes.
   const chunkSize = Math.ceil(Math.min(Math.max(sizeHint + 1, MIN_CHUNK), MAX_CHUNK, maxBytes + 1) / 4096) * 4096;
+  // Past the largest Buffer the chunks could not be joined, whatever maxBytes allows.
+  const limit = Math.min(maxBytes, bufferConstants.MAX_LENGTH);
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -171,7 +171,7 @@ async function readBounded(handle: FileHandle, sizeHint: number, path: string, m
     if (bytesRead === 0) break;
     chunks.push(chunk.subarray(0, bytesRead));
     total += bytesRead;
-    if (total > maxBytes) throw new ImageTooLargeError({ source: path, limit: 'bytes', actual: total, max: maxBytes, atLeast: true });
+    if (total > limit) throw new ImageTooLargeError({ source: path, limit: 'bytes', actual: total, max: limit, atLeast: true });
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
@@ -190,8 +190,9 @@ async function readFileBounded(path: string, maxBytes: number, signal?: AbortSig
  * file (checked before it is opened) and is read in chunks, stopping as soon
  * as more than `maxBytes` have been read, whatever its size claims to be.
  *
+ * @param maxBytes - A positive integer.
  * @param signal - Checked between chunks; aborting throws its reason.
- * @throws ImageSourceError, ImageTooLargeError
+ * @throws ImageSourceError, ImageTooLargeError; InvalidArgumentError for a bad `maxBytes`
  * @example
  * ```ts
  * import { readImageInput } from '@msd/vision';
@@ -200,6 +201,7 @@ async function readFileBounded(path: string, maxBytes: number, signal?: AbortSig
  * ```
  */
 export async function readImageInput(input: ImageInput, maxBytes: number, signal?: AbortSignal): Promise<ImageBytes> {
+  resolveImageLimits({ maxBytes }); // a NaN or negative limit would never stop the read
   checkImageInput(input);
   const label = describeImageInput(input);
   let bytes: Uint8Array;

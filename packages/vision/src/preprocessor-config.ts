@@ -193,7 +193,9 @@ export function checkParsedConfig(config: PreprocessorConfig): void {
   }
   const sides: Array<[string, unknown]> = [];
   if (config.doCenterCrop) sides.push(['cropSize.height', config.cropSize?.height], ['cropSize.width', config.cropSize?.width]);
-  if (config.doResize) sides.push(...Object.entries(config.size ?? { shortestEdge: undefined }).map(([key, value]): [string, unknown] => [`size.${key}`, value]));
+  if (config.doResize) {
+    for (const [key, value] of Object.entries(config.size ?? { shortestEdge: undefined })) sides.push([`size.${key}`, value]);
+  }
   const bad = sides.find(([, value]) => !isSide(value));
   if (bad) {
     throw new InvalidArgumentError({

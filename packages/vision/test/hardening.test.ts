@@ -17,6 +17,7 @@ import {
   parsePreprocessorConfig,
   preprocessImage,
   preprocessImages,
+  readImageInput,
   resolveImageLimits,
 } from '@msd/vision';
 import { llavaConfigPath, packageDir } from './fixture';
@@ -61,7 +62,8 @@ describe('reading files (issue 11 item 1)', () => {
     // Run in a child with an RSS watchdog, so a regression cannot eat the test runner's memory.
     const script = [
       "const { decodeImage } = await import('@msd/vision');",
-      "setInterval(() => { if (process.memoryUsage().rss > 1.5e9) { console.log(JSON.stringify({ runaway: process.memoryUsage().rss })); process.exit(3); } }, 10);",
+      'const watchdog = () => { if (process.memoryUsage().rss > 1.5e9) { console.log(JSON.stringify({ runaway: true })); process.exit(3); } };',
+      'setInterval(watchdog, 10);',
       "const error = await decodeImage('/proc/self/pagemap', { limits: { maxBytes: 1 << 20 } }).then(() => undefined, (e) => e);",
       'console.log(JSON.stringify({ name: error?.name, code: error?.code, limit: error?.limit, actual: error?.actual, max: error?.max }));',
       'process.exit(0);',
@@ -137,6 +139,8 @@ describe('abort signal (issue 11 item 3)', () => {
     const error = await rejection(preprocessor.preprocess(missing, { signal: withString.signal }));
     expect(error).toBeInstanceOf(DOMException);
     expect((error as DOMException).name).toBe('AbortError');
+    const timeout = new DOMException('took too long', 'TimeoutError'); // what AbortSignal.timeout() aborts with
+    expect(await rejection(preprocessor.preprocess(missing, { signal: AbortSignal.abort(timeout) }))).toBe(timeout);
     const plain = new AbortController();
     plain.abort();
     expect(((await rejection(preprocessor.preprocess(missing, { signal: plain.signal }))) as DOMException).name).toBe('AbortError');
@@ -182,12 +186,17 @@ describe('padded-square and intermediate pixel limits (issue 11 item 4)', () => 
     expect(() => padToSquare(wide, [0, 0, 0])).toThrow(ImageTooLargeError);
   }, fast);
 
-  it('checks a GIF whose frame claims a huge offset the same way', async () => {
+  it('checks a GIF whose frame claims a huge offset the same way, and one whose header claims 65535x65535', async () => {
     const gif = await shiftedFrameGif();
     expect((await decodeImage(gif)).width).toBe(40_002); // unpadded it is within the limit
     const preprocessor = await ImagePreprocessor.load(llavaConfigPath);
     const error = await expectTyped(preprocessor.preprocess(gif), ImageTooLargeError.isInstance);
     expect(error.message).toMatch(/padded to 40002x40002/);
+    const huge = Buffer.from(gif);
+    const descriptor = huge.indexOf(0x2c, 13);
+    for (const offset of [6, 8, descriptor + 5, descriptor + 7]) huge.writeUInt16LE(65_535, offset);
+    huge.writeUInt16LE(0, descriptor + 1);
+    expect((await expectTyped(decodeImage(huge), ImageTooLargeError.isInstance)).actual).toBe(65_535 * 65_535);
   }, fast);
 
   it('checks the resize target of an extreme aspect ratio against maxPixels', async () => {
@@ -237,6 +246,7 @@ describe('config and limit validation (issue 11 item 5)', () => {
       expect(() => new ImagePreprocessor(parsePreprocessorConfig({}), { limits: bad })).toThrow(InvalidArgumentError);
       await expectTyped(decodeImage(await validPng(), { limits: bad }), InvalidArgumentError.isInstance);
     }
+    await expectTyped(readImageInput(await validPng(), Number.NaN), InvalidArgumentError.isInstance);
     expect(resolveImageLimits({ maxPixels: undefined, maxBytes: 10 })).toEqual({ maxPixels: DEFAULT_IMAGE_LIMITS.maxPixels, maxBytes: 10 });
   }, fast);
 });
