@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { MsdError } from '@msd/core';
+import { InvalidArgumentError, MsdError } from '@msd/core';
 import { loadOnnxRuntime } from './load-onnxruntime';
 
 /** Execution providers msd knows how to ask onnxruntime-node for. */
@@ -121,7 +121,14 @@ export interface ResolvedDevice {
  * ```
  */
 export async function resolveDevice(preferences: DeviceName | readonly DeviceName[]): Promise<ResolvedDevice> {
-  const wanted = typeof preferences === 'string' ? [preferences] : [...preferences];
+  const wanted = typeof preferences === 'string' ? [preferences] : Array.isArray(preferences) ? [...preferences] : undefined;
+  if (!wanted || wanted.length === 0 || !wanted.every((device) => typeof device === 'string' && device.length > 0)) {
+    throw new InvalidArgumentError({
+      argument: 'device',
+      message: `device must be an execution provider name or a non-empty list of them, got ${JSON.stringify(preferences) ?? String(preferences)}.`,
+      hint: "For example 'cpu', or ['webgpu', 'cpu'] to fall back.",
+    });
+  }
   const known = new Map((await listDevices()).map((entry) => [entry.device, entry]));
   const skipped: DeviceAvailability[] = [];
   for (const device of wanted) {
