@@ -164,6 +164,24 @@ describe('request checks come before the expensive work', () => {
     }
   });
 
+  it('limits are configurable', async () => {
+    const strict = await MsdPipeline.create({ session: { intraOpNumThreads: 1 }, limits: { maxImages: 1, maxPromptCharacters: 10 } });
+    try {
+      const images = await caught(() => strict.generate({ prompt: 'Compare.', images: [image(), image()] }));
+      expect(LimitExceededError.isInstance(images) && images.max).toBe(1);
+      const text = await caught(() => strict.generate({ prompt: 'Describe the image, please.' }));
+      expect(LimitExceededError.isInstance(text) && text.limit).toBe('maxPromptCharacters');
+      expect((await strict.generate({ prompt: 'Hi', maxNewTokens: 2 })).tokenIds.length).toBeGreaterThan(0);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('a text part without text is an error, not the word "undefined"', async () => {
+    const error = await caught(() => pipeline.generate({ messages: [{ role: 'user', content: [{ type: 'text' } as never] }] }));
+    expect(InvalidArgumentError.isInstance(error), String(error)).toBe(true);
+  });
+
   it('a prompt over the character limit fails before tokenizing', async () => {
     const started = performance.now();
     const error = await caught(() => pipeline.generate({ prompt: 'x'.repeat(1_000_000) }));
@@ -233,6 +251,21 @@ describe('the model directory is validated at load', () => {
     })();
     expect(ConfigError.isInstance(error) && error.code, String(error)).toBe('invalid_manifest');
     expect((error as Error).message).toMatch(message);
+  });
+
+  it('a manifest without drafts loads, and decodes autoregressively', async () => {
+    const directory = brokenManifest('no-drafts', (manifest) => {
+      delete manifest.drafts;
+      delete manifest.defaultDraft;
+    });
+    const plain = await MsdPipeline.create({ modelDirectory: directory, session: { intraOpNumThreads: 1 } });
+    try {
+      expect(plain.draft).toBeUndefined();
+      const expected = await pipeline.generate({ ...question, speculative: false });
+      expect((await plain.generate(question)).tokenIds).toEqual(expected.tokenIds);
+    } finally {
+      await plain.close();
+    }
   });
 
   it('a symbolic link out of the directory is refused', () => {
