@@ -1,5 +1,6 @@
 /**
- * A short description of any value for error messages: its type and, for small values, the value itself.
+ * A short description of any value for error messages: a string in quotes (cut at 40 characters), otherwise
+ * its type and, for small values, the value itself.
  * Never throws (a template literal throws on a symbol) and never prints more than a few dozen characters
  * of a hostile string. Internal.
  */
@@ -8,7 +9,7 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   switch (typeof value) {
     case 'string':
-      return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+      return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
     case 'number':
     case 'boolean':
       return `the ${typeof value} ${String(value)}`;

@@ -23,7 +23,7 @@ export const DEFAULT_MAX_PROMPT_CHARACTERS = 50_000;
  * (a hostile 1 MB prompt would otherwise block the event loop for seconds). Internal.
  */
 export function checkPromptLength(length: number, maxCharacters: number | undefined): void {
-  const limit = maxCharacters ?? DEFAULT_MAX_PROMPT_CHARACTERS;
+  const limit: unknown = maxCharacters === undefined ? DEFAULT_MAX_PROMPT_CHARACTERS : maxCharacters;
   if (typeof limit !== 'number' || Number.isNaN(limit) || limit < 0 || (!Number.isInteger(limit) && limit !== Infinity)) {
     throw new InvalidArgumentError({
       argument: 'maxCharacters',

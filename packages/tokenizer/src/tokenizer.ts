@@ -425,10 +425,11 @@ function checkString(value: unknown, argument: string, method: string): asserts 
   });
 }
 
-/** The ids of an array or typed array of ids, as a plain array; anything else (null, a string) throws. */
+/** The ids of an array, typed array or other array-like object, as a plain array; anything else (null, a string) throws. */
 function idList(ids: unknown): unknown[] {
   if (Array.isArray(ids)) return ids;
-  if (ArrayBuffer.isView(ids) && !(ids instanceof DataView)) return Array.from(ids as unknown as ArrayLike<unknown>);
+  const length = typeof ids === 'object' && ids !== null && !(ids instanceof DataView) ? (ids as { length?: unknown }).length : undefined;
+  if (typeof length === 'number' && Number.isSafeInteger(length) && length >= 0) return Array.from(ids as ArrayLike<unknown>);
   throw new InvalidArgumentError({
     argument: 'ids',
     message: `tokenizer.decode() takes an array of token ids, got ${describeValue(ids)}.`,
