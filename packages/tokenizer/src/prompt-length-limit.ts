@@ -4,10 +4,10 @@ import { PromptTooLongError } from './errors';
 
 /**
  * The default `maxCharacters` of `encode`, `encodeTemplate` and `encodePrompt`: 50,000 characters (UTF-16
- * code units) of text. Tokenizing is synchronous, and the slowest 50,000-character inputs measured (random
- * Unicode, one character repeated, text without spaces) took up to about 0.7 s with msd's tokenizers, while
- * 100,000 took up to 1.3 s. 50,000 characters are far more than the context of the models msd runs
- * (LLaVA-1.5: 4,096 tokens).
+ * code units) of text. Tokenizing is synchronous, and `encodePrompt` of the slowest 50,000-character prompts
+ * measured (random Unicode, one character repeated, text without spaces, near-misses of `<image>`) took
+ * 0.3-0.7 s with msd's tokenizers on a 2-core machine, while 100,000 characters took 0.8-1.3 s. 50,000
+ * characters are far more than the context of the models msd runs (LLaVA-1.5: 4,096 tokens).
  *
  * @example
  * ```ts

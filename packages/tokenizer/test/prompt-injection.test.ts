@@ -46,7 +46,7 @@ describe.each(tokenizers)('applyChatTemplate with the %s tokenizer', (_name, tok
   const specialIdsOf = (segments: PromptSegment[]) =>
     tokenizer.encodePrompt(segments).ids.filter((id) => tokenizer.isSpecialId(id));
 
-  it('keeps every special token split across two text parts as text (the tokenizer’s own template)', () => {
+  it("keeps every special token split across two text parts as text (the tokenizer's own template)", () => {
     for (const token of tokens) {
       for (const [head, tail] of twoWaySplits(token)) {
         const segments = applyChatTemplate(tokenizer, [{ role: 'user', content: textParts(`a${head}`, `${tail}b`) }]);
