@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, LimitExceededError } from '@msd/core';
+import { DEFAULT_MAX_PROMPT_CHARACTERS } from '@msd/tokenizer';
 
 /**
  * Safety limits of a pipeline, checked before any expensive work (reading or decoding an image,
@@ -8,7 +9,10 @@ import { InvalidArgumentError, LimitExceededError } from '@msd/core';
 export interface PipelineLimits {
   /** Images in one request. Default 16 (LLaVA-1.5's 4096 positions hold 7 of its 576-position images). */
   maxImages: number;
-  /** Characters of text in one request (prompt, or every text part of `messages`). Default 100,000. */
+  /**
+   * Characters of text in one request (prompt, or every text part of `messages`). Default 50,000
+   * (`@msd/tokenizer`'s default: tokenizing it takes well under a second on a 2-core CPU; 1 MB took 7-26 s).
+   */
   maxPromptCharacters: number;
   /** Encoded bytes of one image (file, buffer or data: URL). Default 64 MiB. */
   maxImageBytes: number;
@@ -29,7 +33,7 @@ export interface PipelineLimits {
  * ```
  */
 export function defaultPipelineLimits(): PipelineLimits {
-  return { maxImages: 16, maxPromptCharacters: 100_000, maxImageBytes: 64 * 1024 * 1024, maxImagePixels: 50_000_000, maxThreads: availableParallelism() };
+  return { maxImages: 16, maxPromptCharacters: DEFAULT_MAX_PROMPT_CHARACTERS, maxImageBytes: 64 * 1024 * 1024, maxImagePixels: 50_000_000, maxThreads: availableParallelism() };
 }
 
 /**

@@ -203,6 +203,8 @@ export class MsdPipeline {
         messages,
         images,
         checkPromptLength: (positions) => this.checkContext(positions, resolved),
+        // The user's text was checked against limits.maxPromptCharacters; the template adds a few characters.
+        maxCharacters: Infinity,
         ...(signal ? { signal } : {}),
       }),
     );

@@ -27,6 +27,11 @@ export interface PrepareInputsOptions {
    * image is read, so a prompt that cannot fit the model fails before the expensive work.
    */
   checkPromptLength?: (positions: number) => void;
+  /**
+   * The most characters of prompt text the tokenizer takes (`encodePrompt`'s `maxCharacters`). Default the
+   * tokenizer's (50,000); `MsdPipeline` passes `Infinity`, having checked the user's text against its own limit.
+   */
+  maxCharacters?: number;
   /** Stops image preprocessing (between images) with an `AbortError`. */
   signal?: AbortSignal;
 }
@@ -63,7 +68,7 @@ export interface PreparedInputs {
 export async function prepareInputs(options: PrepareInputsOptions): Promise<PreparedInputs> {
   const images = options.images ?? [];
   const segments = buildLlavaPrompt(options.messages, options.prompt);
-  const expanded = expandImagePlaceholders(options.tokenizer.encodePrompt(segments), {
+  const expanded = expandImagePlaceholders(options.tokenizer.encodePrompt(segments, options.maxCharacters === undefined ? {} : { maxCharacters: options.maxCharacters }), {
     imageTokensPerImage: options.imageTokensPerImage,
     imageCount: images.length,
   });

@@ -182,6 +182,17 @@ describe('request checks come before the expensive work', () => {
     expect(InvalidArgumentError.isInstance(error), String(error)).toBe(true);
   });
 
+  it('a prompt under the pipeline\'s character limit is not refused by the tokenizer\'s', async () => {
+    const roomy = await MsdPipeline.create({ session: { intraOpNumThreads: 1 }, limits: { maxPromptCharacters: 60_000 } });
+    try {
+      // 55,000 characters pass the pipeline's limit; the tokenizer's own default (50,000) must not refuse them.
+      const error = await caught(() => roomy.generate({ prompt: 'a '.repeat(27_500) }));
+      expect(MsdError.isInstance(error) && error.code).toBe('context_too_long');
+    } finally {
+      await roomy.close();
+    }
+  });
+
   it('a prompt over the character limit fails before tokenizing', async () => {
     const started = performance.now();
     const error = await caught(() => pipeline.generate({ prompt: 'x'.repeat(1_000_000) }));
