@@ -84,9 +84,21 @@ async function runUnicode(input: FuzzCase & { kind: 'unicode' }): Promise<void> 
     ...input.parts.map((text) => ({ type: 'text' as const, text })),
   ];
   const messages = [{ role: input.role, content, ...(input.name === undefined ? {} : { name: input.name }) }] as ChatMessage[];
-  checkPromptPath(tokenizer, (list) => buildLlavaPrompt(list), messages, input.images);
-  checkPromptPath(tokenizer, (list) => applyChatTemplate(tokenizer, list, { template: input.template }), messages, input.images);
-  if (input.generate) await pipe.generate({ prompt: whole, maxNewTokens: 2 });
+  // Every path runs, even after another refused the input with a typed error (an unknown role is refused
+  // by LLaVA's prompt format but rendered by a chat template): a refusal must not hide an injection.
+  let refused: unknown;
+  const attempt = async (path: () => unknown) => {
+    try {
+      await path();
+    } catch (error) {
+      if (!MsdError.isInstance(error)) throw error;
+      refused ??= error;
+    }
+  };
+  await attempt(() => checkPromptPath(tokenizer, (list) => buildLlavaPrompt(list), messages, input.images));
+  await attempt(() => checkPromptPath(tokenizer, (list) => applyChatTemplate(tokenizer, list, { template: input.template }), messages, input.images));
+  if (input.generate) await attempt(() => pipe.generate({ prompt: whole, maxNewTokens: 2 }));
+  if (refused) throw refused;
 }
 
 async function runCase(input: FuzzCase): Promise<void> {
