@@ -3,6 +3,7 @@
 Stages: data, tokenizer, vision, target, eval-target, export-target, features, draft, ablations, eval-drafts, bundle.
 Not part of `all`: export-transformersjs (the target in transformers.js's LLaVA layout, for benchmarks).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,13 +21,22 @@ EXTRA_STAGES = ["export-transformersjs"]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m msd_training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stage", choices=STAGES + EXTRA_STAGES + ["all"])
-    parser.add_argument("--run", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs", "default"), help="run directory (default: training/runs/default)")
+    parser.add_argument(
+        "--run",
+        default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs", "default"),
+        help="run directory (default: training/runs/default)",
+    )
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--vision-steps", type=int, default=800, help="steps of vision-tower pretraining")
     parser.add_argument("--target-steps", type=int, default=1400)
     parser.add_argument("--target-extra-steps", type=int, default=0, help="steps of an optional second cosine cycle (warm restart)")
     parser.add_argument("--draft-steps", type=int, default=4000)
-    parser.add_argument("--draft-data", choices=["target", "dataset"], default="target", help="answers the draft learns from: the target's own greedy answers (self-distillation) or the dataset's")
+    parser.add_argument(
+        "--draft-data",
+        choices=["target", "dataset"],
+        default="target",
+        help="answers the draft learns from: the target's own greedy answers (self-distillation) or the dataset's",
+    )
     parser.add_argument("--small", action="store_true", help="tiny sizes for tests and smoke runs")
     args = parser.parse_args(argv)
     os.makedirs(args.run, exist_ok=True)

@@ -1,4 +1,5 @@
 """Padded training batches of conversations with their images."""
+
 from __future__ import annotations
 
 import json

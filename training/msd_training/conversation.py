@@ -4,6 +4,7 @@ Hugging Face tokenizers split the text at special tokens (`<image>`) first and n
 piece on its own, so SentencePiece's dummy prefix lands on every piece. Encoding piece by piece
 with SentencePiece reproduces that; `tests/test_conversation.py` pins it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -8,6 +8,7 @@ Writes into the run directory:
                         and shape classes, background class and object count
   corpus.txt            text for the tokenizer
 """
+
 from __future__ import annotations
 
 import json
@@ -81,7 +82,12 @@ def make_split(out: str, split: str, seed: int, single: int, pairs: int, image_s
     total_images = single + 2 * pairs
     images = np.zeros((total_images, image_size, image_size, 3), dtype=np.uint8)
     grid = (image_size // PATCH) ** 2
-    labels = {"colour": np.zeros((total_images, grid), np.int64), "shape": np.zeros((total_images, grid), np.int64), "background": np.zeros(total_images, np.int64), "count": np.zeros(total_images, np.int64)}
+    labels = {
+        "colour": np.zeros((total_images, grid), np.int64),
+        "shape": np.zeros((total_images, grid), np.int64),
+        "background": np.zeros(total_images, np.int64),
+        "count": np.zeros(total_images, np.int64),
+    }
     progress = Progress(total_images, f"data:{split}")
     with open(os.path.join(out, f"samples-{split}.jsonl"), "w") as f:
         index = 0
@@ -111,7 +117,11 @@ def make_split(out: str, split: str, seed: int, single: int, pairs: int, image_s
 def make_text(out: str, seed: int) -> None:
     rng = random.Random(seed)
     descriptions = text_corpus.read_descriptions()
-    with open(os.path.join(out, "text-train.jsonl"), "w") as train, open(os.path.join(out, "text-heldout.jsonl"), "w") as held, open(os.path.join(out, "corpus.txt"), "w") as corpus:
+    with (
+        open(os.path.join(out, "text-train.jsonl"), "w") as train,
+        open(os.path.join(out, "text-heldout.jsonl"), "w") as held,
+        open(os.path.join(out, "corpus.txt"), "w") as corpus,
+    ):
         for d in descriptions:
             corpus.write(d.summary + "\n")
             if d.body:
@@ -125,7 +135,9 @@ def make_text(out: str, seed: int) -> None:
                 corpus.write(f"USER: {q} ASSISTANT: {a}\n")
 
 
-def run(out: str, seed: int = 1234, train_single: int = 16000, train_pairs: int = 1500, heldout_single: int = 400, heldout_pairs: int = 100, image_size: int = 96) -> None:
+def run(
+    out: str, seed: int = 1234, train_single: int = 16000, train_pairs: int = 1500, heldout_single: int = 400, heldout_pairs: int = 100, image_size: int = 96
+) -> None:
     os.makedirs(out, exist_ok=True)
     make_text(out, seed)
     make_split(out, "train", seed, train_single, train_pairs, image_size)

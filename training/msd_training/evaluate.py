@@ -1,4 +1,5 @@
 """Held-out accuracy of the target, with a blank-image control, and sample text-only answers."""
+
 from __future__ import annotations
 
 import json

@@ -18,6 +18,7 @@ graphs of `onnx_export.export_target` / `export_draft`, same input and output na
   next to the .onnx, so every graph is exported into a staging directory and then rewritten tensor by tensor
   (`finalize_onnx`), never holding a second copy of a large graph in memory.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,10 +44,26 @@ FP16_MIN_ELEMENTS = 1024  # the threshold store_weights_as_fp16 / round_to_fp16 
 EXTERNAL_MIN_BYTES = 1024  # smaller tensors stay inline (onnx.save_model's size_threshold default)
 ALIGNMENT = 4096  # external tensors start on page boundaries so runtimes can mmap them
 GRAPHS = ("vision_encoder", "embed_tokens", "decoder_model", "draft_msd")
-COPIED_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "preprocessor_config.json", "special_tokens_map.json", "tokenizer.model")
+COPIED_FILES = (
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "preprocessor_config.json",
+    "special_tokens_map.json",
+    "tokenizer.model",
+)
 
-_NP_DTYPES = {TensorProto.FLOAT: np.float32, TensorProto.FLOAT16: np.float16, TensorProto.INT64: np.int64, TensorProto.INT32: np.int32,
-              TensorProto.DOUBLE: np.float64, TensorProto.BOOL: np.bool_, TensorProto.INT8: np.int8, TensorProto.UINT8: np.uint8}
+_NP_DTYPES = {
+    TensorProto.FLOAT: np.float32,
+    TensorProto.FLOAT16: np.float16,
+    TensorProto.INT64: np.int64,
+    TensorProto.INT32: np.int32,
+    TensorProto.DOUBLE: np.float64,
+    TensorProto.BOOL: np.bool_,
+    TensorProto.INT8: np.int8,
+    TensorProto.UINT8: np.uint8,
+}
 
 
 class ExportError(RuntimeError):
@@ -54,6 +71,7 @@ class ExportError(RuntimeError):
 
 
 # ---------------------------------------------------------------- ONNX rewriting
+
 
 def _external_info(tensor: TensorProto) -> dict:
     return {entry.key: entry.value for entry in tensor.external_data}
@@ -83,7 +101,9 @@ def external_files(path: str) -> set[str]:
     return {_external_info(t)["location"] for t in model.graph.initializer if t.data_location == TensorProto.EXTERNAL}
 
 
-def finalize_onnx(src: str, dst: str, fp16: bool = False, external_data_threshold: int = EXTERNAL_DATA_THRESHOLD, min_elements: int = FP16_MIN_ELEMENTS) -> dict:
+def finalize_onnx(
+    src: str, dst: str, fp16: bool = False, external_data_threshold: int = EXTERNAL_DATA_THRESHOLD, min_elements: int = FP16_MIN_ELEMENTS
+) -> dict:
     """Rewrite the exported graph at `src` (inline or with torch's per-tensor external files) into `dst`.
 
     With `fp16`, float32 initialisers of at least `min_elements` elements become `<name>_fp16` + `Cast` (as in
@@ -147,6 +167,7 @@ def finalize_onnx(src: str, dst: str, fp16: bool = False, external_data_threshol
 
 # ---------------------------------------------------------------- parity cases
 
+
 def write_parity_cases(model: LlavaForConditionalGeneration, draft: Optional[MsdDraft], out_dir: str, seed: int = 0, top_k: int = 10) -> list[str]:
     """Inputs and PyTorch outputs for every graph (`<out_dir>/<graph>/case.json`), for the onnxruntime-node check.
 
@@ -160,7 +181,9 @@ def write_parity_cases(model: LlavaForConditionalGeneration, draft: Optional[Msd
         pixels = rng.standard_normal((2, 3, v.image_size, v.image_size)).astype(np.float32)
         write_parity_case(out_dir, "vision_encoder", {"pixel_values": pixels}, {"image_features": model.image_features(torch.from_numpy(pixels)).numpy()})
         ids = rng.integers(0, t.vocab_size, (1, 7)).astype(np.int64)
-        write_parity_case(out_dir, "embed_tokens", {"input_ids": ids}, {"inputs_embeds": model.language_model.model.embed_tokens(torch.from_numpy(ids)).numpy()})
+        write_parity_case(
+            out_dir, "embed_tokens", {"input_ids": ids}, {"inputs_embeds": model.language_model.model.embed_tokens(torch.from_numpy(ids)).numpy()}
+        )
         written += ["vision_encoder", "embed_tokens"]
         lm = model.language_model
         embeds = rng.standard_normal((1, 6, t.hidden_size)).astype(np.float32) * 0.02
@@ -183,8 +206,12 @@ def write_parity_cases(model: LlavaForConditionalGeneration, draft: Optional[Msd
             d = draft.config.text_config.hidden_size
 
             def step(count: int):
-                return (rng.integers(0, t.vocab_size, (1, count)).astype(np.int64), rng.standard_normal((1, count, d)).astype(np.float32),
-                        rng.standard_normal((1, count, d)).astype(np.float32) * 0.02)
+                return (
+                    rng.integers(0, t.vocab_size, (1, count)).astype(np.int64),
+                    rng.standard_normal((1, count, d)).astype(np.float32),
+                    rng.standard_normal((1, count, d)).astype(np.float32) * 0.02,
+                )
+
             ids, hidden, image = step(5)
             image_mask = np.array([[0, 1, 1, 0, 0]], dtype=np.float32)
             _, (key, value) = draft(*map(torch.from_numpy, (ids, hidden, image, image_mask)), torch.arange(5).view(1, 5), causal_mask(torch.ones(1, 5)))
@@ -192,11 +219,30 @@ def write_parity_cases(model: LlavaForConditionalGeneration, draft: Optional[Msd
             image_mask = np.zeros((1, 3), dtype=np.float32)
             tree = _tree_mask(np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1]], dtype=bool), 5)
             positions = np.array([[5, 6, 6]], dtype=np.int64)
-            feeds = {"input_ids": ids, "hidden_states": hidden, "image_embeds": image, "image_mask": image_mask, "position_ids": positions,
-                     "attention_mask": tree, "past_key_values.0.key": key.numpy(), "past_key_values.0.value": value.numpy(), "topk_rows": np.arange(3, dtype=np.int64)}
+            feeds = {
+                "input_ids": ids,
+                "hidden_states": hidden,
+                "image_embeds": image,
+                "image_mask": image_mask,
+                "position_ids": positions,
+                "attention_mask": tree,
+                "past_key_values.0.key": key.numpy(),
+                "past_key_values.0.value": value.numpy(),
+                "topk_rows": np.arange(3, dtype=np.int64),
+            }
             out, values, indices, key2, value2 = graph(*(torch.from_numpy(feeds[name]) for name in feeds))
-            write_parity_case(out_dir, "draft_msd", feeds, {"last_hidden_state": out.numpy(), "topk_logprobs": values.numpy(), "topk_ids": indices.numpy(),
-                                                            "present.0.key": key2.numpy(), "present.0.value": value2.numpy()})
+            write_parity_case(
+                out_dir,
+                "draft_msd",
+                feeds,
+                {
+                    "last_hidden_state": out.numpy(),
+                    "topk_logprobs": values.numpy(),
+                    "topk_ids": indices.numpy(),
+                    "present.0.key": key2.numpy(),
+                    "present.0.value": value2.numpy(),
+                },
+            )
             written.append("draft_msd")
     return written
 
@@ -209,8 +255,17 @@ def _tree_mask(allowed: np.ndarray, prefix: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- the export
 
-def export_real(llava: str, draft: str, out: str, fp16: bool = False, draft_top_k: int = 10, external_data_threshold: int = EXTERNAL_DATA_THRESHOLD,
-                parity_dir: Optional[str] = None, log: Callable[[str], None] = print) -> dict:
+
+def export_real(
+    llava: str,
+    draft: str,
+    out: str,
+    fp16: bool = False,
+    draft_top_k: int = 10,
+    external_data_threshold: int = EXTERNAL_DATA_THRESHOLD,
+    parity_dir: Optional[str] = None,
+    log: Callable[[str], None] = print,
+) -> dict:
     """Load both checkpoints, export the four graphs into `out`, write config.json; returns the config object."""
     start = time.time()
     stages = 7 + (parity_dir is not None)
@@ -243,13 +298,25 @@ def export_real(llava: str, draft: str, out: str, fp16: bool = False, draft_top_
         progress(f"writing {', '.join(GRAPHS)} ({'fp16 weights' if fp16 else 'fp32 weights'}, external data above {external_data_threshold} bytes)")
         for name in GRAPHS:
             info = finalize_onnx(paths[name], os.path.join(onnx_dir, f"{name}.onnx"), fp16=fp16, external_data_threshold=external_data_threshold)
-            graphs[name] = {"file": f"onnx/{name}.onnx", "external_data": f"onnx/{os.path.basename(info['external_data'])}" if info["external_data"] else None,
-                            "weight_bytes": info["weight_bytes"], **describe(info["file"])}
+            graphs[name] = {
+                "file": f"onnx/{name}.onnx",
+                "external_data": f"onnx/{os.path.basename(info['external_data'])}" if info["external_data"] else None,
+                "weight_bytes": info["weight_bytes"],
+                **describe(info["file"]),
+            }
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     progress("writing manifest.json and export_info.json, copying config/tokenizer/preprocessor files")
-    drafts = {"msd": {"file": "onnx/draft_msd.onnx", "inputs": graphs["draft_msd"]["inputs"], "outputs": graphs["draft_msd"]["outputs"],
-                      "decoupled": msd.config.decoupled, "topK": draft_top_k, "curriculum": "released checkpoint"}}
+    drafts = {
+        "msd": {
+            "file": "onnx/draft_msd.onnx",
+            "inputs": graphs["draft_msd"]["inputs"],
+            "outputs": graphs["draft_msd"]["outputs"],
+            "decoupled": msd.config.decoupled,
+            "topK": draft_top_k,
+            "curriculum": "released checkpoint",
+        }
+    }
     target_graphs = {key: graphs[name] for key, name in TARGET_GRAPHS}
     write_manifest(out, build_manifest(model.config, target_graphs, drafts))
     config = {
@@ -295,8 +362,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--external-data-threshold", type=int, default=EXTERNAL_DATA_THRESHOLD, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
-        export_real(args.llava, args.draft, args.out, fp16=args.fp16, draft_top_k=args.draft_top_k, external_data_threshold=args.external_data_threshold,
-                    parity_dir=args.parity, log=lambda line: print(line, flush=True))
+        export_real(
+            args.llava,
+            args.draft,
+            args.out,
+            fp16=args.fp16,
+            draft_top_k=args.draft_top_k,
+            external_data_threshold=args.external_data_threshold,
+            parity_dir=args.parity,
+            log=lambda line: print(line, flush=True),
+        )
     except (ValueError, ExportError, OSError) as error:
         print(f"export_real: error: {error}", file=sys.stderr)
         return 1

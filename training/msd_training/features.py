@@ -7,6 +7,7 @@ Answers come from one of two sources:
   answers differ from the dataset's, so training on them removes a train/serve mismatch.
 - "dataset": the dataset's reference answer.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,7 @@ def _self_distilled(model: LlavaForConditionalGeneration, encoder, images: np.nd
     # EOS is learned only where the target actually stopped.
     ids = prompt + answer + ([model.config.eos_token_id] if len(answer) < max_new_tokens else [])
     mask = np.zeros(len(ids), np.uint8)
-    mask[len(prompt):] = 1
+    mask[len(prompt) :] = 1
     input_ids = torch.tensor([ids])
     return input_ids, torch.ones_like(input_ids), mask, pixels
 
@@ -47,7 +48,18 @@ def _from_dataset(maker: BatchMaker, sample: dict, rng: random.Random):
 
 
 @torch.no_grad()
-def record(model: LlavaForConditionalGeneration, encoder, run_dir: str, split: str, multimodal: int, text: int, seed: int, out_name: str, answers: str = "target", max_new_tokens: int = 64) -> str:
+def record(
+    model: LlavaForConditionalGeneration,
+    encoder,
+    run_dir: str,
+    split: str,
+    multimodal: int,
+    text: int,
+    seed: int,
+    out_name: str,
+    answers: str = "target",
+    max_new_tokens: int = 64,
+) -> str:
     if answers not in ANSWER_SOURCES:
         raise ValueError(f"answers must be one of {ANSWER_SOURCES}, got {answers!r}")
     model.eval()
@@ -77,5 +89,15 @@ def record(model: LlavaForConditionalGeneration, encoder, run_dir: str, split: s
         offsets.append(offsets[-1] + len(row))
         progress.update()
     path = os.path.join(run_dir, out_name)
-    np.savez(path, ids=np.concatenate(ids), hidden=np.concatenate(hidden), embeds=np.concatenate(embeds), answer=np.concatenate(answer), is_image=np.concatenate(is_image), modality=np.array(modality, np.uint8), offsets=np.array(offsets, np.int64), answers=np.array(answers))
+    np.savez(
+        path,
+        ids=np.concatenate(ids),
+        hidden=np.concatenate(hidden),
+        embeds=np.concatenate(embeds),
+        answer=np.concatenate(answer),
+        is_image=np.concatenate(is_image),
+        modality=np.array(modality, np.uint8),
+        offsets=np.array(offsets, np.int64),
+        answers=np.array(answers),
+    )
     return path

@@ -1,4 +1,5 @@
 """Greedy decoding with a KV cache, in PyTorch: the reference the ONNX pipeline is checked against."""
+
 from __future__ import annotations
 
 import torch

@@ -25,6 +25,7 @@ CLI::
     python image_reference.py --config preprocessor_config.json --out DIR a.png b.jpg
     python image_reference.py --config cfg.json --bench 5 a.png b.jpg   # prints JSON timings
 """
+
 from __future__ import annotations
 
 import argparse
@@ -152,11 +153,11 @@ def center_crop(arr: np.ndarray, crop_h: int, crop_w: int) -> np.ndarray:
         top_pad = max(crop_h - h, 0) // 2
         left_pad = max(crop_w - w, 0) // 2
         padded = np.zeros((max(h, crop_h), max(w, crop_w), arr.shape[2]), arr.dtype)
-        padded[top_pad:top_pad + h, left_pad:left_pad + w] = arr
+        padded[top_pad : top_pad + h, left_pad : left_pad + w] = arr
         arr, h, w = padded, padded.shape[0], padded.shape[1]
     top = (h - crop_h) // 2
     left = (w - crop_w) // 2
-    return arr[top:top + crop_h, left:left + crop_w]
+    return arr[top : top + crop_h, left : left + crop_w]
 
 
 def preprocess(source, cfg: PreprocessorConfig) -> np.ndarray:
@@ -192,8 +193,7 @@ def _bench(paths: list[str], cfg: PreprocessorConfig, rounds: int) -> dict:
         times.append(time.perf_counter() - start)
     times.sort()
     median = times[len(times) // 2]
-    return {"images": len(paths), "rounds": rounds, "seconds": times, "median_s": median,
-            "images_per_second": len(paths) / median}
+    return {"images": len(paths), "rounds": rounds, "seconds": times, "median_s": median, "images_per_second": len(paths) / median}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

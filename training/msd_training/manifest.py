@@ -1,4 +1,5 @@
 """`manifest.json` of an msd model directory (docs/model-format.md; typed as ModelManifest in @msd/core)."""
+
 from __future__ import annotations
 
 import json
@@ -13,11 +14,21 @@ def build_manifest(config: LlavaConfig, graphs: dict[str, dict], drafts: dict[st
     """graphs: keyed visionEncoder/embedTokens/decoder, each {file, inputs, outputs}; drafts: by name."""
     t, v = config.text_config, config.vision_config
     return {
-        "format": "msd-model", "formatVersion": 1, "architecture": "llava",
-        "imageTokenId": config.image_token_index, "imageTokensPerImage": config.image_seq_length, "imageSize": v.image_size,
-        "bosTokenId": config.bos_token_id, "eosTokenId": config.eos_token_id, "padTokenId": config.pad_token_id,
-        "vocabSize": t.vocab_size, "hiddenSize": t.hidden_size, "numLayers": t.num_hidden_layers,
-        "numKeyValueHeads": t.num_key_value_heads, "headDim": t.head_dim, "maxPositions": t.max_position_embeddings,
+        "format": "msd-model",
+        "formatVersion": 1,
+        "architecture": "llava",
+        "imageTokenId": config.image_token_index,
+        "imageTokensPerImage": config.image_seq_length,
+        "imageSize": v.image_size,
+        "bosTokenId": config.bos_token_id,
+        "eosTokenId": config.eos_token_id,
+        "padTokenId": config.pad_token_id,
+        "vocabSize": t.vocab_size,
+        "hiddenSize": t.hidden_size,
+        "numLayers": t.num_hidden_layers,
+        "numKeyValueHeads": t.num_key_value_heads,
+        "headDim": t.head_dim,
+        "maxPositions": t.max_position_embeddings,
         "graphs": {key: {k: graphs[key][k] for k in ("file", "inputs", "outputs")} for key, _ in TARGET_GRAPHS},
         "drafts": drafts,
         **({"defaultDraft": "msd"} if "msd" in drafts else {}),

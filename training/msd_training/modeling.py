@@ -5,6 +5,7 @@ Parameter names follow the Hugging Face `llava-hf` checkpoints, so the same modu
 scaled_dot_product_attention) and takes a 4D additive mask, which is what lets one decoder call
 verify a whole token tree.
 """
+
 from __future__ import annotations
 
 import math
@@ -88,6 +89,7 @@ def _activation(name: str):
 
 
 # ---------------------------------------------------------------- vision tower (CLIP)
+
 
 class ClipAttention(nn.Module):
     def __init__(self, config: VisionConfig):
@@ -188,6 +190,7 @@ class Projector(nn.Module):
 
 
 # ---------------------------------------------------------------- language model (Llama)
+
 
 class RMSNorm(nn.Module):
     def __init__(self, size: int, eps: float):
@@ -382,6 +385,7 @@ class LlavaForConditionalGeneration(nn.Module):
 
 
 # ---------------------------------------------------------------- MSD draft
+
 
 @dataclass
 class DraftConfig:

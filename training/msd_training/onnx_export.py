@@ -5,6 +5,7 @@ Tensor names follow transformers.js's vision-language layout where they can
 `present.{i}.key`); the decoder additionally takes a 4D additive `attention_mask` and explicit
 `position_ids`, which is what verifying a token tree needs, and returns `last_hidden_state`.
 """
+
 from __future__ import annotations
 
 import json
@@ -83,7 +84,9 @@ def _export(module: nn.Module, args: tuple, path: str, inputs: list[str], output
     os.makedirs(os.path.dirname(path), exist_ok=True)
     module.eval()
     with torch.no_grad():
-        torch.onnx.export(module, args, path, input_names=inputs, output_names=outputs, dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=True)
+        torch.onnx.export(
+            module, args, path, input_names=inputs, output_names=outputs, dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=True
+        )
         results = module(*args)
     _pin_static_output_dims(path, outputs, [r.shape for r in (results if isinstance(results, tuple) else (results,))], dynamic_axes)
 
@@ -107,8 +110,22 @@ def export_target(model: LlavaForConditionalGeneration, out_dir: str) -> dict[st
     v = config.vision_config
     onnx_dir = os.path.join(out_dir, "onnx")
     paths = {name: os.path.join(onnx_dir, f"{name}.onnx") for name in ("vision_encoder", "embed_tokens", "decoder_model")}
-    _export(VisionEncoder(model), (torch.randn(2, 3, v.image_size, v.image_size),), paths["vision_encoder"], ["pixel_values"], ["image_features"], {"pixel_values": {0: "num_images"}, "image_features": {0: "num_images"}})
-    _export(EmbedTokens(model), (torch.tensor([[1, 5, 7]]),), paths["embed_tokens"], ["input_ids"], ["inputs_embeds"], {"input_ids": {0: "batch_size", 1: "sequence_length"}, "inputs_embeds": {0: "batch_size", 1: "sequence_length"}})
+    _export(
+        VisionEncoder(model),
+        (torch.randn(2, 3, v.image_size, v.image_size),),
+        paths["vision_encoder"],
+        ["pixel_values"],
+        ["image_features"],
+        {"pixel_values": {0: "num_images"}, "image_features": {0: "num_images"}},
+    )
+    _export(
+        EmbedTokens(model),
+        (torch.tensor([[1, 5, 7]]),),
+        paths["embed_tokens"],
+        ["input_ids"],
+        ["inputs_embeds"],
+        {"input_ids": {0: "batch_size", 1: "sequence_length"}, "inputs_embeds": {0: "batch_size", 1: "sequence_length"}},
+    )
     past_len, new_len = 3, 2
     past = [torch.randn(1, t.num_key_value_heads, past_len, t.head_dim) for _ in range(2 * t.num_hidden_layers)]
     inputs = ["inputs_embeds", "position_ids", "attention_mask", *kv_names(t.num_hidden_layers, "past_key_values")]
@@ -131,13 +148,28 @@ def export_draft(draft: MsdDraft, path: str, top_k: int) -> None:
     d = t.hidden_size
     past_len, new_len = 3, 2
     args = (
-        torch.tensor([[5, 6]]), torch.randn(1, new_len, d), torch.randn(1, new_len, d), torch.tensor([[0.0, 1.0]]),
-        torch.tensor([[past_len, past_len + 1]]), torch.zeros(1, 1, new_len, past_len + new_len),
-        torch.randn(1, t.num_key_value_heads, past_len, t.head_dim), torch.randn(1, t.num_key_value_heads, past_len, t.head_dim),
+        torch.tensor([[5, 6]]),
+        torch.randn(1, new_len, d),
+        torch.randn(1, new_len, d),
+        torch.tensor([[0.0, 1.0]]),
+        torch.tensor([[past_len, past_len + 1]]),
+        torch.zeros(1, 1, new_len, past_len + new_len),
+        torch.randn(1, t.num_key_value_heads, past_len, t.head_dim),
+        torch.randn(1, t.num_key_value_heads, past_len, t.head_dim),
         # One row, not two: a trace example of the same length as the sequence lets torch merge the dims.
         torch.tensor([1]),
     )
-    inputs = ["input_ids", "hidden_states", "image_embeds", "image_mask", "position_ids", "attention_mask", "past_key_values.0.key", "past_key_values.0.value", "topk_rows"]
+    inputs = [
+        "input_ids",
+        "hidden_states",
+        "image_embeds",
+        "image_mask",
+        "position_ids",
+        "attention_mask",
+        "past_key_values.0.key",
+        "past_key_values.0.value",
+        "topk_rows",
+    ]
     outputs = ["last_hidden_state", "topk_logprobs", "topk_ids", "present.0.key", "present.0.value"]
     seq = {0: "batch_size", 1: "sequence_length"}
     axes = {name: seq for name in ("input_ids", "hidden_states", "image_embeds", "image_mask", "position_ids", "last_hidden_state")}

@@ -1,4 +1,5 @@
 """Progress lines with rate and ETA, flushed so `nohup` logs show them live."""
+
 from __future__ import annotations
 
 import sys
@@ -21,4 +22,4 @@ class Progress:
         rate = self.done / max(elapsed, 1e-9)
         eta = (self.total - self.done) / max(rate, 1e-9)
         extra = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
-        print(f"[{self.label}] {self.done}/{self.total} {elapsed/60:.1f}m elapsed, ETA {eta/60:.1f}m {extra}", flush=True, file=sys.stdout)
+        print(f"[{self.label}] {self.done}/{self.total} {elapsed / 60:.1f}m elapsed, ETA {eta / 60:.1f}m {extra}", flush=True, file=sys.stdout)

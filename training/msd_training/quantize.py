@@ -10,6 +10,7 @@ Measured on the 2-core CPU, `[1, 256] x [256, 4002]`: 0.19 ms fp32 vs 0.04 ms in
 `DynamicQuantizeLinear`'s arithmetic is reproduced by `fake_quantize_linear` so the PyTorch
 reference of the parity check computes what the graph computes.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,12 +57,22 @@ def quantize_matmuls(path: str, min_elements: int = MIN_ELEMENTS, linears: tuple
             continue
         quantized, scale = quantize_weight(numpy_helper.to_array(weight))
         base = node.input[1]
-        graph.initializer.extend([
-            numpy_helper.from_array(quantized, base + "_int8"),
-            numpy_helper.from_array(scale, base + "_scale"),
-            numpy_helper.from_array(np.zeros(scale.shape, np.int8), base + "_zero_point"),
-        ])
-        nodes.append(helper.make_node("DynamicQuantizeMatMul", [node.input[0], base + "_int8", base + "_scale", base + "_zero_point"], list(node.output), name=(node.name or base) + "_int8", domain="com.microsoft"))
+        graph.initializer.extend(
+            [
+                numpy_helper.from_array(quantized, base + "_int8"),
+                numpy_helper.from_array(scale, base + "_scale"),
+                numpy_helper.from_array(np.zeros(scale.shape, np.int8), base + "_zero_point"),
+            ]
+        )
+        nodes.append(
+            helper.make_node(
+                "DynamicQuantizeMatMul",
+                [node.input[0], base + "_int8", base + "_scale", base + "_zero_point"],
+                list(node.output),
+                name=(node.name or base) + "_int8",
+                domain="com.microsoft",
+            )
+        )
         consumers[base] -= 1
         replaced += 1
     unused = {name for name, count in consumers.items() if count == 0}
@@ -90,6 +101,7 @@ def _quantized_forward(weight_kn: torch.Tensor, bias):
     def forward(x: torch.Tensor) -> torch.Tensor:
         y = _quantize_activations(x) @ weight_kn
         return y + bias if bias is not None else y
+
     return forward
 
 

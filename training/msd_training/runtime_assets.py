@@ -4,6 +4,7 @@ tree's accepted path is kept without moving the cache to JavaScript.
 
     /usr/bin/python3 -m msd_training.runtime_assets packages/runtime/assets
 """
+
 from __future__ import annotations
 
 import os

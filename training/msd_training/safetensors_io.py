@@ -12,6 +12,7 @@ copied; ``BF16`` has no numpy dtype and is widened to float32 exactly (its 16 bi
 A checkpoint directory may hold ``model.safetensors``, shards listed by ``model.safetensors.index.json``
 (``weight_map``), ``pytorch_model.bin`` or shards listed by ``pytorch_model.bin.index.json``; a single file works too.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,11 +25,18 @@ import numpy as np
 #: safetensors dtype -> numpy dtype (little-endian). BF16 is stored as uint16 and widened on read.
 DTYPES: dict[str, np.dtype] = {
     "BOOL": np.dtype("bool"),
-    "U8": np.dtype("u1"), "I8": np.dtype("i1"),
-    "U16": np.dtype("<u2"), "I16": np.dtype("<i2"),
-    "U32": np.dtype("<u4"), "I32": np.dtype("<i4"),
-    "U64": np.dtype("<u8"), "I64": np.dtype("<i8"),
-    "F16": np.dtype("<f2"), "BF16": np.dtype("<u2"), "F32": np.dtype("<f4"), "F64": np.dtype("<f8"),
+    "U8": np.dtype("u1"),
+    "I8": np.dtype("i1"),
+    "U16": np.dtype("<u2"),
+    "I16": np.dtype("<i2"),
+    "U32": np.dtype("<u4"),
+    "I32": np.dtype("<i4"),
+    "U64": np.dtype("<u8"),
+    "I64": np.dtype("<i8"),
+    "F16": np.dtype("<f2"),
+    "BF16": np.dtype("<u2"),
+    "F32": np.dtype("<f4"),
+    "F64": np.dtype("<f8"),
 }
 _NUMPY_TO_SAFETENSORS = {np.dtype(v).str: k for k, v in DTYPES.items() if k != "BF16"}
 # Refuse absurd headers instead of trying to allocate them (the reference implementation caps at 100 MB).
@@ -118,7 +126,7 @@ class SafetensorsFile:
             raw = np.zeros(0, dtype=DTYPES[dtype])
         else:
             start = self._data_start + begin
-            raw = self._buffer()[start:self._data_start + end].view(DTYPES[dtype])
+            raw = self._buffer()[start : self._data_start + end].view(DTYPES[dtype])
         raw = raw.reshape(shape)
         return bf16_to_float32(raw) if dtype == "BF16" else raw
 
@@ -167,7 +175,7 @@ def save_sharded_safetensors(directory: str, tensors: Mapping[str, np.ndarray], 
     os.makedirs(directory, exist_ok=True)
     names = list(tensors)
     per_shard = max(1, -(-len(names) // shards))
-    groups = [names[i:i + per_shard] for i in range(0, len(names), per_shard)]
+    groups = [names[i : i + per_shard] for i in range(0, len(names), per_shard)]
     weight_map, files, total = {}, [], 0
     bf16 = set(bf16)
     for index, group in enumerate(groups):
@@ -184,6 +192,7 @@ def save_sharded_safetensors(directory: str, tensors: Mapping[str, np.ndarray], 
 
 def _torch_load(path: str) -> dict[str, np.ndarray]:
     import torch
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except TypeError:  # torch < 1.13 has no weights_only

@@ -3,6 +3,7 @@
 Every answer depends on what is drawn, so a model that ignores the image cannot
 score well on the held-out split (that is the point of the blank-image control).
 """
+
 from __future__ import annotations
 
 import math
@@ -141,6 +142,7 @@ def _draw_marks(draw: ImageDraw.ImageDraw, rng: random.Random, scene: Scene) -> 
 
 # ---------------------------------------------------------------- conversations
 
+
 def _count_phrase(n: int, noun: str = "shape") -> str:
     word = NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else str(n)
     return f"{word} {noun}" + ("" if n == 1 else "s")
@@ -180,7 +182,13 @@ def questions(scene: Scene, rng: random.Random) -> list[tuple[str, str, str]]:
     if unique_colour:
         asked = rng.choice(unique_colour)
         items.append(("shape", f"What shape is the {asked.colour} object?", f"It is {_article(asked.shape)}."))
-    items.append(("position", f"Where is the {target.name}?", f"The {target.name} is on the {target.horizontal()} side." if target.horizontal() != "middle" else f"The {target.name} is in the middle."))
+    items.append(
+        (
+            "position",
+            f"Where is the {target.name}?",
+            f"The {target.name} is on the {target.horizontal()} side." if target.horizontal() != "middle" else f"The {target.name} is in the middle.",
+        )
+    )
     # yes/no about presence, half true, half false
     if rng.random() < 0.5:
         asked = rng.choice(objs)
@@ -192,11 +200,23 @@ def questions(scene: Scene, rng: random.Random) -> list[tuple[str, str, str]]:
     shape_counts = {s: sum(o.shape == s for o in objs) for s in SHAPES}
     asked_shape = rng.choice(SHAPES)
     k = shape_counts[asked_shape]
-    items.append(("count", f"How many {asked_shape}s are there?", (f"There are no {asked_shape}s." if k == 0 else f"There {'is' if k == 1 else 'are'} {_count_phrase(k, asked_shape)}.")))
+    items.append(
+        (
+            "count",
+            f"How many {asked_shape}s are there?",
+            (f"There are no {asked_shape}s." if k == 0 else f"There {'is' if k == 1 else 'are'} {_count_phrase(k, asked_shape)}."),
+        )
+    )
     if n >= 2:
         a, b = rng.sample(objs, 2)
         relation = "left of" if a.cx < b.cx else "right of"
-        items.append(("spatial", f"Is the {a.name} to the left of the {b.name}?", f"Yes, the {a.name} is to the left of the {b.name}." if relation == "left of" else f"No, the {a.name} is to the right of the {b.name}."))
+        items.append(
+            (
+                "spatial",
+                f"Is the {a.name} to the left of the {b.name}?",
+                f"Yes, the {a.name} is to the left of the {b.name}." if relation == "left of" else f"No, the {a.name} is to the right of the {b.name}.",
+            )
+        )
         items.append(("spatial", f"Which is higher, the {a.name} or the {b.name}?", f"The {(a if a.cy < b.cy else b).name} is higher."))
         if a.size != b.size:
             bigger = a if a.size == "large" else b
@@ -214,5 +234,11 @@ def two_image_questions(first: Scene, second: Scene, rng: random.Random) -> list
         ("two-count", "Which image has more shapes?", more),
         ("two-background", f"What colour is the background of the {ordinal} image?", f"The background of the {ordinal} image is {chosen.background}."),
         ("two-caption", f"Describe the {ordinal} image.", caption(chosen)),
-        ("two-same", "Do the two images have the same background?", "Yes, both backgrounds are " + first.background + "." if first.background == second.background else f"No, the first is {first.background} and the second is {second.background}."),
+        (
+            "two-same",
+            "Do the two images have the same background?",
+            "Yes, both backgrounds are " + first.background + "."
+            if first.background == second.background
+            else f"No, the first is {first.background} and the second is {second.background}.",
+        ),
     ]

@@ -1,4 +1,5 @@
 """The stage functions behind `python -m msd_training`; each reads and writes the run directory."""
+
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ import os
 
 def data(args) -> None:
     from . import data as data_module
+
     if args.small:
         data_module.run(args.run, seed=args.seed, train_single=64, train_pairs=8, heldout_single=16, heldout_pairs=4)
     else:
@@ -15,12 +17,14 @@ def data(args) -> None:
 
 def tokenizer(args) -> None:
     from . import tokenizer_stage
+
     tokenizer_stage.train(args.run, vocab_size=1000 if args.small else 4000)
 
 
 def vision(args) -> None:
     from . import train_vision
     from .modeling import VisionConfig
+
     config = VisionConfig(**TINY_VISION) if args.small else VisionConfig()
     train_vision.train(args.run, config, steps=4 if args.small else args.vision_steps, batch_size=4 if args.small else 64, seed=args.seed)
 
@@ -30,7 +34,15 @@ TINY_VISION = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 
 
 def target(args) -> None:
     from . import train_target
-    overrides = {"text": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 2}, "vision": TINY_VISION} if args.small else None
+
+    overrides = (
+        {
+            "text": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 2},
+            "vision": TINY_VISION,
+        }
+        if args.small
+        else None
+    )
     # An optional second cosine cycle (a warm restart resumed from the first's checkpoint).
     cycles = [2, 4] if args.small else [args.target_steps] + ([args.target_steps + args.target_extra_steps] if args.target_extra_steps else [])
     for steps in cycles:
@@ -40,10 +52,12 @@ def target(args) -> None:
 def _load_target(args):
     import torch
     from .modeling import LlavaConfig, LlavaForConditionalGeneration
+
     state = torch.load(os.path.join(args.run, "target.ckpt"))
     model = LlavaForConditionalGeneration(LlavaConfig.from_dict(state["config"]))
     model.load_state_dict(state["model"])
     from .onnx_export import round_to_fp16
+
     # The bundle stores fp16 weights; everything downstream uses exactly those weights.
     round_to_fp16(model)
     model.eval()
@@ -53,6 +67,7 @@ def _load_target(args):
 def eval_target(args) -> None:
     from .evaluate import evaluate_target
     from .train_target import load_encoder
+
     model = _load_target(args)
     result = evaluate_target(model, load_encoder(args.run, model.config), args.run, limit=40 if args.small else 300)
     with open(os.path.join(args.run, "target-eval.json"), "w") as f:
@@ -67,6 +82,7 @@ def export_target(args) -> None:
     import torch
     from .modeling import causal_mask
     from .onnx_export import export_target as export, store_weights_as_fp16, write_parity_case
+
     model = _load_target(args)
     out = os.path.join(args.run, "model")
     paths = export(model, out)
@@ -87,7 +103,9 @@ def export_target(args) -> None:
         logits, hidden, presents = model.language_model(torch.from_numpy(embeds), torch.arange(6).view(1, 6), causal_mask(torch.ones(1, 6)))
         tree_embeds = rng.standard_normal((1, 4, t.hidden_size)).astype(np.float32) * 0.02
         allowed = np.array([[1, 0, 0, 0], [1, 1, 0, 0], [1, 0, 1, 0], [1, 1, 0, 1]], dtype=bool)
-        tree_mask = np.concatenate([np.zeros((4, 6), np.float32), np.where(allowed, 0.0, np.finfo(np.float32).min).astype(np.float32)], axis=1).reshape(1, 1, 4, 10)
+        tree_mask = np.concatenate([np.zeros((4, 6), np.float32), np.where(allowed, 0.0, np.finfo(np.float32).min).astype(np.float32)], axis=1).reshape(
+            1, 1, 4, 10
+        )
         positions = np.array([[6, 7, 7, 8]], dtype=np.int64)
         feeds = {"inputs_embeds": tree_embeds, "position_ids": positions, "attention_mask": tree_mask}
         for i, (k, val) in enumerate(presents):
@@ -105,6 +123,7 @@ def export_target(args) -> None:
 def features(args) -> None:
     from .features import record
     from .train_target import load_encoder
+
     model = _load_target(args)
     encoder = load_encoder(args.run, model.config)
     if args.small:
@@ -125,10 +144,21 @@ DRAFTS = {
 
 def _train_draft(args, name: str) -> None:
     from .train_draft import train
+
     decoupled, curriculum = DRAFTS[name]
     model = _load_target(args)
     steps = 6 if args.small else args.draft_steps
-    train(model, os.path.join(args.run, "features-train.npz"), os.path.join(args.run, f"draft-{name}.pt"), decoupled=decoupled, curriculum=curriculum, steps=steps, batch_size=4 if args.small else 16, seed=args.seed, label=f"draft:{name}")
+    train(
+        model,
+        os.path.join(args.run, "features-train.npz"),
+        os.path.join(args.run, f"draft-{name}.pt"),
+        decoupled=decoupled,
+        curriculum=curriculum,
+        steps=steps,
+        batch_size=4 if args.small else 16,
+        seed=args.seed,
+        label=f"draft:{name}",
+    )
 
 
 def draft(args) -> None:
@@ -143,11 +173,13 @@ def ablations(args) -> None:
 def _load_draft(args, name: str, target):
     import torch
     from .modeling import DraftConfig, MsdDraft, TextConfig
+
     state = torch.load(os.path.join(args.run, f"draft-{name}.pt"))
     config = DraftConfig(text_config=TextConfig(**state["config"]["text_config"]), decoupled=state["config"]["decoupled"])
     draft = MsdDraft(config)
     draft.load_state_dict(state["model"])
     from .onnx_export import round_to_fp16
+
     round_to_fp16(draft)
     draft.eval()
     return draft, state
@@ -155,6 +187,7 @@ def _load_draft(args, name: str, target):
 
 def eval_drafts(args) -> None:
     from .train_draft import FeatureSet, agreement
+
     target = _load_target(args)
     features = FeatureSet(os.path.join(args.run, "features-heldout.npz"))
     results = {}
@@ -163,7 +196,13 @@ def eval_drafts(args) -> None:
             print(f"[eval-drafts] draft-{name}.pt missing, skipped")
             continue
         draft, state = _load_draft(args, name, target)
-        results[name] = {"agreement": agreement(draft, features), "curriculum": state["curriculum"], "decoupled": draft.config.decoupled, "steps": state["steps"], "train_seconds": state["seconds"]}
+        results[name] = {
+            "agreement": agreement(draft, features),
+            "curriculum": state["curriculum"],
+            "decoupled": draft.config.decoupled,
+            "steps": state["steps"],
+            "train_seconds": state["seconds"],
+        }
         print(name, json.dumps(results[name]))
     with open(os.path.join(args.run, "drafts-eval.json"), "w") as f:
         json.dump(results, f, indent=2)
@@ -176,6 +215,7 @@ def _draft_parity_case(draft, cases_dir: str, name: str, seed: int) -> None:
     from .modeling import causal_mask
     from .onnx_export import write_parity_case
     from .quantize import fake_quantize_linear
+
     # The exported draft computes with int8 weights; the reference computes exactly that too.
     draft = copy.deepcopy(draft)
     fake_quantize_linear(draft)
@@ -187,23 +227,60 @@ def _draft_parity_case(draft, cases_dir: str, name: str, seed: int) -> None:
         hidden = rng.standard_normal((1, 5, t.hidden_size)).astype(np.float32)
         image = rng.standard_normal((1, 5, t.hidden_size)).astype(np.float32) * 0.1
         image_mask = np.array([[0, 1, 1, 0, 0]], np.float32)
-        _, (key, value) = draft(torch.from_numpy(ids), torch.from_numpy(hidden), torch.from_numpy(image), torch.from_numpy(image_mask), torch.arange(5).view(1, 5), causal_mask(torch.ones(1, 5)))
+        _, (key, value) = draft(
+            torch.from_numpy(ids),
+            torch.from_numpy(hidden),
+            torch.from_numpy(image),
+            torch.from_numpy(image_mask),
+            torch.arange(5).view(1, 5),
+            causal_mask(torch.ones(1, 5)),
+        )
         tree_ids = rng.integers(0, t.vocab_size, (1, 3)).astype(np.int64)
         tree_hidden = rng.standard_normal((1, 3, t.hidden_size)).astype(np.float32)
         zeros = np.zeros((1, 3, t.hidden_size), np.float32)
         allowed = np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1]], bool)
         mask = np.concatenate([np.zeros((3, 5), np.float32), np.where(allowed, 0, np.finfo(np.float32).min).astype(np.float32)], 1).reshape(1, 1, 3, 8)
         positions = np.array([[5, 6, 6]], np.int64)
-        feeds = {"input_ids": tree_ids, "hidden_states": tree_hidden, "image_embeds": zeros, "image_mask": np.zeros((1, 3), np.float32), "position_ids": positions, "attention_mask": mask, "past_key_values.0.key": key.numpy(), "past_key_values.0.value": value.numpy(), "topk_rows": np.arange(3, dtype=np.int64)}
-        out, (key2, value2) = draft(torch.from_numpy(tree_ids), torch.from_numpy(tree_hidden), torch.from_numpy(zeros), torch.zeros(1, 3), torch.from_numpy(positions), torch.from_numpy(mask), (key, value))
+        feeds = {
+            "input_ids": tree_ids,
+            "hidden_states": tree_hidden,
+            "image_embeds": zeros,
+            "image_mask": np.zeros((1, 3), np.float32),
+            "position_ids": positions,
+            "attention_mask": mask,
+            "past_key_values.0.key": key.numpy(),
+            "past_key_values.0.value": value.numpy(),
+            "topk_rows": np.arange(3, dtype=np.int64),
+        }
+        out, (key2, value2) = draft(
+            torch.from_numpy(tree_ids),
+            torch.from_numpy(tree_hidden),
+            torch.from_numpy(zeros),
+            torch.zeros(1, 3),
+            torch.from_numpy(positions),
+            torch.from_numpy(mask),
+            (key, value),
+        )
         logprobs = torch.log_softmax(draft.lm_head(out), -1)
         top_values, top_ids = torch.topk(logprobs, 10, -1)
-        write_parity_case(cases_dir, name, feeds, {"last_hidden_state": out.numpy(), "topk_logprobs": top_values.numpy(), "topk_ids": top_ids.numpy(), "present.0.key": key2.numpy(), "present.0.value": value2.numpy()})
+        write_parity_case(
+            cases_dir,
+            name,
+            feeds,
+            {
+                "last_hidden_state": out.numpy(),
+                "topk_logprobs": top_values.numpy(),
+                "topk_ids": top_ids.numpy(),
+                "present.0.key": key2.numpy(),
+                "present.0.value": value2.numpy(),
+            },
+        )
 
 
 def export_drafts(args, out_dir: str, names: list[str], cases_dir: str | None = None) -> dict:
     from .onnx_export import describe, export_draft, store_weights_as_fp16
     from .quantize import quantize_matmuls
+
     target = _load_target(args)
     specs = {}
     for name in names:
@@ -214,7 +291,14 @@ def export_drafts(args, out_dir: str, names: list[str], cases_dir: str | None = 
         export_draft(draft, path, top_k=10)
         quantize_matmuls(path)
         store_weights_as_fp16(path)
-        specs[name] = {"file": os.path.relpath(path, out_dir), **describe(path), "decoupled": draft.config.decoupled, "topK": 10, "curriculum": state["curriculum"], "weights": "int8"}
+        specs[name] = {
+            "file": os.path.relpath(path, out_dir),
+            **describe(path),
+            "decoupled": draft.config.decoupled,
+            "topK": 10,
+            "curriculum": state["curriculum"],
+            "weights": "int8",
+        }
         if cases_dir:
             _draft_parity_case(draft, cases_dir, f"draft_{name.replace('-', '_')}", args.seed)
     return specs
@@ -229,9 +313,11 @@ def _write_json(path: str, data) -> None:
 def _model_files(args, out: str, drafts: dict) -> None:
     """config.json, generation_config.json, preprocessor_config.json, tokenizer files and manifest.json."""
     from .onnx_export import describe
+
     model = _load_target(args)
     _hf_model_files(args, model, out)
     from .manifest import TARGET_GRAPHS, build_manifest, write_manifest
+
     graphs = {key: {"file": f"onnx/{name}.onnx", **describe(os.path.join(out, "onnx", f"{name}.onnx"))} for key, name in TARGET_GRAPHS}
     write_manifest(out, build_manifest(model.config, graphs, drafts))
 
@@ -241,30 +327,84 @@ def _hf_model_files(args, model, out: str) -> None:
     preprocessor_config.json and the tokenizer files (shared by the msd bundle and the transformers.js export)."""
     from .tokenizer_export import ExportOptions, export_tokenizer
     from .data import CLIP_MEAN, CLIP_STD
+
     c = model.config
     t, v = c.text_config, c.vision_config
-    export_tokenizer(os.path.join(args.run, "sp.model"), out, ExportOptions(special_tokens=["<image>", "<pad>"], pad_token="<pad>", model_max_length=t.max_position_embeddings))
-    _write_json(os.path.join(out, "config.json"), {
-        "architectures": ["LlavaForConditionalGeneration"], "model_type": "llava",
-        "image_token_index": c.image_token_index, "pad_token_id": c.pad_token_id, "image_seq_length": c.image_seq_length,
-        "projector_hidden_act": c.projector_hidden_act, "vision_feature_layer": c.vision_feature_layer, "vision_feature_select_strategy": c.vision_feature_select_strategy,
-        "text_config": {"model_type": "llama", "vocab_size": t.vocab_size, "hidden_size": t.hidden_size, "intermediate_size": t.intermediate_size, "num_hidden_layers": t.num_hidden_layers, "num_attention_heads": t.num_attention_heads, "num_key_value_heads": t.num_key_value_heads, "rms_norm_eps": t.rms_norm_eps, "rope_theta": t.rope_theta, "max_position_embeddings": t.max_position_embeddings, "bos_token_id": c.bos_token_id, "eos_token_id": c.eos_token_id, "hidden_act": "silu"},
-        "vision_config": {"model_type": "clip_vision_model", "hidden_size": v.hidden_size, "intermediate_size": v.intermediate_size, "num_hidden_layers": v.num_hidden_layers, "num_attention_heads": v.num_attention_heads, "image_size": v.image_size, "patch_size": v.patch_size, "hidden_act": v.hidden_act, "layer_norm_eps": v.layer_norm_eps, "num_channels": v.num_channels},
-    })
-    _write_json(os.path.join(out, "generation_config.json"), {"bos_token_id": c.bos_token_id, "eos_token_id": c.eos_token_id, "pad_token_id": c.pad_token_id, "do_sample": False, "max_new_tokens": 64})
-    _write_json(os.path.join(out, "preprocessor_config.json"), {
-        "image_processor_type": "CLIPImageProcessor", "processor_class": "LlavaProcessor",
-        "do_resize": True, "size": {"shortest_edge": v.image_size}, "resample": 3,
-        "do_center_crop": True, "crop_size": {"height": v.image_size, "width": v.image_size},
-        "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
-        "image_mean": list(CLIP_MEAN), "image_std": list(CLIP_STD), "do_convert_rgb": True, "do_pad": True,
-    })
+    export_tokenizer(
+        os.path.join(args.run, "sp.model"),
+        out,
+        ExportOptions(special_tokens=["<image>", "<pad>"], pad_token="<pad>", model_max_length=t.max_position_embeddings),
+    )
+    _write_json(
+        os.path.join(out, "config.json"),
+        {
+            "architectures": ["LlavaForConditionalGeneration"],
+            "model_type": "llava",
+            "image_token_index": c.image_token_index,
+            "pad_token_id": c.pad_token_id,
+            "image_seq_length": c.image_seq_length,
+            "projector_hidden_act": c.projector_hidden_act,
+            "vision_feature_layer": c.vision_feature_layer,
+            "vision_feature_select_strategy": c.vision_feature_select_strategy,
+            "text_config": {
+                "model_type": "llama",
+                "vocab_size": t.vocab_size,
+                "hidden_size": t.hidden_size,
+                "intermediate_size": t.intermediate_size,
+                "num_hidden_layers": t.num_hidden_layers,
+                "num_attention_heads": t.num_attention_heads,
+                "num_key_value_heads": t.num_key_value_heads,
+                "rms_norm_eps": t.rms_norm_eps,
+                "rope_theta": t.rope_theta,
+                "max_position_embeddings": t.max_position_embeddings,
+                "bos_token_id": c.bos_token_id,
+                "eos_token_id": c.eos_token_id,
+                "hidden_act": "silu",
+            },
+            "vision_config": {
+                "model_type": "clip_vision_model",
+                "hidden_size": v.hidden_size,
+                "intermediate_size": v.intermediate_size,
+                "num_hidden_layers": v.num_hidden_layers,
+                "num_attention_heads": v.num_attention_heads,
+                "image_size": v.image_size,
+                "patch_size": v.patch_size,
+                "hidden_act": v.hidden_act,
+                "layer_norm_eps": v.layer_norm_eps,
+                "num_channels": v.num_channels,
+            },
+        },
+    )
+    _write_json(
+        os.path.join(out, "generation_config.json"),
+        {"bos_token_id": c.bos_token_id, "eos_token_id": c.eos_token_id, "pad_token_id": c.pad_token_id, "do_sample": False, "max_new_tokens": 64},
+    )
+    _write_json(
+        os.path.join(out, "preprocessor_config.json"),
+        {
+            "image_processor_type": "CLIPImageProcessor",
+            "processor_class": "LlavaProcessor",
+            "do_resize": True,
+            "size": {"shortest_edge": v.image_size},
+            "resample": 3,
+            "do_center_crop": True,
+            "crop_size": {"height": v.image_size, "width": v.image_size},
+            "do_rescale": True,
+            "rescale_factor": 1 / 255,
+            "do_normalize": True,
+            "image_mean": list(CLIP_MEAN),
+            "image_std": list(CLIP_STD),
+            "do_convert_rgb": True,
+            "do_pad": True,
+        },
+    )
 
 
 def export_transformersjs(args) -> None:
     """The target in transformers.js's LLaVA layout, in <run>/model-transformersjs/: the baseline the
     benchmarks run `@huggingface/transformers`' generate() on (same weights as the bundle)."""
     from .transformersjs_export import export_transformersjs as export
+
     model = _load_target(args)
     out = os.path.join(args.run, "model-transformersjs")
     paths = export(model, out, lambda directory: _hf_model_files(args, model, directory))
@@ -274,6 +414,7 @@ def export_transformersjs(args) -> None:
 def bundle(args) -> None:
     """Writes the bundled model (target + MSD draft) and, beside the run, the ablation drafts."""
     import shutil
+
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     out = os.path.join(args.run, "bundle") if args.small else os.path.join(root, "packages", "tiny-llava", "model")
     cases = os.path.join(os.path.dirname(out), "parity") if not args.small else os.path.join(args.run, "bundle-parity")
@@ -310,6 +451,7 @@ def prompt_fixture(args, out_path: str) -> None:
     import random
     from . import scenes
     from .train_target import load_encoder
+
     model = _load_target(args)
     encoder = load_encoder(args.run, model.config)
     rng = random.Random(args.seed)
@@ -319,7 +461,7 @@ def prompt_fixture(args, out_path: str) -> None:
         _, question, answer = rng.choice(scenes.questions(scene, rng))
         ids, mask = encoder.encode_example(question, answer, images)
         prompt_ids = encoder.encode_question(question, images)
-        cases.append({"question": question, "images": images, "prompt_ids": prompt_ids, "answer": answer, "answer_ids": ids[len(prompt_ids):]})
+        cases.append({"question": question, "images": images, "prompt_ids": prompt_ids, "answer": answer, "answer_ids": ids[len(prompt_ids) :]})
     _write_json(out_path, cases)
 
 
@@ -329,6 +471,7 @@ def prompt_set(args, out_dir: str, single: int = 40, pairs: int = 10, text: int 
     A seed of its own, so no scene repeats the training data."""
     import random
     from . import scenes, text_corpus
+
     rng = random.Random(args.seed + 31337)
     os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
     prompts = []

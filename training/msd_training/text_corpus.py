@@ -3,6 +3,7 @@
 Every Debian machine can fetch these descriptions (`apt-get update -o Acquire::Languages=en`),
 so the toolchain needs no download beyond Debian's archive.
 """
+
 from __future__ import annotations
 
 import glob
@@ -29,10 +30,7 @@ class Description:
 def read_descriptions(path: str | None = None, limit: int | None = None) -> list[Description]:
     paths = [path] if path else sorted(glob.glob(TRANSLATION_GLOB), key=len)
     if not paths:
-        raise CorpusMissingError(
-            "No Debian package descriptions found under /var/lib/apt/lists. "
-            "Run: apt-get update -o Acquire::Languages=en"
-        )
+        raise CorpusMissingError("No Debian package descriptions found under /var/lib/apt/lists. Run: apt-get update -o Acquire::Languages=en")
     text = subprocess.run(["lz4cat", paths[0]], check=True, capture_output=True).stdout.decode("utf-8", "replace")
     seen: set[str] = set()
     out: list[Description] = []
@@ -43,7 +41,7 @@ def read_descriptions(path: str | None = None, limit: int | None = None) -> list
         if not (package and md5 and desc) or md5.group(1) in seen:
             continue
         seen.add(md5.group(1))
-        lines = record[desc.end():].split("\n")
+        lines = record[desc.end() :].split("\n")
         paragraph: list[str] = []
         for line in lines[1:] if lines and lines[0] == "" else lines:
             line = line.strip()

@@ -19,6 +19,7 @@ Usage (from ``training/``)::
 
     /usr/bin/python3 -m msd_training.tokenizer_export --model x.model --out DIR --special '<image>'
 """
+
 from __future__ import annotations
 
 import argparse
@@ -118,10 +119,7 @@ def _check_convertible(proto: sp_pb2.ModelProto) -> None:
     if not trainer.byte_fallback:
         raise TokenizerExportError("the model must be trained with byte_fallback=True.")
     if normalizer.name not in ("identity", "") or normalizer.precompiled_charsmap:
-        raise TokenizerExportError(
-            f"normalization rule {normalizer.name!r} cannot be reproduced exactly; "
-            "train with normalization_rule_name=identity."
-        )
+        raise TokenizerExportError(f"normalization rule {normalizer.name!r} cannot be reproduced exactly; train with normalization_rule_name=identity.")
     if normalizer.remove_extra_whitespaces:
         raise TokenizerExportError("train with remove_extra_whitespaces=False (whitespace must survive round trips).")
     if not normalizer.escape_whitespaces:
@@ -169,10 +167,7 @@ def build_tokenizer_json(proto: sp_pb2.ModelProto, options: ExportOptions | None
             added.append(_added_token(piece_id, piece.piece, special=False))
     for offset, token in enumerate(_dedupe(options.special_tokens)):
         if token in vocab:
-            raise TokenizerExportError(
-                f"special token {token!r} is already a piece of the model (id {vocab[token]}); "
-                "pass only tokens that are new."
-            )
+            raise TokenizerExportError(f"special token {token!r} is already a piece of the model (id {vocab[token]}); pass only tokens that are new.")
         added.append(_added_token(len(proto.pieces) + offset, token, special=True))
 
     unk = proto.pieces[trainer.unk_id].piece if trainer.unk_id >= 0 else None
@@ -199,8 +194,7 @@ def build_tokenizer_json(proto: sp_pb2.ModelProto, options: ExportOptions | None
         "added_tokens": added,
         "normalizer": {"type": "Sequence", "normalizers": normalizers},
         "pre_tokenizer": None,
-        "post_processor": _post_processor(vocab, bos if options.add_bos_token else None,
-                                          eos if options.add_eos_token else None),
+        "post_processor": _post_processor(vocab, bos if options.add_bos_token else None, eos if options.add_eos_token else None),
         "decoder": {"type": "Sequence", "decoders": decoders},
         "model": {
             "type": "BPE",
@@ -245,8 +239,7 @@ def _post_processor(vocab: dict[str, int], bos: str | None, eos: str | None) -> 
     }
 
 
-def build_tokenizer_config(tokenizer_json: dict[str, Any], proto: sp_pb2.ModelProto,
-                           options: ExportOptions | None = None) -> dict[str, Any]:
+def build_tokenizer_config(tokenizer_json: dict[str, Any], proto: sp_pb2.ModelProto, options: ExportOptions | None = None) -> dict[str, Any]:
     """The ``tokenizer_config.json`` object matching :func:`build_tokenizer_json`."""
     options = options or ExportOptions()
     trainer = proto.trainer_spec
@@ -276,10 +269,7 @@ def build_tokenizer_config(tokenizer_json: dict[str, Any], proto: sp_pb2.ModelPr
         "legacy": True,
         "model_max_length": options.model_max_length,
         "additional_special_tokens": specials,
-        "added_tokens_decoder": {
-            str(token["id"]): {key: value for key, value in token.items() if key != "id"}
-            for token in tokenizer_json["added_tokens"]
-        },
+        "added_tokens_decoder": {str(token["id"]): {key: value for key, value in token.items() if key != "id"} for token in tokenizer_json["added_tokens"]},
         "chat_template": options.chat_template if options.chat_template is not None else llava_chat_template(image_token),
     }
     if image_token is not None:
@@ -321,8 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="trained SentencePiece BPE model (.model)")
     parser.add_argument("--out", required=True, help="output directory for tokenizer.json and tokenizer_config.json")
-    parser.add_argument("--special", action="append", default=[], metavar="TOKEN",
-                        help="extra special token appended after the vocabulary (repeatable), e.g. '<image>'")
+    parser.add_argument(
+        "--special", action="append", default=[], metavar="TOKEN", help="extra special token appended after the vocabulary (repeatable), e.g. '<image>'"
+    )
     parser.add_argument("--image-token", default=None, help="image placeholder (default: <image> if given with --special)")
     parser.add_argument("--pad-token", default=None, help="padding token (default: the unknown piece)")
     parser.add_argument("--no-bos", action="store_true", help="do not add BOS when encoding")

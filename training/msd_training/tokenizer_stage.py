@@ -1,4 +1,5 @@
 """Stage 2 — tokenizer: SentencePiece BPE with byte fallback, exported as tokenizer.json."""
+
 from __future__ import annotations
 
 import os
@@ -34,7 +35,10 @@ def train(run_dir: str, vocab_size: int = 4000, seed: int = 1234) -> str:
         character_coverage=0.9995,
         input_sentence_size=400000,
         shuffle_input_sentence=True,
-        unk_id=0, bos_id=1, eos_id=2, pad_id=-1,
+        unk_id=0,
+        bos_id=1,
+        eos_id=2,
+        pad_id=-1,
         num_threads=2,
         minloglevel=1,
     )

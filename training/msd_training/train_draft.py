@@ -7,6 +7,7 @@ on positions whose next token is an answer token. Curricula:
                  with probability rising linearly from 0 to 1;
     "multimodal-only": multimodal samples from the first step (ablation b).
 """
+
 from __future__ import annotations
 
 import json
@@ -99,7 +100,18 @@ def multimodal_ratio(curriculum: str, step: int, steps: int) -> float:
     return 0.0 if step < half else (step - half) / max(1, steps - half)
 
 
-def train(target: LlavaForConditionalGeneration, features_path: str, out_path: str, decoupled: bool = True, curriculum: str = "two-stage", steps: int = 1500, batch_size: int = 16, lr: float = 1e-3, seed: int = 1234, label: str = "draft") -> MsdDraft:
+def train(
+    target: LlavaForConditionalGeneration,
+    features_path: str,
+    out_path: str,
+    decoupled: bool = True,
+    curriculum: str = "two-stage",
+    steps: int = 1500,
+    batch_size: int = 16,
+    lr: float = 1e-3,
+    seed: int = 1234,
+    label: str = "draft",
+) -> MsdDraft:
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     features = FeatureSet(features_path)
     draft = new_draft(target, decoupled, seed)
@@ -108,7 +120,15 @@ def train(target: LlavaForConditionalGeneration, features_path: str, out_path: s
     start = 0
     checkpoint = out_path + ".ckpt"
     # A checkpoint resumes only the same training: same step budget, curriculum and feature file.
-    setup = {"steps": steps, "curriculum": curriculum, "decoupled": decoupled, "batch_size": batch_size, "lr": lr, "seed": seed, "features": _file_signature(features_path)}
+    setup = {
+        "steps": steps,
+        "curriculum": curriculum,
+        "decoupled": decoupled,
+        "batch_size": batch_size,
+        "lr": lr,
+        "seed": seed,
+        "features": _file_signature(features_path),
+    }
     if os.path.exists(checkpoint):
         state = torch.load(checkpoint)
         if state.get("setup") == setup:
@@ -134,11 +154,15 @@ def train(target: LlavaForConditionalGeneration, features_path: str, out_path: s
         torch.nn.utils.clip_grad_norm_(trainable, 0.5)
         optimizer.step()
         history.append(loss.item())
-        progress.update(loss=float(np.mean(history[-50:])), smooth_l1=regression.item(), ce=classification.item(), mm_ratio=multimodal_ratio(curriculum, step, steps))
+        progress.update(
+            loss=float(np.mean(history[-50:])), smooth_l1=regression.item(), ce=classification.item(), mm_ratio=multimodal_ratio(curriculum, step, steps)
+        )
         if (step + 1) % 250 == 0 or step + 1 == steps:
             torch.save({"model": draft.state_dict(), "optimizer": optimizer.state_dict(), "step": step + 1, "setup": setup}, checkpoint + ".tmp")
             os.replace(checkpoint + ".tmp", checkpoint)
-    torch.save({"model": draft.state_dict(), "config": draft.config.to_dict(), "curriculum": curriculum, "steps": steps, "seconds": time.time() - began}, out_path)
+    torch.save(
+        {"model": draft.state_dict(), "config": draft.config.to_dict(), "curriculum": curriculum, "steps": steps, "seconds": time.time() - began}, out_path
+    )
     return draft
 
 

@@ -1,4 +1,5 @@
 """Stage 3b — train the tiny LLaVA target: projector and decoder from scratch on the pretrained, frozen vision tower."""
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,9 @@ def default_config(sp: spm.SentencePieceProcessor, **overrides) -> LlavaConfig:
 
 def load_encoder(run_dir: str, config: LlavaConfig) -> ConversationEncoder:
     sp = spm.SentencePieceProcessor(model_file=os.path.join(run_dir, "sp.model"))
-    ids = SpecialIds(bos=config.bos_token_id, eos=config.eos_token_id, image=config.image_token_index, pad=config.pad_token_id, image_tokens=config.image_seq_length)
+    ids = SpecialIds(
+        bos=config.bos_token_id, eos=config.eos_token_id, image=config.image_token_index, pad=config.pad_token_id, image_tokens=config.image_seq_length
+    )
     return ConversationEncoder(sp, ids)
 
 
@@ -65,7 +68,9 @@ def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def train(run_dir: str, steps: int = 3000, batch_size: int = 16, lr: float = 1e-3, seed: int = 1234, overrides: dict | None = None, checkpoint_every: int = 200) -> LlavaForConditionalGeneration:
+def train(
+    run_dir: str, steps: int = 3000, batch_size: int = 16, lr: float = 1e-3, seed: int = 1234, overrides: dict | None = None, checkpoint_every: int = 200
+) -> LlavaForConditionalGeneration:
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     sp = spm.SentencePieceProcessor(model_file=os.path.join(run_dir, "sp.model"))
@@ -102,7 +107,7 @@ def train(run_dir: str, steps: int = 3000, batch_size: int = 16, lr: float = 1e-
     maker = BatchMaker(encoder, images, config.pad_token_id)
     rng = random.Random(seed + start)
     params = sum(p.numel() for p in model.parameters())
-    print(f"[target] {params/1e6:.2f}M parameters, {steps} steps of {batch_size}", flush=True)
+    print(f"[target] {params / 1e6:.2f}M parameters, {steps} steps of {batch_size}", flush=True)
     progress = Progress(steps - start, "target")
     losses: dict[str, list[float]] = {}
     began = time.time()
@@ -120,7 +125,9 @@ def train(run_dir: str, steps: int = 3000, batch_size: int = 16, lr: float = 1e-
         losses.setdefault(kind, []).append(loss.item())
         progress.update(**{f"loss_{k}": float(np.mean(v[-50:])) for k, v in losses.items()})
         if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step + 1, "config": config.to_dict()}, checkpoint_path + ".tmp")
+            torch.save(
+                {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step + 1, "config": config.to_dict()}, checkpoint_path + ".tmp"
+            )
             os.replace(checkpoint_path + ".tmp", checkpoint_path)
     report_path = os.path.join(run_dir, "target-train.json")
     if start >= steps:
@@ -131,5 +138,15 @@ def train(run_dir: str, steps: int = 3000, batch_size: int = 16, lr: float = 1e-
         with open(report_path) as f:
             previous = json.load(f)
     with open(report_path, "w") as f:
-        json.dump({"steps": steps, "batch_size": batch_size, "seconds": previous.get("seconds", 0) + time.time() - began, "parameters": params, "final_loss": {k: float(np.mean(v[-100:])) for k, v in losses.items()}}, f, indent=2)
+        json.dump(
+            {
+                "steps": steps,
+                "batch_size": batch_size,
+                "seconds": previous.get("seconds", 0) + time.time() - began,
+                "parameters": params,
+                "final_loss": {k: float(np.mean(v[-100:])) for k, v in losses.items()},
+            },
+            f,
+            indent=2,
+        )
     return model

@@ -7,6 +7,7 @@ generator: colour and shape class per patch, read from the same penultimate laye
 uses, plus background and object count from the mean of the patches. The target stage then loads
 this tower and keeps it frozen, as LLaVA-1.5 keeps CLIP frozen.
 """
+
 from __future__ import annotations
 
 import json

@@ -20,6 +20,7 @@ itself that the 2D mask marks real, and a blocked entry is float32's minimum, as
 `modeling.causal_mask` and @msd/core's `blockedAttention`; the layers are the target's own modules,
 so the attention arithmetic is the one msd's decoder does.
 """
+
 from __future__ import annotations
 
 import json
@@ -103,8 +104,22 @@ def export_graphs(model: LlavaForConditionalGeneration, out_dir: str, logits_to_
     t = model.config.text_config
     v = model.config.vision_config
     paths = {name: os.path.join(out_dir, "onnx", f"{name}.onnx") for name in GRAPHS}
-    _export(VisionEncoder(model), (torch.randn(2, 3, v.image_size, v.image_size),), paths["vision_encoder"], ["pixel_values"], ["image_features"], {"pixel_values": {0: "num_images"}, "image_features": {0: "num_images"}})
-    _export(EmbedTokens(model), (torch.tensor([[1, 5, 7]]),), paths["embed_tokens"], ["input_ids"], ["inputs_embeds"], {"input_ids": {0: "batch_size", 1: "sequence_length"}, "inputs_embeds": {0: "batch_size", 1: "sequence_length"}})
+    _export(
+        VisionEncoder(model),
+        (torch.randn(2, 3, v.image_size, v.image_size),),
+        paths["vision_encoder"],
+        ["pixel_values"],
+        ["image_features"],
+        {"pixel_values": {0: "num_images"}, "image_features": {0: "num_images"}},
+    )
+    _export(
+        EmbedTokens(model),
+        (torch.tensor([[1, 5, 7]]),),
+        paths["embed_tokens"],
+        ["input_ids"],
+        ["inputs_embeds"],
+        {"input_ids": {0: "batch_size", 1: "sequence_length"}, "inputs_embeds": {0: "batch_size", 1: "sequence_length"}},
+    )
     # Trace with a non-empty past and two new rows (distinct sizes, so torch keeps the dims apart),
     # keeping one logits row.
     past_len, new_len = 3, 2
@@ -154,16 +169,21 @@ def adapt_model_files(config: LlavaConfig, out_dir: str) -> None:
     data["text_config"]["head_dim"] = config.text_config.head_dim
     data["transformers.js_config"] = {"dtype": "fp32"}
     _write_json(path, data)
-    _write_json(os.path.join(out_dir, "processor_config.json"), {
-        "processor_class": "LlavaProcessor",
-        "image_token": "<image>",
-        "patch_size": config.vision_config.patch_size,
-        "num_additional_image_tokens": 0,
-        "vision_feature_select_strategy": config.vision_feature_select_strategy,
-    })
+    _write_json(
+        os.path.join(out_dir, "processor_config.json"),
+        {
+            "processor_class": "LlavaProcessor",
+            "image_token": "<image>",
+            "patch_size": config.vision_config.patch_size,
+            "num_additional_image_tokens": 0,
+            "vision_feature_select_strategy": config.vision_feature_select_strategy,
+        },
+    )
 
 
-def export_transformersjs(model: LlavaForConditionalGeneration, out_dir: str, write_hf_files: Callable[[str], None], logits_to_keep: bool = True) -> dict[str, str]:
+def export_transformersjs(
+    model: LlavaForConditionalGeneration, out_dir: str, write_hf_files: Callable[[str], None], logits_to_keep: bool = True
+) -> dict[str, str]:
     """The whole directory: the three graphs, the Hugging Face files (written by ``write_hf_files(out_dir)``,
     the toolchain's own writer, so they are the bundle's) and transformers.js's adaptations of them."""
     shutil.rmtree(out_dir, ignore_errors=True)

@@ -5,6 +5,7 @@ onnxruntime-node on the parity cases `write_parity_cases` produces; here we chec
 the names and dims of `onnx_export.describe`, carry exactly the loaded weights, and that the loaded PyTorch modules
 hold the checkpoint's values.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,25 +21,72 @@ from msd_training import export_real as er
 from msd_training.hf_checkpoint import CheckpointError, llava_config_from_hf, load_llava, load_msd_draft, normalize_llava_key
 from msd_training.modeling import causal_mask
 from msd_training.onnx_export import describe, export_draft, export_target, round_to_fp16
-from msd_training.safetensors_io import (Checkpoint, SafetensorsError, SafetensorsFile, bf16_to_float32, float32_to_bf16, load_safetensors,
-                                         save_safetensors, save_sharded_safetensors)
+from msd_training.safetensors_io import (
+    Checkpoint,
+    SafetensorsError,
+    SafetensorsFile,
+    bf16_to_float32,
+    float32_to_bf16,
+    load_safetensors,
+    save_safetensors,
+    save_sharded_safetensors,
+)
 
 VOCAB, DRAFT_VOCAB, D, I, LAYERS, HEADS = 96, 88, 64, 128, 2, 4
 DV, IV, VLAYERS, VHEADS, IMAGE, PATCH = 32, 64, 2, 2, 28, 14
 DRAFT_I = 96
 CONFIG = {
-    "architectures": ["LlavaForConditionalGeneration"], "model_type": "llava", "ignore_index": -100,
-    "image_token_index": 88, "pad_token_id": 89, "projector_hidden_act": "gelu", "tie_word_embeddings": False,
-    "vision_feature_layer": -2, "vision_feature_select_strategy": "default", "torch_dtype": "float16",
+    "architectures": ["LlavaForConditionalGeneration"],
+    "model_type": "llava",
+    "ignore_index": -100,
+    "image_token_index": 88,
+    "pad_token_id": 89,
+    "projector_hidden_act": "gelu",
+    "tie_word_embeddings": False,
+    "vision_feature_layer": -2,
+    "vision_feature_select_strategy": "default",
+    "torch_dtype": "float16",
     # Partial, as in the real llava-1.5-7b-hf config.json: the rest are Llama defaults.
-    "text_config": {"model_type": "llama", "hidden_size": D, "intermediate_size": I, "num_hidden_layers": LAYERS, "num_attention_heads": HEADS,
-                    "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "vocab_size": VOCAB, "torch_dtype": "float16"},
-    "vision_config": {"model_type": "clip_vision_model", "hidden_size": DV, "intermediate_size": IV, "num_hidden_layers": VLAYERS,
-                      "num_attention_heads": VHEADS, "image_size": IMAGE, "patch_size": PATCH, "projection_dim": 16, "vocab_size": 32000},
+    "text_config": {
+        "model_type": "llama",
+        "hidden_size": D,
+        "intermediate_size": I,
+        "num_hidden_layers": LAYERS,
+        "num_attention_heads": HEADS,
+        "max_position_embeddings": 128,
+        "rms_norm_eps": 1e-5,
+        "vocab_size": VOCAB,
+        "torch_dtype": "float16",
+    },
+    "vision_config": {
+        "model_type": "clip_vision_model",
+        "hidden_size": DV,
+        "intermediate_size": IV,
+        "num_hidden_layers": VLAYERS,
+        "num_attention_heads": VHEADS,
+        "image_size": IMAGE,
+        "patch_size": PATCH,
+        "projection_dim": 16,
+        "vocab_size": 32000,
+    },
 }
-DRAFT_CONFIG = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_act": "silu", "hidden_size": D, "intermediate_size": DRAFT_I,
-                "num_attention_heads": HEADS, "num_hidden_layers": 1, "num_key_value_heads": HEADS, "rms_norm_eps": 1e-6, "rope_scaling": None,
-                "max_position_embeddings": 128, "vocab_size": DRAFT_VOCAB, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0}
+DRAFT_CONFIG = {
+    "architectures": ["LlamaForCausalLM"],
+    "model_type": "llama",
+    "hidden_act": "silu",
+    "hidden_size": D,
+    "intermediate_size": DRAFT_I,
+    "num_attention_heads": HEADS,
+    "num_hidden_layers": 1,
+    "num_key_value_heads": HEADS,
+    "rms_norm_eps": 1e-6,
+    "rope_scaling": None,
+    "max_position_embeddings": 128,
+    "vocab_size": DRAFT_VOCAB,
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+    "pad_token_id": 0,
+}
 
 
 def hf_llava_tensors(seed: int = 0) -> dict[str, np.ndarray]:
@@ -50,13 +98,16 @@ def hf_llava_tensors(seed: int = 0) -> dict[str, np.ndarray]:
 
     def norm(n):
         return (1.0 + rng.standard_normal(n) * 0.05).astype(np.float32)
+
     patches = (IMAGE // PATCH) ** 2
     v = "vision_tower.vision_model."
     out = {
-        v + "embeddings.class_embedding": w(DV), v + "embeddings.patch_embedding.weight": w(DV, 3, PATCH, PATCH),
+        v + "embeddings.class_embedding": w(DV),
+        v + "embeddings.patch_embedding.weight": w(DV, 3, PATCH, PATCH),
         v + "embeddings.position_embedding.weight": w(patches + 1, DV),
         v + "embeddings.position_ids": np.arange(patches + 1, dtype=np.int64)[None],  # a buffer old CLIP checkpoints carry
-        v + "pre_layrnorm.weight": norm(DV), v + "pre_layrnorm.bias": w(DV),
+        v + "pre_layrnorm.weight": norm(DV),
+        v + "pre_layrnorm.bias": w(DV),
     }
     for i in range(VLAYERS):
         p = f"{v}encoder.layers.{i}."
@@ -88,7 +139,7 @@ def new_layout(tensors: dict) -> dict:
         if key == "language_model.lm_head.weight":
             out["lm_head.weight"] = value
         elif key.startswith("language_model.model."):
-            out["model.language_model." + key[len("language_model.model."):]] = value
+            out["model.language_model." + key[len("language_model.model.") :]] = value
         else:
             out["model." + key] = value
     return out
@@ -99,11 +150,18 @@ def draft_tensors(seed: int = 1) -> dict[str, np.ndarray]:
 
     def w(*shape):
         return (rng.standard_normal(shape) * 0.05).astype(np.float32)
+
     p = "layers.0."
-    out = {"embed_tokens.weight": w(DRAFT_VOCAB, D), "fc.weight": w(D, 2 * D), "fc.bias": w(D),
-           p + "mlp.gate_proj.weight": w(DRAFT_I, D), p + "mlp.up_proj.weight": w(DRAFT_I, D), p + "mlp.down_proj.weight": w(D, DRAFT_I),
-           p + "post_attention_layernorm.weight": (1 + w(D)).astype(np.float32),
-           p + "self_attn.rotary_emb.inv_freq": np.ones(D // HEADS // 2, np.float32)}
+    out = {
+        "embed_tokens.weight": w(DRAFT_VOCAB, D),
+        "fc.weight": w(D, 2 * D),
+        "fc.bias": w(D),
+        p + "mlp.gate_proj.weight": w(DRAFT_I, D),
+        p + "mlp.up_proj.weight": w(DRAFT_I, D),
+        p + "mlp.down_proj.weight": w(D, DRAFT_I),
+        p + "post_attention_layernorm.weight": (1 + w(D)).astype(np.float32),
+        p + "self_attn.rotary_emb.inv_freq": np.ones(D // HEADS // 2, np.float32),
+    }
     for proj in ("q_proj", "k_proj", "v_proj", "o_proj"):
         out[f"{p}self_attn.{proj}.weight"] = w(D, D)
     return out
@@ -133,21 +191,32 @@ def write_draft(directory, tensors=None) -> str:
 def checkpoints(tmp_path_factory):
     root = tmp_path_factory.mktemp("ckpt")
     tensors = hf_llava_tensors()
-    return {"tensors": tensors, "old": write_llava(root / "llava-old", tensors), "new": write_llava(root / "llava-new", new_layout(tensors)),
-            "draft": write_draft(root / "draft"), "root": root}
+    return {
+        "tensors": tensors,
+        "old": write_llava(root / "llava-old", tensors),
+        "new": write_llava(root / "llava-new", new_layout(tensors)),
+        "draft": write_draft(root / "draft"),
+        "root": root,
+    }
 
 
 # ---------------------------------------------------------------- safetensors
 
+
 def test_safetensors_roundtrip_dtypes_and_memmap(tmp_path):
-    tensors = {"f32": np.arange(6, dtype=np.float32).reshape(2, 3) / 7, "f16": np.array([1.5, -2.0, 65504], np.float16),
-               "i64": np.array([[-3, 2 ** 40]], np.int64), "scalar": np.array(2.5, np.float64), "empty": np.zeros((0, 4), np.float32),
-               "bf": np.array([1.0, -3.0, 3.140625, 1e-3], np.float32)}
+    tensors = {
+        "f32": np.arange(6, dtype=np.float32).reshape(2, 3) / 7,
+        "f16": np.array([1.5, -2.0, 65504], np.float16),
+        "i64": np.array([[-3, 2**40]], np.int64),
+        "scalar": np.array(2.5, np.float64),
+        "empty": np.zeros((0, 4), np.float32),
+        "bf": np.array([1.0, -3.0, 3.140625, 1e-3], np.float32),
+    }
     path = str(tmp_path / "a.safetensors")
     save_safetensors(path, tensors, metadata={"format": "pt"}, bf16=["bf"])
     raw = open(path, "rb").read()
     header_len = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8:8 + header_len])
+    header = json.loads(raw[8 : 8 + header_len])
     assert header["__metadata__"] == {"format": "pt"} and header["bf"]["dtype"] == "BF16" and header["i64"]["dtype"] == "I64"
     assert (8 + header_len) % 8 == 0
     file = SafetensorsFile(path)
@@ -164,9 +233,9 @@ def test_safetensors_roundtrip_dtypes_and_memmap(tmp_path):
 
 
 def test_bf16_bits_are_exact():
-    assert bf16_to_float32(np.array([0x3F80, 0xC040, 0x0001], np.uint16)).tolist() == [1.0, -3.0, np.float32(2.0 ** -133)]
+    assert bf16_to_float32(np.array([0x3F80, 0xC040, 0x0001], np.uint16)).tolist() == [1.0, -3.0, np.float32(2.0**-133)]
     # round to nearest even: 1 + 2^-8 is halfway between 1 and 1 + 2^-7
-    assert float32_to_bf16(np.array([1 + 2 ** -8, 1 + 3 * 2 ** -8], np.float32)).tolist() == [0x3F80, 0x3F82]
+    assert float32_to_bf16(np.array([1 + 2**-8, 1 + 3 * 2**-8], np.float32)).tolist() == [0x3F80, 0x3F82]
     values = bf16_to_float32(np.arange(0, 0x7F80, 37, dtype=np.uint16))
     assert np.array_equal(float32_to_bf16(values), np.arange(0, 0x7F80, 37, dtype=np.uint16))
 
@@ -177,7 +246,7 @@ def test_safetensors_rejects_malformed(tmp_path):
     path.write_bytes(len(header).to_bytes(8, "little") + header + b"\0" * 8)
     with pytest.raises(SafetensorsError, match="offsets"):
         SafetensorsFile(str(path))
-    path.write_bytes((10 ** 12).to_bytes(8, "little"))
+    path.write_bytes((10**12).to_bytes(8, "little"))
     with pytest.raises(SafetensorsError, match="header length"):
         SafetensorsFile(str(path))
     header = json.dumps({"x": {"dtype": "F8_E4M3", "shape": [1], "data_offsets": [0, 1]}}).encode()
@@ -198,17 +267,51 @@ def test_sharded_checkpoint_index(checkpoints):
 
 # ---------------------------------------------------------------- configs and weights
 
+
 def test_llava_config_defaults_from_real_config():
-    real = {"architectures": ["LlavaForConditionalGeneration"], "ignore_index": -100, "image_token_index": 32000, "model_type": "llava",
-            "pad_token_id": 32001, "projector_hidden_act": "gelu",
-            "text_config": {"_name_or_path": "lmsys/vicuna-7b-v1.5", "architectures": ["LlamaForCausalLM"], "max_position_embeddings": 4096,
-                            "model_type": "llama", "rms_norm_eps": 1e-05, "torch_dtype": "float16", "vocab_size": 32064},
-            "tie_word_embeddings": False, "torch_dtype": "float16", "vision_config": {"hidden_size": 1024, "image_size": 336, "intermediate_size": 4096,
-            "model_type": "clip_vision_model", "num_attention_heads": 16, "num_hidden_layers": 24, "patch_size": 14, "projection_dim": 768, "vocab_size": 32000},
-            "vision_feature_layer": -2, "vision_feature_select_strategy": "default", "vocab_size": 32064}
+    real = {
+        "architectures": ["LlavaForConditionalGeneration"],
+        "ignore_index": -100,
+        "image_token_index": 32000,
+        "model_type": "llava",
+        "pad_token_id": 32001,
+        "projector_hidden_act": "gelu",
+        "text_config": {
+            "_name_or_path": "lmsys/vicuna-7b-v1.5",
+            "architectures": ["LlamaForCausalLM"],
+            "max_position_embeddings": 4096,
+            "model_type": "llama",
+            "rms_norm_eps": 1e-05,
+            "torch_dtype": "float16",
+            "vocab_size": 32064,
+        },
+        "tie_word_embeddings": False,
+        "torch_dtype": "float16",
+        "vision_config": {
+            "hidden_size": 1024,
+            "image_size": 336,
+            "intermediate_size": 4096,
+            "model_type": "clip_vision_model",
+            "num_attention_heads": 16,
+            "num_hidden_layers": 24,
+            "patch_size": 14,
+            "projection_dim": 768,
+            "vocab_size": 32000,
+        },
+        "vision_feature_layer": -2,
+        "vision_feature_select_strategy": "default",
+        "vocab_size": 32064,
+    }
     config = llava_config_from_hf(real)
     t, v = config.text_config, config.vision_config
-    assert (t.vocab_size, t.hidden_size, t.num_hidden_layers, t.num_attention_heads, t.num_key_value_heads, t.intermediate_size) == (32064, 4096, 32, 32, 32, 11008)
+    assert (t.vocab_size, t.hidden_size, t.num_hidden_layers, t.num_attention_heads, t.num_key_value_heads, t.intermediate_size) == (
+        32064,
+        4096,
+        32,
+        32,
+        32,
+        11008,
+    )
     assert (t.rms_norm_eps, t.rope_theta, t.max_position_embeddings) == (1e-5, 10000.0, 4096)
     assert (v.hidden_size, v.num_hidden_layers, v.image_size, v.patch_size, v.hidden_act, v.num_patches) == (1024, 24, 336, 14, "quick_gelu", 576)
     assert (config.image_token_index, config.pad_token_id, config.vision_feature_layer) == (32000, 32001, -2)
@@ -228,7 +331,9 @@ def test_key_layouts_map_to_the_same_model(checkpoints):
         assert torch.equal(state_old[name], state_new[name]), name
     np.testing.assert_array_equal(old.language_model.model.embed_tokens.weight[17].numpy(), tensors["language_model.model.embed_tokens.weight"][17])
     np.testing.assert_array_equal(new.language_model.lm_head.weight.numpy(), tensors["language_model.lm_head.weight"])
-    np.testing.assert_array_equal(new.vision_tower.vision_model.embeddings.class_embedding.numpy(), tensors["vision_tower.vision_model.embeddings.class_embedding"])
+    np.testing.assert_array_equal(
+        new.vision_tower.vision_model.embeddings.class_embedding.numpy(), tensors["vision_tower.vision_model.embeddings.class_embedding"]
+    )
     assert old.config.image_token_index == 88 and old.config.text_config.num_key_value_heads == HEADS
 
 
@@ -283,6 +388,7 @@ def test_draft_loads_and_pads_the_vocabulary(checkpoints):
 
 # ---------------------------------------------------------------- export
 
+
 def _expected_io(model, draft, tmp) -> dict:
     """describe() of the graphs onnx_export produces for the same modules."""
     paths = export_target(model, str(tmp))
@@ -310,7 +416,9 @@ def exports(checkpoints, tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
     lines = []
     fp32 = er.export_real(checkpoints["new"], checkpoints["draft"], str(root / "fp32"), draft_top_k=5, parity_dir=str(root / "parity"), log=lines.append)
-    fp16 = er.export_real(checkpoints["old"], checkpoints["draft"], str(root / "fp16"), fp16=True, draft_top_k=5, external_data_threshold=4096, log=lines.append)
+    fp16 = er.export_real(
+        checkpoints["old"], checkpoints["draft"], str(root / "fp16"), fp16=True, draft_top_k=5, external_data_threshold=4096, log=lines.append
+    )
     model = load_llava(checkpoints["old"])
     draft = load_msd_draft(checkpoints["draft"], model)
     reference = _expected_io(model, draft, root / "reference")
@@ -343,7 +451,11 @@ def test_export_layout_and_io_match_onnx_export(exports):
         assert not (out / ".staging").exists()
         assert config["draft"]["top_k"] == 5 and config["draft"]["checkpoint_embed_rows"] == DRAFT_VOCAB
         assert config["llava"]["text_config"]["vocab_size"] == VOCAB
-    assert describe(str(root / "fp32" / "onnx" / "draft_msd.onnx"))["outputs"][2] == {"name": "topk_ids", "dtype": "int64", "dims": ["batch_size", "topk_row_count", 5]}
+    assert describe(str(root / "fp32" / "onnx" / "draft_msd.onnx"))["outputs"][2] == {
+        "name": "topk_ids",
+        "dtype": "int64",
+        "dims": ["batch_size", "topk_row_count", 5],
+    }
     assert sum("[export-real] (" in line for line in exports["lines"]) == 2 * 7 + 1
 
 
@@ -383,14 +495,17 @@ def test_finalize_reads_torch_style_per_tensor_external_files(tmp_path):
     weight = np.random.default_rng(3).standard_normal((64, 32)).astype(np.float32)
     bias = np.arange(32, dtype=np.float32)
     graph = onnx.helper.make_graph(
-        [onnx.helper.make_node("MatMul", ["x", "w"], ["y0"]), onnx.helper.make_node("Add", ["y0", "b"], ["y"])], "g",
-        [onnx.helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 64])], [onnx.helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 32])],
-        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")])
+        [onnx.helper.make_node("MatMul", ["x", "w"], ["y0"]), onnx.helper.make_node("Add", ["y0", "b"], ["y"])],
+        "g",
+        [onnx.helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 64])],
+        [onnx.helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 32])],
+        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")],
+    )
     staging = tmp_path / "staging"
     staging.mkdir()
     onnx.save_model(onnx.helper.make_model(graph), str(staging / "m.onnx"), save_as_external_data=True, all_tensors_to_one_file=False, size_threshold=0)
     assert len(os.listdir(staging)) == 3
-    info = er.finalize_onnx(str(staging / "m.onnx"), str(tmp_path / "out" / "m.onnx"), external_data_threshold=10 ** 9)
+    info = er.finalize_onnx(str(staging / "m.onnx"), str(tmp_path / "out" / "m.onnx"), external_data_threshold=10**9)
     assert info["external_data"] is None and os.listdir(tmp_path / "out") == ["m.onnx"]
     values = _initializers(str(tmp_path / "out" / "m.onnx"))
     np.testing.assert_array_equal(values["w"], weight)

@@ -1,4 +1,5 @@
 """Tests of the PIL reference preprocessing used as ground truth by @msd/vision."""
+
 from __future__ import annotations
 
 import io
@@ -24,8 +25,7 @@ from msd_training.image_reference import (  # noqa: E402
     resize_target,
 )
 
-LLAVA = os.path.join(os.path.dirname(__file__), "..", "..", "packages", "vision", "test", "fixtures",
-                     "llava-preprocessor_config.json")
+LLAVA = os.path.join(os.path.dirname(__file__), "..", "..", "packages", "vision", "test", "fixtures", "llava-preprocessor_config.json")
 
 
 def encode(image: Image.Image, fmt: str = "PNG", **kwargs) -> io.BytesIO:

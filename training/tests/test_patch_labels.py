@@ -1,4 +1,5 @@
 """The vision tower's pretraining labels describe the image the model sees, patch by patch."""
+
 import random
 
 import numpy as np
@@ -18,7 +19,7 @@ def test_labelled_patches_show_the_labelled_colour():
             if not 0 < colour[patch] <= len(names):
                 continue
             row, col = divmod(patch, 12)
-            block = pixels[row * 8:(row + 1) * 8, col * 8:(col + 1) * 8].reshape(-1, 3)
+            block = pixels[row * 8 : (row + 1) * 8, col * 8 : (col + 1) * 8].reshape(-1, 3)
             expected = np.array(scenes.COLOURS[names[colour[patch] - 1]])
             # Pixels of the object's colour; bicubic resampling blurs edge patches, so only some.
             close = (np.abs(block - expected).max(axis=1) < 40).mean()

@@ -1,5 +1,6 @@
 """The whole toolchain on tiny sizes: every stage runs, writes what the next one reads, and the
 bundle has the documented layout."""
+
 import json
 import os
 

@@ -1,5 +1,6 @@
 """int8 draft weights: the rewritten graph is valid, and the PyTorch reference of its arithmetic stays
 close to the float model (the exact ONNX-vs-reference parity runs in the TypeScript tests)."""
+
 import copy
 
 import numpy as np
@@ -49,7 +50,14 @@ def test_fake_quantized_draft_stays_close_to_float():
     quantized = copy.deepcopy(draft)
     fake_quantize_linear(quantized)
     d = draft.config.text_config.hidden_size
-    inputs = (torch.tensor([[3, 4, 5]]), torch.randn(1, 3, d), torch.zeros(1, 3, d), torch.zeros(1, 3), torch.arange(3).view(1, 3), causal_mask(torch.ones(1, 3)))
+    inputs = (
+        torch.tensor([[3, 4, 5]]),
+        torch.randn(1, 3, d),
+        torch.zeros(1, 3, d),
+        torch.zeros(1, 3),
+        torch.arange(3).view(1, 3),
+        causal_mask(torch.ones(1, 3)),
+    )
     with torch.no_grad():
         exact, _ = draft(*inputs)
         approx, _ = quantized(*inputs)

@@ -1,4 +1,5 @@
 """Small checks of msd_training.tokenizer_export on a tiny SentencePiece model trained in a temp dir."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,9 @@ from msd_training.tokenizer_export import (
 )
 
 TRAINING = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORDS = ("package library tool the a of for and with data files server client python debian "
-         "documentation development headers module plugin support runtime shared").split()
+WORDS = (
+    "package library tool the a of for and with data files server client python debian documentation development headers module plugin support runtime shared"
+).split()
 
 
 def _corpus(count: int = 400) -> list[str]:
@@ -34,9 +36,16 @@ def _train(tmp_path, **overrides) -> str:
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(_corpus()), encoding="utf-8")
     options = dict(
-        input=str(corpus), model_prefix=str(tmp_path / "sp"), model_type="bpe", vocab_size=300,
-        byte_fallback=True, normalization_rule_name="identity", add_dummy_prefix=True,
-        remove_extra_whitespaces=False, num_threads=1, minloglevel=2,
+        input=str(corpus),
+        model_prefix=str(tmp_path / "sp"),
+        model_type="bpe",
+        vocab_size=300,
+        byte_fallback=True,
+        normalization_rule_name="identity",
+        add_dummy_prefix=True,
+        remove_extra_whitespaces=False,
+        num_threads=1,
+        minloglevel=2,
     )
     options.update(overrides)
     spm.SentencePieceTrainer.train(**options)
@@ -51,14 +60,17 @@ def model_path(tmp_path_factory) -> str:
 def test_tokenizer_json_structure(model_path, tmp_path):
     written = export_tokenizer(model_path, str(tmp_path / "out"), ExportOptions(special_tokens=["<image>"]))
     data = json.loads(open(written["tokenizer.json"], encoding="utf-8").read())
-    assert data["normalizer"] == {"type": "Sequence", "normalizers": [
-        {"type": "Prepend", "prepend": "▁"},
-        {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]}
+    assert data["normalizer"] == {
+        "type": "Sequence",
+        "normalizers": [{"type": "Prepend", "prepend": "▁"}, {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}],
+    }
     assert data["pre_tokenizer"] is None
     assert data["decoder"]["decoders"] == [
         {"type": "Replace", "pattern": {"String": "▁"}, "content": " "},
-        {"type": "ByteFallback"}, {"type": "Fuse"},
-        {"type": "Strip", "content": " ", "start": 1, "stop": 0}]
+        {"type": "ByteFallback"},
+        {"type": "Fuse"},
+        {"type": "Strip", "content": " ", "start": 1, "stop": 0},
+    ]
     model = data["model"]
     assert model["type"] == "BPE" and model["byte_fallback"] is True and model["unk_token"] == "<unk>"
     added = {token["content"]: token for token in data["added_tokens"]}
@@ -96,17 +108,37 @@ def test_tokenizer_config(model_path, tmp_path):
 def test_cli_and_refusals(model_path, tmp_path):
     out = tmp_path / "cli"
     result = subprocess.run(
-        [sys.executable, "-m", "msd_training.tokenizer_export", "--model", model_path, "--out", str(out),
-         "--special", "<image>", "--special", "<pad>", "--pad-token", "<pad>"],
-        cwd=TRAINING, capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "msd_training.tokenizer_export",
+            "--model",
+            model_path,
+            "--out",
+            str(out),
+            "--special",
+            "<image>",
+            "--special",
+            "<pad>",
+            "--pad-token",
+            "<pad>",
+        ],
+        cwd=TRAINING,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     config = json.loads((out / "tokenizer_config.json").read_text(encoding="utf-8"))
     assert config["pad_token"] == "<pad>" and config["added_tokens_decoder"]["301"]["content"] == "<pad>"
 
     with pytest.raises(TokenizerExportError, match="already a piece"):
         build_tokenizer_json(load_model_proto(model_path), ExportOptions(special_tokens=["<s>"]))
-    bad = subprocess.run([sys.executable, "-m", "msd_training.tokenizer_export", "--model", str(tmp_path / "none.model"),
-                          "--out", str(tmp_path / "x")], cwd=TRAINING, capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "msd_training.tokenizer_export", "--model", str(tmp_path / "none.model"), "--out", str(tmp_path / "x")],
+        cwd=TRAINING,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "cannot read" in bad.stderr
 
 

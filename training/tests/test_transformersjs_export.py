@@ -5,6 +5,7 @@ its 2D-mask decoder computes what the target's own decoder computes with a 4D ca
 No onnxruntime exists in this Python; the ONNX numerics (bit-identical logits, identical greedy
 tokens) are checked through onnxruntime-node by packages/msd/bench/check-transformers-js.ts.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,22 @@ def run_dir(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("run")
     lines = [" ".join(WORDS[(i * 5 + j * 3) % len(WORDS)] for j in range(4 + i % 6)) + f" {i}?" for i in range(400)]
     (path / "corpus.txt").write_text("\n".join(lines), encoding="utf-8")
-    spm.SentencePieceTrainer.train(input=str(path / "corpus.txt"), model_prefix=str(path / "sp"), model_type="bpe", vocab_size=400, byte_fallback=True,
-                                   normalization_rule_name="identity", add_dummy_prefix=True, remove_extra_whitespaces=False,
-                                   unk_id=0, bos_id=1, eos_id=2, pad_id=-1, num_threads=1, minloglevel=2)
+    spm.SentencePieceTrainer.train(
+        input=str(path / "corpus.txt"),
+        model_prefix=str(path / "sp"),
+        model_type="bpe",
+        vocab_size=400,
+        byte_fallback=True,
+        normalization_rule_name="identity",
+        add_dummy_prefix=True,
+        remove_extra_whitespaces=False,
+        unk_id=0,
+        bos_id=1,
+        eos_id=2,
+        pad_id=-1,
+        num_threads=1,
+        minloglevel=2,
+    )
     torch.manual_seed(0)
     config = default_config(spm.SentencePieceProcessor(model_file=str(path / "sp.model")), text=TEXT, vision=TINY_VISION)
     model = LlavaForConditionalGeneration(config)
