@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 import time
@@ -44,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     for stage in stages:
         began = time.time()
         print(f"[msd_training] stage {stage} -> {args.run}", flush=True)
-        module = importlib.import_module(f"msd_training.stages")
+        module = importlib.import_module("msd_training.stages")
         getattr(module, stage.replace("-", "_"))(args)
         print(f"[msd_training] stage {stage} done in {(time.time() - began) / 60:.1f} min", flush=True)
     return 0

@@ -42,7 +42,7 @@ class BatchMaker:
         input_ids = torch.full((len(rows), length), self.pad_id, dtype=torch.long)
         valid = torch.zeros((len(rows), length), dtype=torch.long)
         loss_mask = torch.zeros((len(rows), length), dtype=torch.float32)
-        for i, (ids, mask) in enumerate(zip(rows, masks)):
+        for i, (ids, mask) in enumerate(zip(rows, masks, strict=True)):
             input_ids[i, : len(ids)] = torch.tensor(ids)
             valid[i, : len(ids)] = 1
             # mask[j] marks token j as a target, so the prediction made at j-1 is learned.

@@ -59,7 +59,7 @@ def patch_labels(scene: scenes.Scene, size: int) -> tuple[np.ndarray, np.ndarray
     shape = np.zeros(grid * grid, np.int64)
     for p, block in enumerate(blocks):
         values, counts = np.unique(block, return_counts=True)
-        objects = [(c, v) for v, c in zip(values, counts) if 0 < v < PAD_LABEL]
+        objects = [(c, v) for v, c in zip(values, counts, strict=True) if 0 < v < PAD_LABEL]
         if objects and max(objects)[0] * 4 >= block.size:
             obj = scene.objects[max(objects)[1] - 1]
             colour[p] = 1 + colour_names.index(obj.colour)

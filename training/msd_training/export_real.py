@@ -27,7 +27,7 @@ import os
 import shutil
 import sys
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 import onnx
@@ -35,8 +35,8 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from .hf_checkpoint import load_llava, load_msd_draft
-from .modeling import LlavaForConditionalGeneration, MsdDraft, causal_mask
 from .manifest import TARGET_GRAPHS, build_manifest, write_manifest
+from .modeling import LlavaForConditionalGeneration, MsdDraft, causal_mask
 from .onnx_export import DraftGraph, describe, export_draft, export_target, round_to_fp16, write_parity_case
 
 EXTERNAL_DATA_THRESHOLD = 2_000_000_000
@@ -114,7 +114,7 @@ def finalize_onnx(
     model = onnx.load(src, load_external_data=False)
     graph = model.graph
     convert = [fp16 and t.data_type == TensorProto.FLOAT and int(np.prod(t.dims, dtype=np.int64)) >= min_elements for t in graph.initializer]
-    total = sum(_tensor_nbytes(t) // (2 if c else 1) for t, c in zip(graph.initializer, convert))
+    total = sum(_tensor_nbytes(t) // (2 if c else 1) for t, c in zip(graph.initializer, convert, strict=True))
     external = total > external_data_threshold
     data_name = os.path.basename(dst) + "_data"
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
@@ -124,7 +124,7 @@ def finalize_onnx(
     casts = []
     handle = open(data_path, "wb") if external else None
     try:
-        for index, (tensor, to_fp16) in enumerate(zip(graph.initializer, convert)):
+        for index, (tensor, to_fp16) in enumerate(zip(graph.initializer, convert, strict=True)):
             if not to_fp16 and tensor.data_location != TensorProto.EXTERNAL and not (external and _tensor_nbytes(tensor) >= EXTERNAL_MIN_BYTES):
                 continue  # inline already and staying inline
             array = _tensor_array(tensor, src_dir)
@@ -168,7 +168,7 @@ def finalize_onnx(
 # ---------------------------------------------------------------- parity cases
 
 
-def write_parity_cases(model: LlavaForConditionalGeneration, draft: Optional[MsdDraft], out_dir: str, seed: int = 0, top_k: int = 10) -> list[str]:
+def write_parity_cases(model: LlavaForConditionalGeneration, draft: MsdDraft | None, out_dir: str, seed: int = 0, top_k: int = 10) -> list[str]:
     """Inputs and PyTorch outputs for every graph (`<out_dir>/<graph>/case.json`), for the onnxruntime-node check.
 
     The decoder case is the one `stages.export_target` writes (6-token prefill, then a 4-node tree on the KV cache);
@@ -263,7 +263,7 @@ def export_real(
     fp16: bool = False,
     draft_top_k: int = 10,
     external_data_threshold: int = EXTERNAL_DATA_THRESHOLD,
-    parity_dir: Optional[str] = None,
+    parity_dir: str | None = None,
     log: Callable[[str], None] = print,
 ) -> dict:
     """Load both checkpoints, export the four graphs into `out`, write config.json; returns the config object."""
@@ -351,7 +351,7 @@ def _check_no_shared_external_files(paths: dict[str, str]) -> None:
             seen[location] = name
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m msd_training.export_real", description=__doc__.split("\n\n")[0])
     parser.add_argument("--llava", required=True, help="llava-hf model directory (config.json + safetensors or pytorch_model.bin)")
     parser.add_argument("--draft", required=True, help="MSD draft directory (config.json + pytorch_model.bin/safetensors) or weights file")

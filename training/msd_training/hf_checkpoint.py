@@ -24,7 +24,7 @@ import json
 import os
 import re
 import warnings
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -140,7 +140,7 @@ def llava_config_from_hf(config: dict) -> LlavaConfig:
     return LlavaConfig(vision_config=VisionConfig(**vision), text_config=TextConfig(**{k: text[k] for k in TextConfig.__dataclass_fields__}), **top)
 
 
-def draft_config_from_hf(config: Optional[dict], target: LlavaConfig, shapes: Optional[dict] = None) -> DraftConfig:
+def draft_config_from_hf(config: dict | None, target: LlavaConfig, shapes: dict | None = None) -> DraftConfig:
     """The draft's TextConfig: its own config.json where given, else the target's LM; vocab is always the target's."""
     t = target.text_config
     source = dict(config or {})
@@ -224,7 +224,7 @@ def _copy_into(module: nn.Module, tensors: dict[str, Callable[[], np.ndarray]], 
             target.copy_(_as_tensor(tensors[name]()))
 
 
-def load_llava(path: str, config: Optional[LlavaConfig] = None) -> LlavaForConditionalGeneration:
+def load_llava(path: str, config: LlavaConfig | None = None) -> LlavaForConditionalGeneration:
     """A llava-hf directory (config.json + weights) -> our LlavaForConditionalGeneration in float32, eval mode, no grads."""
     if config is None:
         config_path = os.path.join(path, "config.json")
@@ -250,7 +250,7 @@ def load_llava(path: str, config: Optional[LlavaConfig] = None) -> LlavaForCondi
     return model.eval().requires_grad_(False)
 
 
-def _draft_files(path: str) -> tuple[str, Optional[dict]]:
+def _draft_files(path: str) -> tuple[str, dict | None]:
     """(weights path, config.json object or None) for a draft directory or file."""
     directory = path if os.path.isdir(path) else os.path.dirname(path)
     config_path = os.path.join(directory, "config.json")
@@ -288,7 +288,8 @@ def load_msd_draft(path: str, target: LlavaForConditionalGeneration) -> MsdDraft
             rows = embed_rows = shapes["embed_tokens.weight"][0]
             if rows > vocab or shapes["embed_tokens.weight"][1:] != (config.text_config.hidden_size,):
                 raise CheckpointError(
-                    f"draft embed_tokens.weight {list(shapes['embed_tokens.weight'])} does not fit the target vocabulary {vocab} x {config.text_config.hidden_size}"
+                    f"draft embed_tokens.weight {list(shapes['embed_tokens.weight'])} does not fit "
+                    f"the target vocabulary {vocab} x {config.text_config.hidden_size}"
                 )
 
             def embed(rows=rows, key=raw["embed_tokens.weight"]) -> np.ndarray:

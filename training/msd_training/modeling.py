@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -71,7 +70,7 @@ class LlavaConfig:
         return asdict(self)
 
     @staticmethod
-    def from_dict(data: dict) -> "LlavaConfig":
+    def from_dict(data: dict) -> LlavaConfig:
         fields = {k: v for k, v in data.items() if k in LlavaConfig.__dataclass_fields__ and k not in ("vision_config", "text_config")}
         vision = {k: v for k, v in data["vision_config"].items() if k in VisionConfig.__dataclass_fields__}
         text = {k: v for k, v in data["text_config"].items() if k in TextConfig.__dataclass_fields__}
@@ -331,7 +330,7 @@ class LlamaForCausalLM(nn.Module):
         self.model = LlamaModel(config)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
 
-    def forward(self, inputs_embeds, position_ids, mask, past: Optional[list] = None):
+    def forward(self, inputs_embeds, position_ids, mask, past: list | None = None):
         """Returns (logits, last hidden state after the final norm, presents)."""
         cos, sin = rope(position_ids, self.config.head_dim, self.config.rope_theta)
         x = inputs_embeds
@@ -367,7 +366,7 @@ class LlavaForConditionalGeneration(nn.Module):
             features = features[:, 1:]
         return self.multi_modal_projector(features)
 
-    def fuse(self, input_ids: torch.Tensor, image_features: Optional[torch.Tensor]) -> torch.Tensor:
+    def fuse(self, input_ids: torch.Tensor, image_features: torch.Tensor | None) -> torch.Tensor:
         """Token embeddings with image-token positions replaced by projected patches, in order."""
         is_image = input_ids == self.config.image_token_index
         safe_ids = input_ids.masked_fill(is_image, 0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import onnx
@@ -95,7 +95,7 @@ def _pin_static_output_dims(path: str, names: list[str], shapes: list, dynamic_a
     """torch names some static dims symbolically (e.g. the patch count after dropping CLS); pin every
     dim that is not declared dynamic to its size, so the manifest states what onnxruntime infers."""
     model = onnx.load(path)
-    for output, shape in zip(model.graph.output, shapes):
+    for output, shape in zip(model.graph.output, shapes, strict=True):
         dynamic = dynamic_axes.get(output.name, {})
         for axis, dim in enumerate(output.type.tensor_type.shape.dim):
             if axis not in dynamic:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import struct
-from typing import Iterable, Iterator, Mapping, Optional
+from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -99,7 +99,7 @@ class SafetensorsFile:
             if not (0 <= begin <= end <= buffer_len) or end - begin != expected:
                 raise SafetensorsError(f"{path}: tensor {name!r} offsets [{begin}, {end}) do not hold {dtype}{list(shape)} in a {buffer_len}-byte buffer")
             self._entries[name] = (dtype, shape, int(begin), int(end))
-        self._map: Optional[np.memmap] = None
+        self._map: np.memmap | None = None
 
     def keys(self) -> list[str]:
         return list(self._entries)
@@ -140,7 +140,7 @@ def load_safetensors(path: str) -> dict[str, np.ndarray]:
     return {name: file.get(name) for name in file.keys()}
 
 
-def save_safetensors(path: str, tensors: Mapping[str, np.ndarray], metadata: Optional[Mapping[str, str]] = None, bf16: Iterable[str] = ()) -> None:
+def save_safetensors(path: str, tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str] | None = None, bf16: Iterable[str] = ()) -> None:
     """Write ``tensors`` (numpy arrays) to ``path``; names in ``bf16`` are stored as BF16 (rounded from float32)."""
     bf16 = set(bf16)
     header: dict = {}
@@ -222,7 +222,7 @@ class Checkpoint:
         self.path = path
         self._where: dict[str, str] = {}
         self._safetensors: dict[str, SafetensorsFile] = {}
-        self._torch_cache: tuple[Optional[str], dict] = (None, {})
+        self._torch_cache: tuple[str | None, dict] = (None, {})
         files = self._resolve(path)
         for file in files:
             if file.endswith(".safetensors"):

@@ -90,7 +90,7 @@ def random_scene(rng: random.Random, width: int = 192, height: int = 192) -> Sce
 
 
 def _contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
-    return math.sqrt(sum((x - y) ** 2 for x, y in zip(a, b)))
+    return math.sqrt(sum((x - y) ** 2 for x, y in zip(a, b, strict=True)))
 
 
 def render(scene: Scene) -> Image.Image:

@@ -51,6 +51,7 @@ def target(args) -> None:
 
 def _load_target(args):
     import torch
+
     from .modeling import LlavaConfig, LlavaForConditionalGeneration
 
     state = torch.load(os.path.join(args.run, "target.ckpt"))
@@ -80,6 +81,7 @@ def eval_target(args) -> None:
 def export_target(args) -> None:
     import numpy as np
     import torch
+
     from .modeling import causal_mask
     from .onnx_export import export_target as export, store_weights_as_fp16, write_parity_case
 
@@ -172,6 +174,7 @@ def ablations(args) -> None:
 
 def _load_draft(args, name: str, target):
     import torch
+
     from .modeling import DraftConfig, MsdDraft, TextConfig
 
     state = torch.load(os.path.join(args.run, f"draft-{name}.pt"))
@@ -210,8 +213,10 @@ def eval_drafts(args) -> None:
 
 def _draft_parity_case(draft, cases_dir: str, name: str, seed: int) -> None:
     import copy
+
     import numpy as np
     import torch
+
     from .modeling import causal_mask
     from .onnx_export import write_parity_case
     from .quantize import fake_quantize_linear
@@ -325,8 +330,8 @@ def _model_files(args, out: str, drafts: dict) -> None:
 def _hf_model_files(args, model, out: str) -> None:
     """The Hugging Face files of a model directory: config.json, generation_config.json,
     preprocessor_config.json and the tokenizer files (shared by the msd bundle and the transformers.js export)."""
-    from .tokenizer_export import ExportOptions, export_tokenizer
     from .data import CLIP_MEAN, CLIP_STD
+    from .tokenizer_export import ExportOptions, export_tokenizer
 
     c = model.config
     t, v = c.text_config, c.vision_config
@@ -449,6 +454,7 @@ def bundle(args) -> None:
 def prompt_fixture(args, out_path: str) -> None:
     """Prompt ids as the training data encodes them; the TypeScript tokenizer must produce the same."""
     import random
+
     from . import scenes
     from .train_target import load_encoder
 
@@ -470,6 +476,7 @@ def prompt_set(args, out_dir: str, single: int = 40, pairs: int = 10, text: int 
     original sizes) with questions, two-image prompts, and text-only prompts from held-out packages.
     A seed of its own, so no scene repeats the training data."""
     import random
+
     from . import scenes, text_corpus
 
     rng = random.Random(args.seed + 31337)

@@ -10,8 +10,6 @@ on positions whose next token is an answer token. Curricula:
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import random
 import time
@@ -52,7 +50,7 @@ class FeatureSet:
         target = torch.zeros(b, length, d)
         loss_mask = torch.zeros(b, length, dtype=torch.bool)
         valid = torch.zeros(b, length)
-        for j, (r, n) in enumerate(zip(rows, lengths)):
+        for j, (r, n) in enumerate(zip(rows, lengths, strict=True)):
             s = int(self.offsets[r])
             ids[j, :n] = self.ids[s + 1 : s + 1 + n]
             hidden[j, :n] = self.hidden[s : s + n].float()

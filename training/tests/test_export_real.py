@@ -32,7 +32,7 @@ from msd_training.safetensors_io import (
     save_sharded_safetensors,
 )
 
-VOCAB, DRAFT_VOCAB, D, I, LAYERS, HEADS = 96, 88, 64, 128, 2, 4
+VOCAB, DRAFT_VOCAB, D, I, LAYERS, HEADS = 96, 88, 64, 128, 2, 4  # noqa: E741 (I: intermediate size)
 DV, IV, VLAYERS, VHEADS, IMAGE, PATCH = 32, 64, 2, 2, 28, 14
 DRAFT_I = 96
 CONFIG = {

@@ -129,7 +129,7 @@ def test_merged_decoder_matches_the_target_decoder(run_dir):
         assert torch.allclose(every_row[0], logits, atol=1e-5)
         assert torch.allclose(last_row[0], logits[:, -1:], atol=1e-5)
         flat = [t for kv in presents for t in kv]
-        for ours, theirs in zip(last_row[1:], flat):
+        for ours, theirs in zip(last_row[1:], flat, strict=True):
             assert torch.allclose(ours, theirs, atol=1e-6)
         # One cached step: the 2D mask covers past + new positions.
         logits2, _, _ = lm(step, torch.tensor([[7]]), torch.zeros(1, 1, 1, 8), presents)
