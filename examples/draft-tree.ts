@@ -39,9 +39,10 @@ const fallback: [string, number][] = [['.', 0.7], ['The', 0.2], ['It', 0.1]];
 const hiddenSize = 4;
 const runner: DraftRunner<number> = {
   hiddenSize,
-  topK: 3,
-  length: (cache) => cache,
-  release: () => {},
+  candidatesPerRow: 3,
+  cacheLength: (cache) => cache,
+  disposeCache: () => {},
+  emptyCache: () => 0,
   run: async (cache, input) => {
     const rows = input.inputIds.length;
     const output: DraftStepOutput = {
@@ -78,7 +79,7 @@ console.log(`draft prefill: ${n} rows, image rows ${Array.from(prefill.imageMask
 const { output, cache } = await runner.run(0, prefill);
 const root = draftRootFromOutput(runner, output, firstToken);
 
-const { tree, stats } = await draftTree(runner, cache, root, { depth: 4, topK: 3, totalTokens: 10 });
+const { tree, stats } = await draftTree(runner, cache, root, { depth: 4, branching: 3, totalTokens: 10 });
 console.log(`draft calls: ${stats.draftCalls}, nodes per depth: ${stats.nodesPerDepth.join(' ')}`);
 const print = (node: number): void => {
   const score = node === 0 ? '' : ` (p=${Math.exp(tree.scores[node]!).toFixed(3)})`;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { countTokenTypes } from '@msd/core';
 import { Tokenizer } from '@msd/tokenizer';
 import { ImagePreprocessor } from '@msd/vision';
-import { prepareInputs } from 'msd';
+import { prepareInputs } from '@msd/models';
 
 const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 

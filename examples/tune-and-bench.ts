@@ -10,7 +10,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tinyLlavaDirectory } from '@msd/tiny-llava';
-import { heldoutPromptFile, MsdPipeline, readBenchmarkPrompts, runBenchmark, tuneTree, writeBenchmarkReport } from 'msd';
+import { MsdPipeline } from 'msd';
+import { heldoutPromptFile, readBenchmarkPrompts, runBenchmark, tuneTree, writeBenchmarkReport } from 'msd/bench';
 
 const out = process.argv[2] ?? (await mkdtemp(join(tmpdir(), 'msd-bench-')));
 const prompts = readBenchmarkPrompts(heldoutPromptFile(tinyLlavaDirectory())!);
@@ -23,8 +24,8 @@ const tuning = await tuneTree(pipeline, {
   maxNewTokens: 16,
   repeat: 5,
   candidates: [
-    { depth: 3, topK: 2, totalTokens: 4 },
-    { depth: 4, topK: 2, totalTokens: 6 },
+    { depth: 3, branching: 2, totalTokens: 4 },
+    { depth: 4, branching: 2, totalTokens: 6 },
   ],
 });
 await pipeline.close();

@@ -6,14 +6,12 @@
  * Run from the repository root:
  *   npx tsx --conditions=@msd/source examples/verifier-greedy.ts
  */
-import type { DraftTree } from '@msd/core';
+import { blockedAttention, gatherSequence, type DraftTree } from '@msd/core';
 import {
-  MASKED,
   SeededRandom,
   acceptGreedy,
   acceptSampling,
   compactionIndices,
-  gatherSequence,
   treeAttentionMask,
   treePaths,
   treePositionIds,
@@ -42,7 +40,7 @@ console.log('paths:', treePaths(tree).map((path) => path.join('→')).join('  ')
 const mask = treeAttentionMask(tree, pastLength); // feed as [1, 1, T, past + T]
 console.log(`attention mask [${size}, ${pastLength + size}] (· = may attend, x = masked):`);
 for (let row = 0; row < size; row++) {
-  const cells = Array.from(mask.subarray(row * (pastLength + size), (row + 1) * (pastLength + size)), (v) => (v === MASKED ? 'x' : '·'));
+  const cells = Array.from(mask.subarray(row * (pastLength + size), (row + 1) * (pastLength + size)), (v) => (v === blockedAttention ? 'x' : '·'));
   console.log(`  node ${row}: ${cells.slice(0, pastLength).join('')} | ${cells.slice(pastLength).join(' ')}`);
 }
 console.log('position ids:', Array.from(treePositionIds(tree, pastLength)).join(', '));

@@ -14,15 +14,15 @@ export function checkStepOutput<Cache>(
 ): void {
   const sizes: [keyof DraftStepOutput, ArrayLike<number>, number][] = [
     ['hidden', output.hidden, rows * runner.hiddenSize],
-    ['topkLogprobs', output.topkLogprobs, rows * runner.topK],
-    ['topkIds', output.topkIds, rows * runner.topK],
+    ['topkLogprobs', output.topkLogprobs, rows * runner.candidatesPerRow],
+    ['topkIds', output.topkIds, rows * runner.candidatesPerRow],
   ];
   for (const [name, values, expected] of sizes) {
     if (values.length !== expected) {
       throw new DraftOutputError({ output: name, message: `The draft step over ${rows} row(s) returned ${values.length} ${name} values; expected ${expected}.` });
     }
   }
-  const length = runner.length(cache);
+  const length = runner.cacheLength(cache);
   if (length !== expectedLength) {
     throw new DraftOutputError({ output: 'cache', message: `The draft cache holds ${length} positions after the step; expected ${expectedLength}.` });
   }

@@ -34,7 +34,7 @@ export interface DraftRoot {
    */
   hidden: Float32Array;
   /**
-   * `[K]`: log-probabilities of the draft's candidates for `x_{n+1}` (`K = runner.topK`).
+   * `[K]`: log-probabilities of the draft's candidates for `x_{n+1}` (`K = runner.candidatesPerRow`).
    *
    * @example
    * ```ts
@@ -68,12 +68,12 @@ export interface DraftRoot {
  * ```
  */
 export function draftRootFromOutput(
-  sizes: { readonly hiddenSize: number; readonly topK: number },
+  sizes: { readonly hiddenSize: number; readonly candidatesPerRow: number },
   output: DraftStepOutput,
   token: number,
   row?: number,
 ): DraftRoot {
-  const { hiddenSize, topK } = sizes;
+  const { hiddenSize, candidatesPerRow: topK } = sizes;
   const rows = output.hidden.length / hiddenSize;
   const index = row ?? rows - 1;
   // A step run with `topkRows: 'last'` carries candidates for its last row only.

@@ -72,7 +72,7 @@ export interface DraftStepInput {
   positionIds: Int32Array;
   /**
    * `[T * (past + T)]`: additive mask, row `t` over the `past` cached positions then the `T` new
-   * ones; 0 where row `t` may attend, {@link blockedAttention} elsewhere (`past = runner.length(cache)`).
+   * ones; 0 where row `t` may attend, {@link blockedAttention} elsewhere (`past = runner.cacheLength(cache)`).
    *
    * @example
    * ```ts
@@ -100,8 +100,8 @@ export interface DraftStepInput {
  * ```ts
  * import type { DraftStepOutput } from '@msd/draft';
  *
- * function bestNext(output: DraftStepOutput, row: number, topK: number): number {
- *   return output.topkIds[row * topK]!; // candidates are sorted best first by the graph's TopK
+ * function bestNext(output: DraftStepOutput, row: number, candidatesPerRow: number): number {
+ *   return output.topkIds[row * candidatesPerRow]!; // candidates are sorted best first by the graph's TopK
  * }
  * ```
  */
@@ -116,21 +116,21 @@ export interface DraftStepOutput {
    */
   hidden: Float32Array;
   /**
-   * `[T * topK]` (or `[topK]` for a `topkRows: 'last'` step): log-softmax values of the best `topK`
-   * candidates for `x_{i+2}` per row.
+   * `[T * K]` (or `[K]` for a `topkRows: 'last'` step), `K` = the runner's `candidatesPerRow`:
+   * log-softmax values of the best `K` candidates for `x_{i+2}` per row.
    *
    * @example
    * ```ts
-   * output.topkLogprobs[row * topK]; // log-probability of the best candidate of `row`
+   * output.topkLogprobs[row * runner.candidatesPerRow]; // log-probability of the best candidate of `row`
    * ```
    */
   topkLogprobs: Float32Array;
   /**
-   * `[T * topK]`: token ids of those candidates.
+   * `[T * K]`: token ids of those candidates.
    *
    * @example
    * ```ts
-   * output.topkIds[row * topK]; // the best candidate of `row`
+   * output.topkIds[row * runner.candidatesPerRow]; // the best candidate of `row`
    * ```
    */
   topkIds: Int32Array;
@@ -161,20 +161,21 @@ export interface DraftStepResult<Cache> {
    *
    * @example
    * ```ts
-   * runner.length(result.cache); // runner.length(cache) + input.inputIds.length
+   * runner.cacheLength(result.cache); // runner.cacheLength(cache) + input.inputIds.length
    * ```
    */
   cache: Cache;
 }
 
 /**
- * The draft model as msd drives it, independent of the inference runtime: the `msd` package
- * implements it over an onnxruntime session of `draft_{name}.onnx`, tests use a deterministic fake.
+ * The draft model as msd drives it, independent of the inference runtime: `@msd/models`'
+ * `OnnxDraftRunner` implements it over an onnxruntime session of `draft_{name}.onnx`, tests use a
+ * deterministic fake. Its sibling is `@msd/core`'s `TargetRunner`.
  *
  * `Cache` is the runner's KV-cache handle. Caches are values: `run` returns a new cache with the
  * `T` new positions appended and leaves the input cache valid and unchanged, so a tree round can
- * be discarded by releasing its cache. Each cache returned by `run` is released with `release`
- * exactly once by whoever owns it.
+ * be discarded by disposing of its cache. Each cache returned by `run` is disposed of with
+ * `disposeCache` exactly once by whoever owns it.
  *
  * @example
  * ```ts
@@ -182,10 +183,11 @@ export interface DraftStepResult<Cache> {
  *
  * const runner: DraftRunner<MyCache> = {
  *   hiddenSize: 4096,
- *   topK: 10,
- *   length: (cache) => cache.length,
+ *   candidatesPerRow: 10,
+ *   emptyCache: () => MyCache.empty(),
+ *   cacheLength: (cache) => cache.length,
  *   run: async (cache, input) => ({ output: await forward(cache, input), cache: appended(cache, input) }),
- *   release: (cache) => cache.dispose(),
+ *   disposeCache: (cache) => cache.dispose(),
  * };
  * ```
  */
@@ -200,17 +202,18 @@ export interface DraftRunner<Cache> {
    */
   readonly hiddenSize: number;
   /**
-   * Number `K` of candidates the graph returns per row (`topk_logprobs` / `topk_ids`).
+   * Number `K` of candidates the graph returns per row (`topk_logprobs` / `topk_ids`; the manifest's draft
+   * `topK`). A tree's `branching` is at most this.
    *
    * @example
    * ```ts
-   * await draftTree(runner, cache, root, { depth: 5, topK: Math.min(10, runner.topK), totalTokens: 48 });
+   * await draftTree(runner, cache, root, { depth: 5, branching: Math.min(10, runner.candidatesPerRow), totalTokens: 48 });
    * ```
    */
-  readonly topK: number;
+  readonly candidatesPerRow: number;
   /**
    * Runs the draft over `input`'s rows after the positions held in `cache`, returning the outputs
-   * and a new cache with the rows appended (`length(result.cache) === length(cache) + T`).
+   * and a new cache with the rows appended (`cacheLength(result.cache) === cacheLength(cache) + T`).
    *
    * @example
    * ```ts
@@ -219,21 +222,30 @@ export interface DraftRunner<Cache> {
    */
   run(cache: Cache, input: DraftStepInput): Promise<DraftStepResult<Cache>>;
   /**
+   * A cache holding no positions: where a generation's draft prefill starts.
+   *
+   * @example
+   * ```ts
+   * const state = await DraftState.start(runner, runner.emptyCache(), start);
+   * ```
+   */
+  emptyCache(): Cache;
+  /**
    * Frees a cache returned by `run` (device memory, tensors). Called once per cache.
    *
    * @example
    * ```ts
-   * runner.release(roundCache);
+   * runner.disposeCache(roundCache);
    * ```
    */
-  release(cache: Cache): void;
+  disposeCache(cache: Cache): void;
   /**
    * Number of positions held in `cache` (the `past` length of the next step).
    *
    * @example
    * ```ts
-   * const past = runner.length(cache);
+   * const past = runner.cacheLength(cache);
    * ```
    */
-  length(cache: Cache): number;
+  cacheLength(cache: Cache): number;
 }

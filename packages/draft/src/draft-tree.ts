@@ -207,13 +207,13 @@ function checkRoot(root: DraftRoot, hiddenSize: number, topK: number): void {
  * Drafts an EAGLE-2 dynamic token tree after the committed draft cache (length `n`, holding the
  * pairs of positions `0..n-1`).
  *
- * 1. The root's best `topK` candidates become depth-1 nodes, score = their log-probability; they
+ * 1. The root's best `branching` candidates become depth-1 nodes, score = their log-probability; they
  *    form the frontier.
  * 2. For each depth `r = 1..depth-1`, one `runner.run` over all frontier nodes: row = node, input
  *    token = the node's token, hidden = its parent's predicted feature (the root's `hidden` for
  *    depth 1), position `n + r - 1`; each row sees the committed cache, the cache entries of its own
  *    ancestors (appended by earlier rounds) and itself, never another branch. Each node proposes its
- *    best `topK` children with score = node score + child log-probability; the `topK` best children
+ *    best `branching` children with score = node score + child log-probability; the `branching` best children
  *    of the round (ties: shallower, then earlier) form the next frontier.
  * 3. The `totalTokens` best-scoring nodes among all generated ones are kept, ancestor-closed (a
  *    parent's score is never below its child's and ties rank the parent first), ordered by depth
@@ -221,7 +221,7 @@ function checkRoot(root: DraftRoot, hiddenSize: number, topK: number): void {
  *
  * Nodes whose token is in `options.stopTokenIds` stay in the tree but are never expanded (nor kept in
  * a frontier). Candidates with log-probability -Infinity or NaN are dropped. Every cache produced by the rounds
- * is released before returning (also on error); `cache` itself is left untouched.
+ * is disposed before returning (also on error); `cache` itself is left untouched.
  *
  * @throws InvalidArgumentError for bad options (see {@link checkDraftTreeOptions}) or a root of the
  *   wrong size; DraftOutputError when the runner returns outputs of the wrong size.
@@ -231,7 +231,7 @@ function checkRoot(root: DraftRoot, hiddenSize: number, topK: number): void {
  * import { draftRootFromOutput, draftTree } from '@msd/draft';
  *
  * const root = draftRootFromOutput(runner, prefillOutput, firstToken);
- * const { tree, stats } = await draftTree(runner, committedCache, root, { depth: 5, topK: 10, totalTokens: 48 });
+ * const { tree, stats } = await draftTree(runner, committedCache, root, { depth: 5, branching: 10, totalTokens: 48 });
  * // verify tree with the target, then commit the accepted path with updateDraftInputs
  * ```
  */
@@ -241,27 +241,27 @@ export async function draftTree<Cache>(
   root: DraftRoot,
   options: DraftTreeOptions,
 ): Promise<DraftTreeResult> {
-  checkDraftTreeOptions(options, runner.topK);
-  const { depth, topK, totalTokens } = options;
+  checkDraftTreeOptions(options, runner.candidatesPerRow);
+  const { depth, branching, totalTokens } = options;
   const { hiddenSize } = runner;
-  checkRoot(root, hiddenSize, runner.topK);
+  checkRoot(root, hiddenSize, runner.candidatesPerRow);
 
-  const committed = runner.length(cache);
+  const committed = runner.cacheLength(cache);
   const candidates: Candidate[] = [];
   const stops = new Set(options.stopTokenIds ?? []);
   // A stop token (EOS) ends the generation: it is a leaf, never expanded.
   const expandable = (index: number) => !stops.has(candidates[index]!.token);
-  const firstNodes = propose(candidates, -1, 0, 1, root.hidden, root.topkLogprobs, root.topkIds, 0, runner.topK, topK);
+  const firstNodes = propose(candidates, -1, 0, 1, root.hidden, root.topkLogprobs, root.topkIds, 0, runner.candidatesPerRow, branching);
   let frontier = firstNodes.filter(expandable);
   const stats: DraftTreeStats = { draftCalls: 0, frontierSizes: [], generatedPerDepth: [1, firstNodes.length], nodesPerDepth: [] };
 
   let current = cache;
   try {
     for (let round = 1; round < depth && frontier.length > 0; round++) {
-      const past = runner.length(current);
+      const past = runner.cacheLength(current);
       const input = roundInput(candidates, frontier, committed, past, hiddenSize);
       const { output, cache: next } = await runner.run(current, input);
-      if (current !== cache) runner.release(current);
+      if (current !== cache) runner.disposeCache(current);
       current = next;
       stats.draftCalls++;
       stats.frontierSizes.push(frontier.length);
@@ -271,13 +271,13 @@ export async function draftTree<Cache>(
       frontier.forEach((index, row) => {
         const hidden = output.hidden.subarray(row * hiddenSize, (row + 1) * hiddenSize);
         const score = candidates[index]!.score;
-        children.push(...propose(candidates, index, score, round + 1, hidden, output.topkLogprobs, output.topkIds, row * runner.topK, runner.topK, topK));
+        children.push(...propose(candidates, index, score, round + 1, hidden, output.topkLogprobs, output.topkIds, row * runner.candidatesPerRow, runner.candidatesPerRow, branching));
       });
       stats.generatedPerDepth.push(children.length);
-      frontier = children.filter(expandable).sort((a, b) => compareCandidates(candidates, a, b)).slice(0, topK);
+      frontier = children.filter(expandable).sort((a, b) => compareCandidates(candidates, a, b)).slice(0, branching);
     }
   } finally {
-    if (current !== cache) runner.release(current);
+    if (current !== cache) runner.disposeCache(current);
   }
 
   const tree = buildTree(root.token, candidates, selectNodes(candidates, totalTokens));

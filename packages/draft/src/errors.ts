@@ -5,7 +5,7 @@ const outputSymbol = Symbol.for(outputMarker);
 
 /**
  * A {@link DraftRunner} returned outputs whose sizes do not match the step it was asked to run
- * (`hidden` must hold `T * hiddenSize` values, `topkLogprobs` / `topkIds` `T * topK`), or reported a
+ * (`hidden` must hold `T * hiddenSize` values, `topkLogprobs` / `topkIds` `T * candidatesPerRow`), or reported a
  * cache length that disagrees with the positions appended.
  *
  * @example
@@ -25,7 +25,7 @@ export class DraftOutputError extends MsdError {
     super({
       code: 'draft_output_mismatch',
       message: options.message,
-      hint: 'Check that the DraftRunner returns one row per input position and that its hiddenSize and topK match the draft graph.',
+      hint: 'Check that the DraftRunner returns one row per input position and that its hiddenSize and candidatesPerRow match the draft graph.',
       cause: options.cause,
     });
     this.name = 'DraftOutputError';

@@ -1,7 +1,8 @@
 /**
  * MSD's drafter logic, independent of the inference runtime: the decoupled draft inputs (image
  * patches enter as raw projector outputs) and EAGLE-2 dynamic tree drafting. The draft model is
- * reached through {@link DraftRunner}, which the `msd` package implements over onnxruntime.
+ * reached through {@link DraftRunner}, which `@msd/models` implements over onnxruntime
+ * (`OnnxDraftRunner`); {@link DraftState} keeps a generation's draft cache in step with the target.
  *
  * @module @msd/draft
  */
@@ -17,5 +18,7 @@ export type { DraftRoot } from './draft-root';
 export { checkDraftTreeOptions } from './draft-tree-options';
 export type { DraftTreeOptions } from './draft-tree-options';
 export { draftTree } from './draft-tree';
+export { DraftState } from './draft-state';
+export type { DraftStart } from './draft-state';
 export type { DraftTreeResult, DraftTreeStats } from './draft-tree';
 export { DraftOutputError } from './errors';

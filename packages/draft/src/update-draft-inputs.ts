@@ -19,7 +19,7 @@ export interface UpdateDraftInputsOptions {
    *
    * @example
    * ```ts
-   * const committedLength = runner.length(committedCache);
+   * const committedLength = runner.cacheLength(committedCache);
    * ```
    */
   committedLength: number;
@@ -69,9 +69,9 @@ export interface UpdateDraftInputsOptions {
  * ```ts
  * import { draftRootFromOutput, updateDraftInputs } from '@msd/draft';
  *
- * const input = updateDraftInputs({ committedLength: runner.length(cache), tokens: [...accepted, bonus], targetHidden, hiddenSize: runner.hiddenSize });
+ * const input = updateDraftInputs({ committedLength: runner.cacheLength(cache), tokens: [...accepted, bonus], targetHidden, hiddenSize: runner.hiddenSize });
  * const { output, cache: next } = await runner.run(cache, input);
- * runner.release(cache);
+ * runner.disposeCache(cache);
  * const root = draftRootFromOutput(runner, output, bonus);
  * ```
  */

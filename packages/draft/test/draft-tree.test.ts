@@ -22,7 +22,7 @@ async function setup(hiddenSize = 4, topK = 5) {
   const tags = makeTags(7, spans);
   const ids = [1, 2, 500, 500, 500, 6, 7, ROOT_TOKEN];
   const input = prefillDraftInputs({ ids, tags, targetHidden: rows(7, hiddenSize, 0.125), imageFeatures: rows(3, hiddenSize, 0.5), hiddenSize });
-  const { output, cache } = await runner.run(runner.empty(), input);
+  const { output, cache } = await runner.run(runner.emptyCache(), input);
   const root = draftRootFromOutput(runner, output, ROOT_TOKEN);
   runner.calls.length = 0;
   runner.created.length = 0;
@@ -64,9 +64,10 @@ function expectWellFormed(tree: DraftTree, options: DraftTreeOptions): void {
 function sameCandidatesRunner(candidates: { ids: [number, number]; logprobs: [number, number] }, calls: number[] = []): DraftRunner<number> {
   return {
     hiddenSize: 2,
-    topK: 2,
-    length: (cache) => cache,
-    release: () => {},
+    candidatesPerRow: 2,
+    cacheLength: (cache) => cache,
+    disposeCache: () => {},
+    emptyCache: () => 0,
     run: async (cache, input) => {
       const count = input.inputIds.length;
       calls.push(count);
@@ -83,10 +84,10 @@ function sameCandidatesRunner(candidates: { ids: [number, number]; logprobs: [nu
 describe('draftTree', () => {
   it('matches a brute-force full expansion when nothing is pruned (depth 2)', async () => {
     const { runner, cache, root } = await setup();
-    const options = { depth: 2, topK: 3, totalTokens: 7 };
+    const options = { depth: 2, branching: 3, totalTokens: 7 };
     const { tree, stats } = await draftTree(runner, cache, root, options);
     expectWellFormed(tree, options);
-    const all = referenceNodes(cache.entries, root, options, runner.hiddenSize, runner.topK, false);
+    const all = referenceNodes(cache.entries, root, options, runner.hiddenSize, runner.candidatesPerRow, false);
     expect(all.length).toBe(3 + 9);
     expect(paths(tree)).toEqual(referenceSelection(all, 7));
     expect(stats.draftCalls).toBe(1);
@@ -96,16 +97,16 @@ describe('draftTree', () => {
   });
 
   for (const options of [
-    { depth: 4, topK: 3, totalTokens: 10 },
-    { depth: 5, topK: 5, totalTokens: 20 },
-    { depth: 3, topK: 2, totalTokens: 100 },
-    { depth: 6, topK: 1, totalTokens: 4 },
+    { depth: 4, branching: 3, totalTokens: 10 },
+    { depth: 5, branching: 5, totalTokens: 20 },
+    { depth: 3, branching: 2, totalTokens: 100 },
+    { depth: 6, branching: 1, totalTokens: 4 },
   ]) {
     it(`matches the per-path reference with frontier pruning: ${JSON.stringify(options)}`, async () => {
       const { runner, cache, root } = await setup();
       const { tree, stats } = await draftTree(runner, cache, root, options);
       expectWellFormed(tree, options);
-      const nodes = referenceNodes(cache.entries, root, options, runner.hiddenSize, runner.topK);
+      const nodes = referenceNodes(cache.entries, root, options, runner.hiddenSize, runner.candidatesPerRow);
       const expected = referenceSelection(nodes, options.totalTokens);
       expect(paths(tree)).toEqual(expected);
       expect(tree.tokens.length).toBe(Math.min(options.totalTokens, nodes.length) + 1);
@@ -113,7 +114,7 @@ describe('draftTree', () => {
       const worst = Math.min(...tree.scores);
       for (const node of nodes) if (!expected.has(node.path.join(','))) expect(Math.fround(node.score)).toBeLessThanOrEqual(worst);
       expect(stats.draftCalls).toBe(options.depth - 1);
-      expect(stats.frontierSizes).toEqual(new Array(options.depth - 1).fill(options.topK));
+      expect(stats.frontierSizes).toEqual(new Array(options.depth - 1).fill(options.branching));
       expect(stats.nodesPerDepth[0]).toBe(1);
     });
   }
@@ -121,7 +122,7 @@ describe('draftTree', () => {
   it('gives each frontier node its own position, its parent hidden, and a mask over committed + ancestors + itself only', async () => {
     const { runner, cache, root } = await setup();
     const n = cache.entries.length;
-    await draftTree(runner, cache, root, { depth: 5, topK: 4, totalTokens: 30 });
+    await draftTree(runner, cache, root, { depth: 5, branching: 4, totalTokens: 30 });
     expect(runner.calls.length).toBe(4);
     runner.calls.forEach((call, round) => {
       const rowsCount = call.input.inputIds.length;
@@ -149,17 +150,17 @@ describe('draftTree', () => {
 
   it('releases every round cache exactly once and never the committed cache', async () => {
     const { runner, cache, root } = await setup();
-    await draftTree(runner, cache, root, { depth: 5, topK: 3, totalTokens: 12 });
+    await draftTree(runner, cache, root, { depth: 5, branching: 3, totalTokens: 12 });
     expect(runner.created.length).toBe(4);
     for (const created of runner.created) expect(runner.releases.get(created.id)).toBe(1);
     expect(runner.releases.has(cache.id)).toBe(false);
-    expect(runner.length(cache)).toBe(7);
+    expect(runner.cacheLength(cache)).toBe(7);
   });
 
   it('releases the round caches when the runner fails mid-tree', async () => {
     const { runner, cache, root } = await setup();
     runner.failOnCall = 2;
-    await expect(draftTree(runner, cache, root, { depth: 5, topK: 3, totalTokens: 12 })).rejects.toThrow('fake failure');
+    await expect(draftTree(runner, cache, root, { depth: 5, branching: 3, totalTokens: 12 })).rejects.toThrow('fake failure');
     expect(runner.created.length).toBe(2);
     for (const created of runner.created) expect(runner.releases.get(created.id)).toBe(1);
     expect(runner.releases.has(cache.id)).toBe(false);
@@ -167,7 +168,7 @@ describe('draftTree', () => {
 
   it('makes no draft call for depth 1 and keeps the root candidates in score order', async () => {
     const { runner, cache, root } = await setup();
-    const { tree, stats } = await draftTree(runner, cache, root, { depth: 1, topK: 5, totalTokens: 3 });
+    const { tree, stats } = await draftTree(runner, cache, root, { depth: 1, branching: 5, totalTokens: 3 });
     expect(stats.draftCalls).toBe(0);
     expect(Array.from(tree.tokens)).toEqual([ROOT_TOKEN, ...Array.from(root.topkIds.subarray(0, 3))]);
     expect(Array.from(tree.parents)).toEqual([-1, 0, 0, 0]);
@@ -177,7 +178,7 @@ describe('draftTree', () => {
   it('does not assume sorted candidates and drops -Infinity ones', async () => {
     const runner = new FakeDraftRunner(2, 4);
     const root = { token: 1, hidden: new Float32Array(2), topkLogprobs: Float32Array.of(-3, -Infinity, -1, -2), topkIds: Int32Array.of(10, 11, 12, 13) };
-    const { tree } = await draftTree(runner, runner.empty(), root, { depth: 1, topK: 4, totalTokens: 10 });
+    const { tree } = await draftTree(runner, runner.emptyCache(), root, { depth: 1, branching: 4, totalTokens: 10 });
     expect(Array.from(tree.tokens)).toEqual([1, 12, 13, 10]);
     expect(Array.from(tree.scores)).toEqual([0, -1, -2, -3]);
   });
@@ -188,17 +189,17 @@ describe('draftTree', () => {
     const eos = sameCandidatesRunner({ ids: [2, 9], logprobs: [-0.1, -3] }, calls);
     const root = { token: 1, hidden: new Float32Array(2), topkLogprobs: Float32Array.of(-0.2, -2), topkIds: Int32Array.of(5, 6) };
     // Chain: 5 is expanded, its best child is EOS, which ends the chain after one call.
-    const chain = await draftTree(eos, 0, root, { depth: 5, topK: 1, totalTokens: 5, stopTokenIds: [2] });
+    const chain = await draftTree(eos, 0, root, { depth: 5, branching: 1, totalTokens: 5, stopTokenIds: [2] });
     expect(Array.from(chain.tree.tokens)).toEqual([1, 5, 2]);
     expect(chain.stats.draftCalls).toBe(1);
     expect(calls).toEqual([1]);
     // Without stop tokens the chain runs through EOS to full depth.
-    const through = await draftTree(eos, 0, root, { depth: 5, topK: 1, totalTokens: 5 });
+    const through = await draftTree(eos, 0, root, { depth: 5, branching: 1, totalTokens: 5 });
     expect(Array.from(through.tree.tokens)).toEqual([1, 5, 2, 2, 2, 2]);
     expect(through.stats.draftCalls).toBe(4);
     // Wider trees keep EOS as a leaf and expand the best other children.
     calls.length = 0;
-    const wide = await draftTree(eos, 0, root, { depth: 3, topK: 2, totalTokens: 8, stopTokenIds: [2] });
+    const wide = await draftTree(eos, 0, root, { depth: 3, branching: 2, totalTokens: 8, stopTokenIds: [2] });
     expect(draftTreeProblem(wide.tree)).toBeUndefined();
     for (let node = 1; node < wide.tree.tokens.length; node++) expect(wide.tree.tokens[wide.tree.parents[node]!]).not.toBe(2);
     expect(calls).toEqual([2, 2]);
@@ -209,7 +210,7 @@ describe('draftTree', () => {
     // Every node's best child has log-probability 0, so a whole chain ties with the root's best child.
     const fixed = sameCandidatesRunner({ ids: [7, 8], logprobs: [0, -5] });
     const root = { token: 1, hidden: new Float32Array(2), topkLogprobs: Float32Array.of(0, -1), topkIds: Int32Array.of(7, 8) };
-    const { tree } = await draftTree(fixed, 0, root, { depth: 4, topK: 2, totalTokens: 3 });
+    const { tree } = await draftTree(fixed, 0, root, { depth: 4, branching: 2, totalTokens: 3 });
     expect(draftTreeProblem(tree)).toBeUndefined();
     expect(Array.from(tree.depths)).toEqual([0, 1, 2, 3]);
     expect(Array.from(tree.scores)).toEqual([0, 0, 0, 0]);
@@ -220,20 +221,20 @@ describe('draftTree', () => {
     const cases: [Partial<DraftTreeOptions>, string][] = [
       [{ depth: 0 }, 'depth'],
       [{ depth: 1.5 }, 'depth'],
-      [{ topK: 0 }, 'topK'],
-      [{ topK: 6 }, 'topK'],
+      [{ branching: 0 }, 'branching'],
+      [{ branching: 6 }, 'branching'],
       [{ totalTokens: 0 }, 'totalTokens'],
       [{ totalTokens: Number.NaN }, 'totalTokens'],
       [{ stopTokenIds: [2, -1] }, 'stopTokenIds'],
       [{ stopTokenIds: 2 as unknown as number[] }, 'stopTokenIds'],
     ];
     for (const [override, argument] of cases) {
-      const error = await draftTree(runner, cache, root, { depth: 3, topK: 2, totalTokens: 5, ...override }).catch((caught: unknown) => caught);
+      const error = await draftTree(runner, cache, root, { depth: 3, branching: 2, totalTokens: 5, ...override }).catch((caught: unknown) => caught);
       expect(InvalidArgumentError.isInstance(error), JSON.stringify(override)).toBe(true);
       expect((error as InvalidArgumentError).argument).toBe(argument);
     }
     const shortRoot = { ...root, hidden: root.hidden.subarray(1) };
-    await expect(draftTree(runner, cache, shortRoot, { depth: 2, topK: 2, totalTokens: 5 })).rejects.toSatisfy(InvalidArgumentError.isInstance);
+    await expect(draftTree(runner, cache, shortRoot, { depth: 2, branching: 2, totalTokens: 5 })).rejects.toSatisfy(InvalidArgumentError.isInstance);
     expect(runner.calls.length).toBe(0);
 
     const broken = new FakeDraftRunner(4, 5);
@@ -242,7 +243,7 @@ describe('draftTree', () => {
       const result = await original(c, input);
       return { ...result, output: { ...result.output, topkIds: result.output.topkIds.subarray(1) } };
     };
-    const error = await draftTree(broken, cache, root, { depth: 3, topK: 2, totalTokens: 5 }).catch((caught: unknown) => caught);
+    const error = await draftTree(broken, cache, root, { depth: 3, branching: 2, totalTokens: 5 }).catch((caught: unknown) => caught);
     expect(DraftOutputError.isInstance(error)).toBe(true);
     expect((error as DraftOutputError).output).toBe('topkIds');
     expect(broken.releases.get(broken.created[0]!.id)).toBe(1);
@@ -250,17 +251,17 @@ describe('draftTree', () => {
 
   it('draftRootFromOutput copies a row and rejects a missing one', () => {
     const output: DraftStepOutput = { hidden: rows(2, 3), topkLogprobs: Float32Array.of(-1, -2, -3, -4), topkIds: Int32Array.of(1, 2, 3, 4) };
-    const root = draftRootFromOutput({ hiddenSize: 3, topK: 2 }, output, 9);
+    const root = draftRootFromOutput({ hiddenSize: 3, candidatesPerRow: 2 }, output, 9);
     expect(root).toEqual({ token: 9, hidden: Float32Array.of(100, 101, 102), topkLogprobs: Float32Array.of(-3, -4), topkIds: Int32Array.of(3, 4) });
-    expect(draftRootFromOutput({ hiddenSize: 3, topK: 2 }, output, 9, 0).topkIds).toEqual(Int32Array.of(1, 2));
-    expect(() => draftRootFromOutput({ hiddenSize: 3, topK: 2 }, output, 9, 2)).toThrow(InvalidArgumentError);
+    expect(draftRootFromOutput({ hiddenSize: 3, candidatesPerRow: 2 }, output, 9, 0).topkIds).toEqual(Int32Array.of(1, 2));
+    expect(() => draftRootFromOutput({ hiddenSize: 3, candidatesPerRow: 2 }, output, 9, 2)).toThrow(InvalidArgumentError);
   });
 
   it("draftRootFromOutput takes a topkRows: 'last' step's single candidate row for the last hidden row", () => {
     const output: DraftStepOutput = { hidden: rows(3, 3), topkLogprobs: Float32Array.of(-0.5, -1.5), topkIds: Int32Array.of(7, 8) };
-    const root = draftRootFromOutput({ hiddenSize: 3, topK: 2 }, output, 9);
+    const root = draftRootFromOutput({ hiddenSize: 3, candidatesPerRow: 2 }, output, 9);
     expect(root).toEqual({ token: 9, hidden: Float32Array.of(200, 201, 202), topkLogprobs: Float32Array.of(-0.5, -1.5), topkIds: Int32Array.of(7, 8) });
     // Earlier rows have no candidates in such an output.
-    expect(() => draftRootFromOutput({ hiddenSize: 3, topK: 2 }, output, 9, 0)).toThrow(InvalidArgumentError);
+    expect(() => draftRootFromOutput({ hiddenSize: 3, candidatesPerRow: 2 }, output, 9, 0)).toThrow(InvalidArgumentError);
   });
 });

@@ -80,18 +80,18 @@ export class FakeDraftRunner implements DraftRunner<FakeCache> {
 
   constructor(
     readonly hiddenSize = 4,
-    readonly topK = 5,
+    readonly candidatesPerRow = 5,
   ) {}
 
-  empty(): FakeCache {
+  emptyCache(): FakeCache {
     return { id: 0, entries: [], visible: [] };
   }
 
-  length(cache: FakeCache): number {
+  cacheLength(cache: FakeCache): number {
     return cache.entries.length;
   }
 
-  release(cache: FakeCache): void {
+  disposeCache(cache: FakeCache): void {
     this.releases.set(cache.id, (this.releases.get(cache.id) ?? 0) + 1);
   }
 
@@ -114,8 +114,8 @@ export class FakeDraftRunner implements DraftRunner<FakeCache> {
     const visibleAll = [...cache.visible];
     const output: DraftStepOutput = {
       hidden: new Float32Array(rows * d),
-      topkLogprobs: new Float32Array(rows * this.topK),
-      topkIds: new Int32Array(rows * this.topK),
+      topkLogprobs: new Float32Array(rows * this.candidatesPerRow),
+      topkIds: new Int32Array(rows * this.candidatesPerRow),
     };
     for (let row = 0; row < rows; row++) {
       const visible: number[] = [];
@@ -127,10 +127,10 @@ export class FakeDraftRunner implements DraftRunner<FakeCache> {
       expect(visible.at(-1), 'a row sees itself and nothing after it').toBe(past + row);
       const self = rowEntry(input, row, d);
       const history = visible.slice(0, -1).map((column) => (column < past ? cache.entries[column]! : entries[column]!));
-      const step = fakeStep(history, self, d, this.topK);
+      const step = fakeStep(history, self, d, this.candidatesPerRow);
       output.hidden.set(step.hidden, row * d);
-      output.topkLogprobs.set(step.logprobs, row * this.topK);
-      output.topkIds.set(step.ids, row * this.topK);
+      output.topkLogprobs.set(step.logprobs, row * this.candidatesPerRow);
+      output.topkIds.set(step.ids, row * this.candidatesPerRow);
       entries.push(self);
       visibleAll.push(visible);
     }

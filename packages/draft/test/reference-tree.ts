@@ -26,7 +26,7 @@ function children(nodes: RefNode[], parent: number, hidden: Float32Array, logpro
 /** All generated nodes; with `prune` false every node is expanded (full top-k tree). */
 export function referenceNodes(committed: readonly Entry[], root: DraftRoot, options: DraftTreeOptions, hiddenSize: number, runnerTopK: number, prune = true): RefNode[] {
   const nodes: RefNode[] = [];
-  let frontier = children(nodes, -1, root.hidden, root.topkLogprobs, root.topkIds, options.topK);
+  let frontier = children(nodes, -1, root.hidden, root.topkLogprobs, root.topkIds, options.branching);
   for (let round = 1; round < options.depth; round++) {
     const next: number[] = [];
     for (const index of frontier) {
@@ -35,9 +35,9 @@ export function referenceNodes(committed: readonly Entry[], root: DraftRoot, opt
       const ancestors: Entry[] = [];
       for (let a = node.parent; a >= 0; a = nodes[a]!.parent) ancestors.unshift(nodes[a]!.entry!);
       const step = fakeStep([...committed, ...ancestors], node.entry, hiddenSize, runnerTopK);
-      next.push(...children(nodes, index, step.hidden, step.logprobs, step.ids, options.topK));
+      next.push(...children(nodes, index, step.hidden, step.logprobs, step.ids, options.branching));
     }
-    frontier = prune ? next.sort((a, b) => nodes[b]!.score - nodes[a]!.score || a - b).slice(0, options.topK) : next;
+    frontier = prune ? next.sort((a, b) => nodes[b]!.score - nodes[a]!.score || a - b).slice(0, options.branching) : next;
   }
   return nodes;
 }

@@ -17,8 +17,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { tinyLlavaDirectory } from '@msd/tiny-llava';
-import { MsdPipeline, prepareInputs } from 'msd';
-import { loadTransformersJsBaseline, type TransformersJsResult } from '../src/benchmark/transformers-js-baseline';
+import { prepareInputs } from '@msd/models';
+import { MsdPipeline } from 'msd';
+import { loadTransformersJsBaseline, type TransformersJsResult } from 'msd/transformers-js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((arg) => arg !== '--'),

@@ -7,7 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { costAt, DEFAULT_TREE, type BenchmarkReport, type TreeShape } from 'msd';
+import type { TreeShape } from '@msd/core';
+import { DEFAULT_TREE } from 'msd';
+import { costAt, type BenchmarkReport } from 'msd/bench';
 
 const { values } = parseArgs({ options: { results: { type: 'string' } } });
 
@@ -46,7 +48,7 @@ function callSeconds(weights: number, layers: number, rows: number, machine: Mac
 
 /** Predicted speedup of one speculative step over autoregressive decoding (see the doc for the formula). */
 function speedup(tau: number, tree: TreeShape, target: (rows: number) => number, draft: (rows: number) => number, overhead: number): number {
-  const step = target(tree.totalTokens + 1) + draft(Math.max(1, tau)) + (tree.depth - 1) * draft(tree.topK) + overhead;
+  const step = target(tree.totalTokens + 1) + draft(Math.max(1, tau)) + (tree.depth - 1) * draft(tree.branching) + overhead;
   return (tau * target(1)) / step;
 }
 

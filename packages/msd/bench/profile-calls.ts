@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { tinyLlavaDirectory } from '@msd/tiny-llava';
 import { causalAttentionMask } from '@msd/core';
 import { prefillDraftInputs } from '@msd/draft';
-import { MsdPipeline, prepareInputs, readModelDirectory, TargetModel, OnnxDraftRunner } from 'msd';
+import { OnnxDraftRunner, OnnxTargetRunner, prepareInputs, readModelDirectory } from '@msd/models';
+import { MsdPipeline } from 'msd';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((arg) => arg !== '--'),
@@ -31,7 +32,7 @@ const pipeline = await MsdPipeline.create({ modelDirectory: directory, draft: fa
 const inputs = await prepareInputs({ tokenizer: pipeline.tokenizer, preprocessor: pipeline.preprocessor, messages: [{ role: 'user', content: [...prompt.images.map(() => ({ type: 'image' as const })), { type: 'text' as const, text: prompt.question }] }], images: prompt.images.map((image) => join(heldout, image)), imageTokensPerImage: manifest.imageTokensPerImage });
 await pipeline.close();
 
-const target = await TargetModel.load(directory, manifest, { intraOpNumThreads: Number(values.threads) });
+const target = await OnnxTargetRunner.load(directory, manifest, { intraOpNumThreads: Number(values.threads) });
 const draft = await OnnxDraftRunner.load(directory, manifest.drafts[manifest.defaultDraft ?? 'msd']!, manifest.hiddenSize, { intraOpNumThreads: Number(values['draft-threads'] ?? values.threads) });
 
 async function time(label: string, run: () => Promise<unknown>): Promise<number> {
@@ -58,8 +59,8 @@ await time('vision encoder (1 image)', () => target.encodeImages(inputs.pixelVal
 await time('embed session, 1 token', () => target.embed([5]));
 for (const count of [1, 2, 4, 6, 8, 12]) {
   const tokenEmbeds = new Float32Array(count * d).fill(0.01);
-  const positions = BigInt64Array.from({ length: count }, (_, i) => BigInt(length + i));
-  await time(`target forward, ${count} new`, async () => (await target.forward(prefill.cache, tokenEmbeds, positions, causalAttentionMask(length, count))).cache.dispose());
+  const positions = Array.from({ length: count }, (_, i) => length + i);
+  await time(`target forward, ${count} new`, async () => (await target.forwardEmbeddings(prefill.cache, tokenEmbeds, positions, causalAttentionMask(length, count))).cache.dispose());
 }
 const draftPrefill = await draft.run(draft.emptyCache(), prefillDraftInputs({ ids: [...inputs.ids, 5], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize: d }));
 await time(`draft prefill, ${length} positions`, async () => (await draft.run(draft.emptyCache(), prefillDraftInputs({ ids: [...inputs.ids, 5], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize: d }))).cache.dispose());
@@ -76,11 +77,11 @@ for (const count of [1, 2, 4, 6]) {
   await time(`draft step, ${count} new`, async () => (await draft.run(draftPrefill.cache, input)).cache.dispose());
 }
 await time('KV compaction (target, keep all but 3)', async () => {
-  const grown = await target.forward(prefill.cache, new Float32Array(6 * d).fill(0.01), BigInt64Array.from({ length: 6 }, (_, i) => BigInt(length + i)), causalAttentionMask(length, 6));
+  const grown = await target.forwardEmbeddings(prefill.cache, new Float32Array(6 * d).fill(0.01), Array.from({ length: 6 }, (_, i) => length + i), causalAttentionMask(length, 6));
   const indices = Int32Array.from({ length: length + 3 }, (_, i) => i);
   const next = await grown.cache.compact(indices);
   grown.cache.dispose();
   next.dispose();
 });
-await target.release();
+await target.close();
 await draft.close();

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, countTokenTypes } from '@msd/core';
 import { Tokenizer } from '@msd/tokenizer';
-import { prepareInputs } from './prepare-inputs';
+import { prepareInputs } from '@msd/models';
 
 /** Options of the `msd prepare` command, as parsed from the command line. */
 export interface PrepareCommandOptions {

@@ -31,7 +31,7 @@ Usage:
 
   msd bench [--set multimodal|two-image|text-only|all]... [--prompts FILE]... [--limit N]
             [--rounds R] [--max-new-tokens N] [--temperature T]... [--drafts a,b] [--tuned]
-            [--depth D --top-k K --total-tokens N] [--transformers-js DIR] [--model DIR]
+            [--depth D --branching K --total-tokens N] [--transformers-js DIR] [--model DIR]
             [--device D] [--threads N] [--draft-threads N] [--out DIR] [--json]
       Time msd's autoregressive loop, msd with each draft (and the tuned tree), and
       transformers.js side by side on the same prompts; write a report folder.
@@ -93,6 +93,10 @@ async function main(argv: string[]): Promise<number> {
     return runGenerate(values);
   }
   if (command === 'bench') {
+    if (rest.some((argument) => argument === '--top-k' || argument.startsWith('--top-k='))) {
+      process.stderr.write(`msd: msd bench's --top-k (the tree's children per node) is now --branching K.\n`);
+      return 2;
+    }
     const { values } = parseArgs({
       args: rest,
       options: {
@@ -102,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
         temperature: { type: 'string', multiple: true },
         drafts: { type: 'string' },
         depth: { type: 'string' },
-        'top-k': { type: 'string' },
+        branching: { type: 'string' },
         'total-tokens': { type: 'string' },
         tuned: { type: 'boolean', default: false },
         'transformers-js': { type: 'string' },
@@ -110,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
       },
       strict: true,
     });
-    const { runBench } = await import('./cli-bench');
+    const { runBench } = await import('./bench/cli-bench');
     return runBench(values, ['msd', command, ...rest].join(' '));
   }
   if (command === 'tune') {
@@ -119,7 +123,7 @@ async function main(argv: string[]): Promise<number> {
       options: { ...promptOptions, draft: { type: 'string' }, repeat: { type: 'string' }, quick: { type: 'boolean', default: false } },
       strict: true,
     });
-    const { runTune } = await import('./cli-tune');
+    const { runTune } = await import('./bench/cli-tune');
     return (await runTune(values)).code;
   }
   if (command === 'prepare') {

@@ -1,23 +1,11 @@
-import { AbortedError, causalAttentionMask, MsdError, type TokenTypeTags } from '@msd/core';
-import { draftRootFromOutput, draftTree, prefillDraftInputs, updateDraftInputs, type DraftRoot } from '@msd/draft';
-import type { KvCache } from '@msd/runtime';
-import {
-  acceptGreedy,
-  acceptPositionCoupled,
-  argmaxPerRow,
-  compactionIndices,
-  sampleFromLogits,
-  SeededRandom,
-  treeAttentionMask,
-  treePositionIds,
-  type Acceptance,
-} from '@msd/verifier';
+import { AbortedError, causalAttentionMask, MsdError, type DraftTree, type TargetRunner, type TokenTypeTags } from '@msd/core';
+import { DraftState, type DraftRunner } from '@msd/draft';
+import { compactionIndices, selectRows, treeAttentionMask } from '@msd/verifier';
 import type { ResolvedGenerateOptions } from './generate-options';
-import type { OnnxDraftRunner } from './onnx-draft-runner';
 import { GenerationStatsRecorder } from './generation-stats';
 import type { SpeculationMemory } from './speculation-memory';
 import { SpeculationPolicy } from './speculation-policy';
-import type { TargetModel } from './target-model';
+import { TokenSampler } from './token-sampler';
 
 /** The prefill inputs of one request. */
 export interface DecodeRequest {
@@ -29,158 +17,198 @@ export interface DecodeRequest {
   pixelValues: { data: Float32Array; dims: readonly number[] } | undefined;
 }
 
-function concatenate(rows: readonly Float32Array[], width: number): Float32Array {
-  const out = new Float32Array(rows.length * width);
-  rows.forEach((row, index) => out.set(row, index * width));
-  return out;
-}
-
 /** Tokens a decoding step produced, in order. */
 export type DecodeChunk = readonly number[];
 
-function abortError(signal: AbortSignal): AbortedError {
-  return new AbortedError({ message: 'Generation was aborted.', cause: signal.reason });
+/** What {@link decode} runs: the models, the request and the settings. */
+export interface DecodeOptions<TargetCache, DraftCache> {
+  /** The target model (`OnnxTargetRunner` of `@msd/models`, or your own). */
+  target: TargetRunner<TargetCache>;
+  /** The draft; without one (or with `settings.speculative` false) every step is a plain target step. */
+  draft?: DraftRunner<DraftCache>;
+  /** The prompt. */
+  request: DecodeRequest;
+  /** Validated generation settings (`resolveGenerateOptions`). */
+  settings: ResolvedGenerateOptions;
+  /** The token that ends the answer. */
+  eosTokenId: number;
+  /** The model's context; a request that cannot fit fails before any model call. Default: unchecked. */
+  maxPositions?: number;
+  /** Where timings and acceptance figures accumulate. */
+  stats?: GenerationStatsRecorder;
+  /** Stops between steps with an `AbortError`. */
+  signal?: AbortSignal;
+  /** Where the speculation policy of the last generation of this kind stopped (see {@link SpeculationMemory}). */
+  memory?: SpeculationMemory;
+}
+
+/** The target's side of a generation: its cache, the newest token and how many tokens were emitted. */
+interface TargetState<Cache> {
+  cache: Cache;
+  last: number;
+  produced: number;
+}
+
+/** Everything a step reads; the steps below change only the target state and the draft state. */
+interface StepContext<TargetCache> {
+  target: TargetRunner<TargetCache>;
+  settings: ResolvedGenerateOptions;
+  eosTokenId: number;
+  sampler: TokenSampler;
+  stats: GenerationStatsRecorder;
+  policy: SpeculationPolicy | undefined;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortedError({ message: 'Generation was aborted.', cause: signal.reason });
 }
 
 /**
- * Decodes one request: target prefill, then either plain autoregressive steps or MSD steps
- * (draft a tree, verify it in one target call, accept, compact both caches). Yields the tokens of each
- * step as soon as they are known; statistics accumulate in `stats`. With `memory`, the speculation
- * policy continues where the last generation of the same kind left it.
+ * Decodes one request: the target's prefill, then steps until EOS or `maxNewTokens`. Each step is
+ * either a plain target step (`autoregressiveStep`) or an MSD step (`speculativeStep`:
+ * draft a tree, verify it in one target call, accept, compact both caches); the speculation policy
+ * (`settings.adaptive`) chooses. Yields the tokens of each step as soon as they are known. Caches are
+ * immutable values: each call returns a new one and the loop frees the old.
+ *
+ * @example
+ * ```ts
+ * import { decode, resolveGenerateOptions, DEFAULT_TREE } from 'msd';
+ *
+ * const settings = resolveGenerateOptions({ maxNewTokens: 32 }, DEFAULT_TREE);
+ * for await (const tokens of decode({ target, draft, request: inputs, settings, eosTokenId: manifest.eosTokenId })) {
+ *   console.log(tokens);
+ * }
+ * ```
  */
-export async function* decode(
-  target: TargetModel,
-  draft: OnnxDraftRunner | undefined,
-  request: DecodeRequest,
-  options: ResolvedGenerateOptions,
-  stats: GenerationStatsRecorder,
-  signal?: AbortSignal,
-  memory?: SpeculationMemory,
-): AsyncGenerator<DecodeChunk> {
-  const { manifest } = target;
-  const vocab = manifest.vocabSize;
-  const hiddenSize = manifest.hiddenSize;
-  const sampling = { temperature: options.temperature, topP: options.topP, ...(options.topK > 0 ? { topK: options.topK } : {}) };
-  // Each output position draws from its own random source, so a seed gives the same tokens whether
-  // a position was reached by a plain step or inside an accepted draft path (the speculation policy
-  // changes that from run to run with the measured timings).
-  const randomAt = (position: number) => SeededRandom.forPosition(options.seed, position);
-  const choose = (logits: Float32Array, row: number, position: number): number => {
-    const rowLogits = logits.subarray(row * vocab, (row + 1) * vocab);
-    return options.temperature === 0 ? argmaxPerRow(rowLogits, vocab)[0]! : sampleFromLogits(rowLogits, sampling, randomAt(position));
-  };
-  const length = request.ids.length;
-  if (length + options.maxNewTokens + options.tree.depth + 1 > manifest.maxPositions) {
-    throw new MsdError({
-      code: 'context_too_long',
-      message: `The prompt (${length} positions) plus maxNewTokens (${options.maxNewTokens}) exceeds the model's ${manifest.maxPositions} positions.`,
-      hint: 'Shorten the prompt, use fewer images, or lower maxNewTokens.',
-    });
-  }
+export async function* decode<TargetCache, DraftCache>(options: DecodeOptions<TargetCache, DraftCache>): AsyncGenerator<DecodeChunk> {
+  const { target, request, settings, eosTokenId, signal } = options;
+  const stats = options.stats ?? new GenerationStatsRecorder();
+  checkContext(request.ids.length, settings, options.maxPositions);
+  const sampler = new TokenSampler(settings, target.vocabSize);
 
-  // Prefill.
-  let features: Float32Array | undefined;
-  if (request.pixelValues) {
-    features = await stats.time('vision', () => target.encodeImages(request.pixelValues!.data, request.pixelValues!.dims));
-  }
+  // Phase 1: prefill, target then draft.
+  const pixels = request.pixelValues;
+  const features = pixels ? await stats.time('vision', () => target.encodeImages(pixels.data, pixels.dims)) : undefined;
+  throwIfAborted(signal);
   const prefill = await stats.time('prefill', () => target.prefill(request.ids, request.tags, features));
-  let cache: KvCache = prefill.cache;
-  let produced = 0;
-  let last = choose(prefill.logits, length - 1, 0);
-  stats.addStep(1, 0);
-  yield [last];
-  produced++;
-  if (signal?.aborted) throw abortError(signal);
-
-  let draftCache: KvCache | undefined;
-  let root: DraftRoot | undefined;
-  if (draft && options.speculative) {
-    const started = await stats.time('draftPrefill', () =>
-      draft.run(draft.emptyCache(), prefillDraftInputs({ ids: [...request.ids, last], tags: request.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize })),
-    );
-    draftCache = started.cache;
-    root = draftRootFromOutput(draft, started.output, last);
-  }
-  // EOS ends the answer, so the draft never extends a branch past it.
-  const treeOptions = { ...options.tree, stopTokenIds: [manifest.eosTokenId] };
-  const kind = { temperature: options.temperature, hasImages: request.pixelValues !== undefined };
-  const policy = draftCache && options.adaptive ? new SpeculationPolicy(options.adaptive, memory?.recall(kind)) : undefined;
-  // Draft pairs (f_i, x_{i+1}) of autoregressive fallback steps, fed to the draft when speculation resumes.
-  let pending: { from: number; tokens: number[]; hidden: Float32Array[] } | undefined;
-
-  stats.startDecode();
+  const state: TargetState<TargetCache> = { cache: prefill.cache, last: sampler.choose(prefill.logits, request.ids.length - 1, 0), produced: 1 };
+  let drafting: DraftState<DraftCache> | undefined;
   try {
-    while (produced < options.maxNewTokens && last !== manifest.eosTokenId) {
-      if (signal?.aborted) throw abortError(signal);
-      const past = cache.length;
-      if (!draft || !draftCache || !root || (policy && !policy.shouldSpeculate())) {
-        const began = performance.now();
-        const step = await stats.time('verify', async () => target.forward(cache, await target.embed([last]), BigInt64Array.of(BigInt(past)), causalAttentionMask(past, 1)));
-        cache.dispose();
-        cache = step.cache;
-        last = choose(step.logits, 0, produced);
-        if (draftCache) {
-          pending ??= { from: past, tokens: [], hidden: [] };
-          pending.tokens.push(last);
-          pending.hidden.push(step.hidden.slice(0, hiddenSize));
-        }
-        stats.addStep(1, 0, 0, { speculative: false });
-        policy?.recordAutoregressive({ milliseconds: performance.now() - began });
-        produced++;
-        yield [last];
-        continue;
+    stats.addStep(1, 0);
+    yield [state.last];
+    throwIfAborted(signal);
+    const draft = settings.speculative ? options.draft : undefined;
+    if (draft && !isFinished(state, settings, eosTokenId)) {
+      const start = { ids: request.ids, tags: request.tags, targetHidden: prefill.hidden, imageFeatures: features, firstToken: state.last };
+      drafting = await stats.time('draftPrefill', () => DraftState.start(draft, draft.emptyCache(), start));
+    }
+    const kind = { temperature: settings.temperature, hasImages: pixels !== undefined };
+    const policy = drafting && settings.adaptive ? new SpeculationPolicy(settings.adaptive, options.memory?.recall(kind)) : undefined;
+    const context: StepContext<TargetCache> = { target, settings, eosTokenId, sampler, stats, policy };
+
+    // Phase 2: steps.
+    stats.startDecode();
+    try {
+      while (!isFinished(state, settings, eosTokenId)) {
+        throwIfAborted(signal);
+        const speculate = drafting !== undefined && (policy?.shouldSpeculate() ?? true);
+        yield speculate ? await speculativeStep(context, state, drafting!) : await autoregressiveStep(context, state, drafting);
       }
-      const began = performance.now();
-      if (pending) {
-        const caughtUp = await stats.time('draft', () =>
-          draft.run(draftCache!, updateDraftInputs({ committedLength: pending!.from, tokens: pending!.tokens, targetHidden: concatenate(pending!.hidden, hiddenSize), hiddenSize })),
-        );
-        draft.release(draftCache);
-        draftCache = caughtUp.cache;
-        root = draftRootFromOutput(draft, caughtUp.output, last);
-        pending = undefined;
-      }
-      const { tree } = await stats.time('draft', () => draftTree(draft, draftCache!, root!, treeOptions));
-      const verifyStarted = performance.now();
-      const verified = await stats.time('verify', async () =>
-        target.forward(cache, await target.embed(tree.tokens), treePositionIds(tree, past), treeAttentionMask(tree, past)),
-      );
-      const verifyMilliseconds = performance.now() - verifyStarted;
-      const acceptance: Acceptance =
-        options.temperature === 0
-          ? acceptGreedy(tree, argmaxPerRow(verified.logits, vocab))
-          : acceptPositionCoupled(tree, verified.logits, sampling, (depth) => randomAt(produced + depth - 1));
-      const nodes = acceptance.acceptedNodes;
-      // The verified cache is not needed again: its buffers become the compacted cache.
-      const next = await stats.time('overhead', async () => verified.cache.compactInPlace(compactionIndices(nodes, past)));
-      cache.dispose();
-      cache = next;
-      const tokens = [...acceptance.acceptedTokens, acceptance.bonusToken];
-      const eos = tokens.indexOf(manifest.eosTokenId);
-      const kept = tokens.slice(0, Math.min(eos >= 0 ? eos + 1 : tokens.length, options.maxNewTokens - produced));
-      produced += kept.length;
-      last = kept.includes(manifest.eosTokenId) ? manifest.eosTokenId : tokens[tokens.length - 1]!;
-      // The last step of a generation needs no draft update: no tree follows it. Short answers
-      // (one or two steps) paid a whole draft call for nothing. Nor does it tell the policy how well
-      // drafting works: the answer's end, not the draft, cut its tokens short, and the policy's state
-      // carries over to the next generation.
-      if (produced < options.maxNewTokens && last !== manifest.eosTokenId) {
-        // Draft update: the pairs (f_node, next token) along the accepted path.
-        const hidden = new Float32Array(nodes.length * hiddenSize);
-        for (let i = 0; i < nodes.length; i++) hidden.set(verified.hidden.subarray(nodes[i]! * hiddenSize, (nodes[i]! + 1) * hiddenSize), i * hiddenSize);
-        const updated = await stats.time('draft', () => draft.run(draftCache!, updateDraftInputs({ committedLength: past, tokens, targetHidden: hidden, hiddenSize })));
-        draft.release(draftCache);
-        draftCache = updated.cache;
-        root = draftRootFromOutput(draft, updated.output, last);
-        policy?.recordSpeculative({ tokens: tokens.length, milliseconds: performance.now() - began, verifyMilliseconds });
-      }
-      stats.addStep(kept.length, tree.tokens.length - 1, nodes.length - 1, { speculative: true });
-      yield kept;
+    } finally {
+      if (policy) options.memory?.remember(kind, policy.state());
+      stats.endDecode();
     }
   } finally {
-    if (policy) memory?.remember(kind, policy.state());
-    stats.endDecode();
-    cache.dispose();
-    draftCache?.dispose();
+    target.disposeCache(state.cache);
+    drafting?.dispose();
   }
+}
+
+function isFinished(state: TargetState<unknown>, settings: ResolvedGenerateOptions, eosTokenId: number): boolean {
+  return state.produced >= settings.maxNewTokens || state.last === eosTokenId;
+}
+
+function checkContext(promptLength: number, settings: ResolvedGenerateOptions, maxPositions: number | undefined): void {
+  if (maxPositions === undefined || promptLength + settings.maxNewTokens + settings.tree.depth + 1 <= maxPositions) return;
+  throw new MsdError({
+    code: 'context_too_long',
+    message: `The prompt (${promptLength} positions) plus maxNewTokens (${settings.maxNewTokens}) exceeds the model's ${maxPositions} positions.`,
+    hint: 'Shorten the prompt, use fewer images, or lower maxNewTokens.',
+  });
+}
+
+/**
+ * One plain target step: the newest token through the target, the next token chosen from its logits.
+ * With a draft, the step is recorded so the draft catches up before its next tree.
+ */
+async function autoregressiveStep<TargetCache, DraftCache>(
+  context: StepContext<TargetCache>,
+  state: TargetState<TargetCache>,
+  drafting: DraftState<DraftCache> | undefined,
+): Promise<DecodeChunk> {
+  const { target, sampler, stats, policy } = context;
+  const began = performance.now();
+  const past = target.cacheLength(state.cache);
+  const step = await stats.time('verify', () => target.forward(state.cache, [state.last], [past], causalAttentionMask(past, 1)));
+  target.disposeCache(state.cache);
+  state.cache = step.cache;
+  state.last = sampler.choose(step.logits, 0, state.produced);
+  state.produced++;
+  drafting?.recordPlainStep(past, state.last, step.hidden.slice(0, target.hiddenSize));
+  stats.addStep(1, 0, 0, { speculative: false });
+  policy?.recordAutoregressive({ milliseconds: performance.now() - began });
+  return [state.last];
+}
+
+/**
+ * One MSD step, EAGLE's three phases: draft a tree from the current root, evaluate it in one target
+ * call over every node (tree mask, per-node positions) and accept the longest verified path, then
+ * update: compact the target's cache to that path and feed it to the draft.
+ */
+async function speculativeStep<TargetCache, DraftCache>(
+  context: StepContext<TargetCache>,
+  state: TargetState<TargetCache>,
+  drafting: DraftState<DraftCache>,
+): Promise<DecodeChunk> {
+  const { target, settings, eosTokenId, sampler, stats, policy } = context;
+  const began = performance.now();
+  const past = target.cacheLength(state.cache);
+
+  // Draft a tree.
+  const { tree } = await stats.time('draft', () => drafting.draft({ ...settings.tree, stopTokenIds: [eosTokenId] }));
+
+  // Evaluate it.
+  const verifyStarted = performance.now();
+  const verified = await stats.time('verify', () => target.forward(state.cache, tree.tokens, treePositions(tree, past), treeAttentionMask(tree, past)));
+  const verifyMilliseconds = performance.now() - verifyStarted;
+  const acceptance = sampler.accept(tree, verified.logits, state.produced);
+
+  // Update: the target keeps the accepted path; the draft is fed it unless the answer ends here.
+  const compacted = await stats.time('overhead', () => target.compact(verified.cache, compactionIndices(acceptance.acceptedNodes, past)));
+  target.disposeCache(state.cache);
+  state.cache = compacted;
+  const tokens = [...acceptance.acceptedTokens, acceptance.bonusToken];
+  const kept = keptTokens(tokens, eosTokenId, settings.maxNewTokens - state.produced);
+  state.produced += kept.length;
+  state.last = kept.includes(eosTokenId) ? eosTokenId : tokens[tokens.length - 1]!;
+  // The last step of a generation needs no draft update (no tree follows it), nor does it tell the
+  // policy how well drafting works: the answer's end, not the draft, cut its tokens short.
+  if (!isFinished(state, settings, eosTokenId)) {
+    const acceptedHidden = selectRows(verified.hidden, acceptance.acceptedNodes, target.hiddenSize);
+    await stats.time('draft', () => drafting.commit(past, tokens, acceptedHidden));
+    policy?.recordSpeculative({ tokens: tokens.length, milliseconds: performance.now() - began, verifyMilliseconds });
+  }
+  stats.addStep(kept.length, tree.tokens.length - 1, acceptance.acceptedNodes.length - 1, { speculative: true });
+  return kept;
+}
+
+/** The tokens of a step that are emitted: up to and including EOS, and no more than the room left. */
+function keptTokens(tokens: readonly number[], eosTokenId: number, room: number): number[] {
+  const eos = tokens.indexOf(eosTokenId);
+  return tokens.slice(0, Math.min(eos >= 0 ? eos + 1 : tokens.length, room));
+}
+
+/** Per-node positions: the committed length plus the node's depth. */
+function treePositions(tree: DraftTree, past: number): Int32Array {
+  return tree.depths.map((depth) => past + depth);
 }

@@ -1,16 +1,6 @@
-import { InvalidArgumentError, LimitExceededError } from '@msd/core';
+import { checkTreeShape, InvalidArgumentError, LimitExceededError, type TreeShape } from '@msd/core';
 import type { ImageInput } from '@msd/vision';
 import { SPECULATION_POLICY_DEFAULTS, type SpeculationPolicyOptions } from './speculation-policy';
-
-/** Shape of the draft tree: EAGLE-2's depth, top-k per level and total nodes. */
-export interface TreeShape {
-  /** Levels below the root. */
-  depth: number;
-  /** Candidates kept per level (and children per node). */
-  topK: number;
-  /** Drafted nodes verified per step (root excluded). */
-  totalTokens: number;
-}
 
 /** Options of `generate()` and `stream()`. */
 export interface GenerateOptions {
@@ -81,7 +71,7 @@ function check(condition: boolean, argument: string, message: string): void {
  * ```ts
  * import { resolveGenerateOptions } from 'msd';
  *
- * resolveGenerateOptions({ maxNewTokens: 32, temperature: 0.7 }, { depth: 4, topK: 4, totalTokens: 12 });
+ * resolveGenerateOptions({ maxNewTokens: 32, temperature: 0.7 }, { depth: 4, branching: 4, totalTokens: 12 });
  * ```
  */
 export function resolveGenerateOptions(options: GenerateOptions, defaultTree: TreeShape): ResolvedGenerateOptions {
@@ -91,7 +81,7 @@ export function resolveGenerateOptions(options: GenerateOptions, defaultTree: Tr
     check(value === undefined || typeof value === 'number', name, `${name} must be a number, got ${typeof value}.`);
   }
   check(options.speculative === undefined || typeof options.speculative === 'boolean', 'speculative', `speculative must be true or false, got ${typeof options.speculative}.`);
-  check(options.tree === undefined || (options.tree !== null && typeof options.tree === 'object'), 'tree', 'tree must be an object with depth, topK and totalTokens.');
+  check(options.tree === undefined || (options.tree !== null && typeof options.tree === 'object'), 'tree', 'tree must be an object with depth, branching and totalTokens.');
   const adaptiveOption: unknown = options.adaptive;
   check(adaptiveOption === undefined || typeof adaptiveOption === 'boolean' || (adaptiveOption !== null && typeof adaptiveOption === 'object'), 'adaptive', 'adaptive must be true, false or an options object.');
   const maxNewTokens = options.maxNewTokens ?? 64;
@@ -105,9 +95,9 @@ export function resolveGenerateOptions(options: GenerateOptions, defaultTree: Tr
   check(topP > 0 && topP <= 1, 'topP', `topP must be in (0, 1], got ${topP}.`);
   check(Number.isInteger(topK) && topK >= 0, 'topK', `topK must be a non-negative integer, got ${topK}.`);
   check(Number.isSafeInteger(seed), 'seed', `seed must be a safe integer, got ${seed}.`);
-  check(Number.isInteger(tree.depth) && tree.depth >= 1, 'tree.depth', `tree.depth must be a positive integer, got ${tree.depth}.`);
-  check(Number.isInteger(tree.topK) && tree.topK >= 1, 'tree.topK', `tree.topK must be a positive integer, got ${tree.topK}.`);
-  check(Number.isInteger(tree.totalTokens) && tree.totalTokens >= 1, 'tree.totalTokens', `tree.totalTokens must be a positive integer, got ${tree.totalTokens}.`);
+  // The tree's `topK` was renamed `branching`; a stale key would otherwise be ignored without a word.
+  check(!Object.hasOwn(tree, 'topK'), 'tree.topK', "tree.topK is now tree.branching (the tree's children per node); sampling's topK is a top-level option.");
+  checkTreeShape(tree, { prefix: 'tree.' });
   const adaptive = options.adaptive === false ? false : { ...SPECULATION_POLICY_DEFAULTS, ...(typeof options.adaptive === 'object' ? options.adaptive : {}) };
   if (adaptive) {
     const { minimumGain, initialBackoff, maximumBackoff, smoothing } = adaptive;

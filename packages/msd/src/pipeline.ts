@@ -1,20 +1,17 @@
 import { join } from 'node:path';
-import { AbortedError, ConfigError, InvalidArgumentError, MsdError, type ModelManifest } from '@msd/core';
+import { AbortedError, ConfigError, InvalidArgumentError, MsdError, type ModelManifest, type TreeShape } from '@msd/core';
 import { resolveDevice, type CreateSessionOptions, type DeviceName } from '@msd/runtime';
 import { IncrementalDetokenizer, Tokenizer } from '@msd/tokenizer';
 import type { ImagePreprocessor } from '@msd/vision';
+import { OnnxDraftRunner, OnnxTargetRunner, prepareInputs, readModelDirectory, type PreparedInputs } from '@msd/models';
 import { decode } from './decode-loop';
-import { checkGenerateRequest, resolveGenerateOptions, type GenerateOptions, type ResolvedGenerateOptions, type TreeShape } from './generate-options';
+import { checkGenerateRequest, resolveGenerateOptions, type GenerateOptions, type ResolvedGenerateOptions } from './generate-options';
 import { GenerationStatsRecorder } from './generation-stats';
 import { PipelineStream, type GenerateResult, type GenerationStream } from './generation-stream';
 import { checkThreads, resolvePipelineLimits, type PipelineLimits } from './pipeline-limits';
 import { StepLock } from './step-lock';
-import { readModelDirectory } from './model-directory';
-import { OnnxDraftRunner } from './onnx-draft-runner';
-import { prepareInputs } from './prepare-inputs';
 import { SpeculationMemory } from './speculation-memory';
 import { StopStringFilter } from './stop-strings';
-import { TargetModel } from './target-model';
 
 /** Options of {@link MsdPipeline.create}. */
 export interface PipelineOptions {
@@ -49,7 +46,7 @@ export interface PipelineOptions {
  * target step, so depth pays and width does not. On a GPU, where wider trees are nearly free to
  * verify, run `msd tune` (`tree: 'tuned'`).
  */
-export const DEFAULT_TREE: TreeShape = { depth: 5, topK: 1, totalTokens: 5 };
+export const DEFAULT_TREE: TreeShape = { depth: 5, branching: 1, totalTokens: 5 };
 
 /**
  * Multimodal speculative decoding of a vision-language model: tokenizer, image preprocessing, the
@@ -80,7 +77,7 @@ export class MsdPipeline {
     /** The model's image preprocessor. */
     readonly preprocessor: ImagePreprocessor,
     /** The target model. */
-    readonly target: TargetModel,
+    readonly target: OnnxTargetRunner,
     /** The draft, when one was loaded. */
     readonly draft: OnnxDraftRunner | undefined,
     /** The default tree shape of each step. */
@@ -108,7 +105,7 @@ export class MsdPipeline {
     const limits = resolvePipelineLimits(options.limits);
     checkThreads(options.session?.intraOpNumThreads, limits);
     checkThreads(options.draftSession?.intraOpNumThreads, limits);
-    const directory = options.modelDirectory ?? (await import('@msd/tiny-llava')).tinyLlavaDirectory();
+    const directory = options.modelDirectory ?? (await bundledModelDirectory());
     const { manifest } = readModelDirectory(directory);
     const { device, skipped } = await resolveDevice(options.device ?? 'cpu');
     for (const entry of skipped) progress(`device ${entry.device} unavailable (${entry.reason}); trying the next`);
@@ -127,14 +124,14 @@ export class MsdPipeline {
       throw new InvalidArgumentError({ argument: 'draft', message: `The model has no draft named '${draftName}'.`, hint: `Available: ${Object.keys(manifest.drafts).join(', ') || 'none'}.` });
     }
     progress('loading target (vision encoder, embeddings, decoder)');
-    const target = await TargetModel.load(directory, manifest, session);
+    const target = await OnnxTargetRunner.load(directory, manifest, session);
     let draft: OnnxDraftRunner | undefined;
     if (draftSpec) {
       progress(`loading draft '${draftName}'`);
       try {
         draft = await OnnxDraftRunner.load(directory, draftSpec, manifest.hiddenSize, { ...session, ...options.draftSession });
       } catch (error) {
-        await target.release();
+        await target.close();
         throw error;
       }
     }
@@ -227,7 +224,7 @@ export class MsdPipeline {
 
   /** Decodes, detokenizes and applies EOS and stop strings. */
   private async *decodeText(
-    inputs: Awaited<ReturnType<typeof prepareInputs>>,
+    inputs: PreparedInputs,
     resolved: ResolvedGenerateOptions,
     stats: GenerationStatsRecorder,
     signal: AbortSignal | undefined,
@@ -237,11 +234,11 @@ export class MsdPipeline {
     const tokenIds: number[] = [];
     let finishReason: GenerateResult['finishReason'] = 'length';
     let text = '';
-    const eos = this.target.manifest.eosTokenId;
-    const draft = resolved.speculative ? this.draft : undefined;
-    outer: for await (const chunk of decode(this.target, draft, inputs, resolved, stats, signal, this.speculationMemory)) {
+    const { eosTokenId, maxPositions } = this.target.manifest;
+    const run = { target: this.target, draft: this.draft, request: inputs, settings: resolved, eosTokenId, maxPositions, stats, signal, memory: this.speculationMemory };
+    outer: for await (const chunk of decode(run)) {
       for (const token of chunk) {
-        if (token === eos) {
+        if (token === eosTokenId) {
           finishReason = 'eos';
           break outer;
         }
@@ -281,7 +278,7 @@ export class MsdPipeline {
     if (this.closed) return;
     this.closed = true;
     await this.lock.run(async () => {
-      await this.target.release();
+      await this.target.close();
       await this.draft?.close();
     });
   }
@@ -316,13 +313,27 @@ function checkTokenIds(tokenizer: Tokenizer, manifest: ModelManifest, path: stri
   }
 }
 
+/** The bundled tiny LLaVA's directory, when `@msd/tiny-llava` is installed (it is optional). */
+async function bundledModelDirectory(): Promise<string> {
+  try {
+    return (await import('@msd/tiny-llava')).tinyLlavaDirectory();
+  } catch (cause) {
+    throw new ConfigError({
+      code: 'model_not_found',
+      message: 'No modelDirectory was given and the bundled model (@msd/tiny-llava) is not installed.',
+      hint: 'Pass `modelDirectory` (docs/model-format.md), or install @msd/tiny-llava for the bundled tiny LLaVA.',
+      cause,
+    });
+  }
+}
+
 async function tunedTree(directory: string, device: DeviceName, threads: number, progress: (message: string) => void): Promise<TreeShape> {
-  const { readTuning, tuningKeyFor } = await import('./tuning/tuning-cache');
+  const { readTuning, tuningKeyFor } = await import('./tuning-cache');
   const tuning = await readTuning(await tuningKeyFor(directory, device, threads));
   if (!tuning) {
     progress(`no tuned tree for this model on ${device} with ${threads || 'default'} threads; using the default (run \`msd tune\`)`);
     return DEFAULT_TREE;
   }
-  progress(`tuned tree: depth ${tuning.chosen.depth}, top-k ${tuning.chosen.topK}, ${tuning.chosen.totalTokens} nodes`);
+  progress(`tuned tree: depth ${tuning.chosen.depth}, branching ${tuning.chosen.branching}, ${tuning.chosen.totalTokens} nodes`);
   return tuning.chosen;
 }

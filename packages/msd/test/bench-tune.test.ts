@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@msd/core';
-import { costAt, MsdPipeline, readBenchmarkPrompts, readTuning, runBenchmark, spread, tuneTree, writeTuning, type BenchmarkPrompt, type TuningSummary } from 'msd';
+import { MsdPipeline, readTuning, writeTuning } from 'msd';
+import { costAt, readBenchmarkPrompts, runBenchmark, spread, tuneTree, type BenchmarkPrompt, type TuningSummary } from 'msd/bench';
 import { heldoutPrompts } from './heldout-prompts';
 
 // A small configuration of `msd tune` and `msd bench`, as CI runs them: what they report must hold
@@ -19,8 +20,8 @@ describe('tree tuning', () => {
   let pipeline: MsdPipeline;
   let tuning: TuningSummary;
   const candidates = [
-    { depth: 2, topK: 1, totalTokens: 2 },
-    { depth: 4, topK: 2, totalTokens: 6 },
+    { depth: 2, branching: 1, totalTokens: 2 },
+    { depth: 4, branching: 2, totalTokens: 6 },
   ];
   beforeAll(async () => {
     pipeline = await MsdPipeline.create({ session: { intraOpNumThreads: 2 } });
@@ -129,6 +130,19 @@ describe('msd bench and msd tune (CLI)', () => {
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(results.tuning.chosen).toEqual(tuned.chosen);
     expect(existsSync(join(out, 'report.md'))).toBe(true);
+  }, 180_000);
+
+  it('bench --branching sets the tree of the speculative methods; the old --top-k is refused', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'msd-bench-')), 'report');
+    const bench = run(['bench', '--set', 'text-only', '--limit', '1', '--rounds', '1', '--max-new-tokens', '8', '--temperature', '0', '--drafts', 'msd', '--depth', '3', '--branching', '2', '--total-tokens', '4', '--threads', '2', '--out', out]);
+    expect(bench.status, bench.stderr).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    const speculative = results.results.filter((result: { kind: string }) => result.kind === 'speculative');
+    expect(speculative.length).toBeGreaterThan(0);
+    for (const result of speculative) expect(result.tree).toEqual({ depth: 3, branching: 2, totalTokens: 4 });
+    const old = run(['bench', '--top-k', '2']);
+    expect(old.status).toBe(2);
+    expect(old.stderr).toMatch(/--top-k/);
   }, 180_000);
 
   it('rejects an unknown prompt set with a typed error', () => {

@@ -3,10 +3,7 @@ import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { BenchmarkReport, MethodResult, Spread, TuningSummary } from '../src/benchmark/benchmark-report';
-import { markdownReport } from '../src/benchmark/markdown-report';
-import { costCurveChart, tauDistributionChart, tokensPerSecondChart } from '../src/benchmark/svg-charts';
-import { writeBenchmarkReport } from '../src/benchmark/write-report';
+import { costCurveChart, markdownReport, tauDistributionChart, tokensPerSecondChart, writeBenchmarkReport, type BenchmarkReport, type MethodResult, type Spread, type TuningSummary } from 'msd/bench';
 
 // The charts and the markdown are checked for structure and content, not looks: the XML must parse,
 // every method must be named, and the geometry must follow the numbers.
@@ -156,7 +153,7 @@ describe('markdownReport', () => {
     expect(markdown).toContain('](tokens-per-second-text-only.svg)');
     expect(markdown).toContain('](tau-distribution.svg)');
     expect(markdown).toContain('](verify-cost.svg)');
-    expect(markdown).toContain('Chosen tree: depth 4, top-k 2, 6 nodes; predicted speedup **1.84x**');
+    expect(markdown).toContain('Chosen tree: depth 4, branching 2, 6 nodes; predicted speedup **1.84x**');
     expect(markdown).toContain('| 1 | 2.70 | 0.90 |');
     expect(markdown).toContain('| 16 | 5.10 | – |');
     expect(markdown).toContain('- transformers.js: tokenizer warning');
@@ -309,12 +306,12 @@ function fakeTuning(): TuningSummary {
     contextLength: 180,
     verifyCost: verifyMilliseconds.map((milliseconds, index) => ({ size: index + 1, milliseconds })),
     draftCost: [0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6].map((milliseconds, index) => ({ size: index + 1, milliseconds })),
-    chosen: { depth: 4, topK: 2, totalTokens: 6 },
+    chosen: { depth: 4, branching: 2, totalTokens: 6 },
     predictedSpeedup: 1.84,
     candidates: [
-      { tree: { depth: 4, topK: 2, totalTokens: 6 }, predictedTau: 2.9, predictedSpeedup: 1.84 },
-      { tree: { depth: 3, topK: 2, totalTokens: 4 }, predictedTau: 2.5, predictedSpeedup: 1.7 },
-      { tree: { depth: 2, topK: 1, totalTokens: 2 }, predictedTau: 1.8, predictedSpeedup: 1.4 },
+      { tree: { depth: 4, branching: 2, totalTokens: 6 }, predictedTau: 2.9, predictedSpeedup: 1.84 },
+      { tree: { depth: 3, branching: 2, totalTokens: 4 }, predictedTau: 2.5, predictedSpeedup: 1.7 },
+      { tree: { depth: 2, branching: 1, totalTokens: 2 }, predictedTau: 1.8, predictedSpeedup: 1.4 },
     ],
   };
 }
@@ -364,7 +361,7 @@ function speculativeResult(method: string, set: string, temperature: number, slo
   return {
     ...common(method, 'speculative', set, temperature, [150.2, 160, 167.9, 175, 180.6].map((value) => (value * speed) / 168 / slowdown), (speed / 91.3) * 1.0),
     draft: 'msd',
-    tree: { depth: 4, topK: 2, totalTokens: 6 },
+    tree: { depth: 4, branching: 2, totalTokens: 6 },
     tau: spreadOf(tauSamples),
     tauSamples,
     acceptanceByDepth,

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortedError, ConfigError, InvalidArgumentError, LimitExceededError, MsdError } from '@msd/core';
 import { tinyLlavaDirectory } from '@msd/tiny-llava';
-import { MsdPipeline, readModelDirectory } from 'msd';
+import { readModelDirectory } from '@msd/models';
+import { MsdPipeline } from 'msd';
 import { heldoutPrompts } from './heldout-prompts';
 
 let pipeline: MsdPipeline;
@@ -146,6 +147,8 @@ describe('request checks come before the expensive work', () => {
       ['stopStrings', { prompt: 'Hi', stopStrings: 5 }],
       ['maxNewTokens', { prompt: 'Hi', maxNewTokens: '5' }],
       ['signal', { prompt: 'Hi', signal: {} }],
+      ['tree.branching', { prompt: 'Hi', tree: { branching: 0 } }],
+      ['tree.topK', { prompt: 'Hi', tree: { depth: 4, topK: 2, totalTokens: 6 } }],
     ];
     for (const [argument, options] of cases) {
       const error = await caught(() => pipeline.generate(options as never));

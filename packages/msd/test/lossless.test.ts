@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { draftRootFromOutput, draftTree, prefillDraftInputs } from '@msd/draft';
 import { acceptSampling, argmaxPerRow, chiSquareTest, processLogits, SeededRandom, treeAttentionMask, treePositionIds } from '@msd/verifier';
-import { MsdPipeline, prepareInputs } from 'msd';
+import { prepareInputs } from '@msd/models';
+import { MsdPipeline } from 'msd';
 import { heldoutPrompts } from './heldout-prompts';
 
 let pipeline: MsdPipeline;
@@ -75,7 +76,7 @@ describe('draft calls', () => {
         const options = { prompt: prompt.question, images: prompt.images, maxNewTokens: 40 };
         updates = 0;
         rounds = 0;
-        const result = await pipeline.generate({ ...options, adaptive: false, tree: { depth: 5, topK: 1, totalTokens: 5 } });
+        const result = await pipeline.generate({ ...options, adaptive: false, tree: { depth: 5, branching: 1, totalTokens: 5 } });
         // The draft's prefill plus one update between consecutive steps: one last-row call per step.
         expect(updates, prompt.question).toBe(result.stats.steps);
         // A chain of depth 5 takes at most 4 rounds per step.
@@ -193,8 +194,8 @@ describe('sampling MSD keeps the target’s next-token distribution', () => {
       const first = argmaxPerRow(prefill.logits.subarray((length - 1) * manifest.vocabSize), manifest.vocabSize)[0]!;
       const started = await draft!.run(draft!.emptyCache(), prefillDraftInputs({ ids: [...inputs.ids, first], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize: manifest.hiddenSize }));
       const root = draftRootFromOutput(draft!, started.output, first);
-      const { tree } = await draftTree(draft!, started.cache, root, { depth: 4, topK: 4, totalTokens: 12 });
-      const verified = await target.forward(prefill.cache, await target.embed(tree.tokens), treePositionIds(tree, length), treeAttentionMask(tree, length));
+      const { tree } = await draftTree(draft!, started.cache, root, { depth: 4, branching: 4, totalTokens: 12 });
+      const verified = await target.forward(prefill.cache, tree.tokens, Array.from(treePositionIds(tree, length), Number), treeAttentionMask(tree, length));
       const expected = processLogits(verified.logits.subarray(0, manifest.vocabSize), sampling);
       const samples = 4000;
       const observed = new Map<number, number>();
@@ -210,8 +211,8 @@ describe('sampling MSD keeps the target’s next-token distribution', () => {
       const cells = dof + 1;
       console.log(`T=${sampling.temperature} top-p=${sampling.topP} "${prompt.question}": chi2 ${statistic.toFixed(2)} over ${cells} cells, p = ${pValue.toFixed(3)}`);
       expect(pValue).toBeGreaterThan(0.001);
-      for (const cache of [prefill.cache, verified.cache]) cache.dispose();
-      draft!.release(started.cache);
+      for (const cache of [prefill.cache, verified.cache]) target.disposeCache(cache);
+      draft!.disposeCache(started.cache);
     }
   });
 });

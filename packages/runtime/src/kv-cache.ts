@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@msd/core';
+import { gatherSequence, InvalidArgumentError } from '@msd/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { OnnxRuntime } from './load-onnxruntime';
 
@@ -103,15 +103,15 @@ export class KvCache {
 
   /**
    * A new cache holding only the positions in `keep` (ascending), gathered along the sequence axis:
-   * how the accepted path of a verified tree stays and the rejected branches go.
-   * Runs of consecutive positions are copied as blocks.
+   * how the accepted path of a verified tree stays and the rejected branches go. This cache stays
+   * valid.
    *
    * @example
    * ```ts
-   * const compacted = await cache.compact([0, 1, 2, 3, 5, 8]); // length 6 (a promise only on a device)
+   * const compacted = await cache.compact([0, 1, 2, 3, 5, 8]); // length 6
    * ```
    */
-  compact(keep: ArrayLike<number>): Promise<KvCache> | KvCache {
+  async compact(keep: ArrayLike<number>): Promise<KvCache> {
     this.checkKeep(keep);
     if (this.location === 'gpu-buffer') return this.compactOnDevice(keep);
     return this.gatherOnCpu(keep, false);
@@ -130,40 +130,23 @@ export class KvCache {
    * cache = await verified.compactInPlace([...committed, ...acceptedRows]); // `verified` is gone
    * ```
    */
-  compactInPlace(keep: ArrayLike<number>): Promise<KvCache> | KvCache {
+  async compactInPlace(keep: ArrayLike<number>): Promise<KvCache> {
     this.checkKeep(keep);
     if (this.location === 'gpu-buffer') {
-      return this.compactOnDevice(keep).then((compacted) => {
-        this.dispose();
-        return compacted;
-      });
+      const compacted = await this.compactOnDevice(keep);
+      this.dispose();
+      return compacted;
     }
     return this.gatherOnCpu(keep, true);
   }
 
-  /**
-   * Copies the kept positions, run by run, into new buffers or (`inPlace`) to the front of this
-   * cache's own: destinations never pass their sources (keep ascends), so a forward walk never
-   * overwrites a position before it has moved.
-   */
+  /** `gatherSequence` over each tensor, into new buffers or (`inPlace`) within its own. */
   private gatherOnCpu(keep: ArrayLike<number>, inPlace: boolean): KvCache {
     const { heads, headDim } = this.layout;
-    const runs = toRuns(keep);
-    const size = heads * keep.length * headDim;
     const tensors = this.tensors.map((tensor) => {
       const source = tensor.data as Float32Array;
-      const target = inPlace ? source : new Float32Array(size);
-      for (let head = 0; head < heads; head++) {
-        const sourceBase = head * this.length * headDim;
-        let targetOffset = head * keep.length * headDim;
-        for (const [start, count] of runs) {
-          const from = sourceBase + start * headDim;
-          if (inPlace) target.copyWithin(targetOffset, from, from + count * headDim);
-          else target.set(source.subarray(from, from + count * headDim), targetOffset);
-          targetOffset += count * headDim;
-        }
-      }
-      return new this.ort.Tensor('float32', target.subarray(0, size), [1, heads, keep.length, headDim]);
+      const gathered = gatherSequence(source, [1, heads, this.length, headDim], keep, inPlace ? source : undefined);
+      return new this.ort.Tensor('float32', gathered, [1, heads, keep.length, headDim]);
     });
     return new KvCache(this.ort, this.layout, tensors, keep.length, this.gather);
   }
@@ -199,15 +182,4 @@ export class KvCache {
   dispose(): void {
     for (const tensor of this.tensors) tensor.dispose();
   }
-}
-
-function toRuns(keep: ArrayLike<number>): Array<[number, number]> {
-  const runs: Array<[number, number]> = [];
-  for (let i = 0; i < keep.length; i++) {
-    const position = keep[i]!;
-    const last = runs[runs.length - 1];
-    if (last && last[0] + last[1] === position) last[1]++;
-    else runs.push([position, 1]);
-  }
-  return runs;
 }

@@ -65,7 +65,7 @@ describe('KvCache compaction on the CPU', () => {
     ['negative', [-1]],
   ])('rejects positions that are %s with a typed error', async (_, positions) => {
     const source = await cacheOf(4);
-    expect(() => source.compact(positions)).toThrow(InvalidArgumentError);
-    expect(() => source.compactInPlace(positions)).toThrow(InvalidArgumentError);
+    await expect(source.compact(positions)).rejects.toThrow(InvalidArgumentError);
+    await expect(source.compactInPlace(positions)).rejects.toThrow(InvalidArgumentError);
   });
 });

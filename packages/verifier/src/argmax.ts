@@ -43,3 +43,18 @@ export function argmaxPerRow(logits: Float32Array, vocabSize: number, out?: Int3
   }
   return result;
 }
+
+/**
+ * The index of the largest value of one logits row (the first one on ties): the target's greedy
+ * token at one position.
+ *
+ * @example
+ * ```ts
+ * import { argmax } from '@msd/verifier';
+ *
+ * const next = argmax(step.logits.subarray(0, vocabSize));
+ * ```
+ */
+export function argmax(row: Float32Array): number {
+  return argmaxPerRow(row, row.length)[0]!;
+}

@@ -6,10 +6,11 @@
  * @module @msd/verifier
  */
 export { InvalidDraftTreeError } from './errors';
-export { MASKED, treeAttentionMask, treePositionIds } from './tree-attention';
+export { treeAttentionMask, treePositionIds } from './tree-attention';
 export { ancestors, treeChildren, treePaths } from './tree-paths';
 export type { Acceptance } from './acceptance';
-export { argmaxPerRow } from './argmax';
+export { argmax, argmaxPerRow } from './argmax';
+export { selectRows } from './select-rows';
 export { acceptGreedy } from './greedy-acceptance';
 export { SeededRandom } from './seeded-random';
 export type { SeededRandomOptions } from './seeded-random';
@@ -18,6 +19,6 @@ export type { SamplingOptions } from './logits-processor';
 export { sampleFromLogits, sampleToken } from './sampling';
 export { acceptSampling } from './sampling-acceptance';
 export { acceptPositionCoupled } from './position-coupled-acceptance';
-export { compactionIndices, gatherSequence } from './kv-compaction';
-export { chiSquareSurvival, chiSquareTest, logGamma, regularizedUpperGamma } from './chi-square';
+export { compactionIndices } from './kv-compaction';
+export { chiSquareSurvival, chiSquareTest } from './chi-square';
 export type { ChiSquareResult } from './chi-square';

@@ -2,24 +2,10 @@ import { blockedAttention, type DraftTree } from '@msd/core';
 import { assertCapacity, assertCount, assertDraftTree } from './validate';
 
 /**
- * The additive mask value for a position that may not be attended: `@msd/core`'s `blockedAttention`
- * (the lowest finite float32, as Hugging Face uses), under this package's name.
- *
- * @example
- * ```ts
- * import { MASKED, treeAttentionMask } from '@msd/verifier';
- *
- * const mask = treeAttentionMask(tree, pastLength);
- * const blocked = mask[pastLength + 1] === MASKED; // node 0 does not see node 1
- * ```
- */
-export const MASKED = blockedAttention;
-
-/**
  * Builds the additive tree attention mask for one verification forward over all nodes of `tree`.
  *
  * The result is row-major `[T, pastLength + T]` (feed it as `[1, 1, T, pastLength + T]`): row `i` is 0
- * over the whole past and over node `i`'s ancestors and itself, and {@link MASKED} everywhere else.
+ * over the whole past and over node `i`'s ancestors and itself, and {@link blockedAttention} everywhere else.
  *
  * @param tree - The draft tree (node 0 = root = last accepted token).
  * @param pastLength - Number of positions already in the KV cache.
@@ -52,7 +38,7 @@ export function treeAttentionMask(tree: DraftTree, pastLength: number, out?: Flo
   for (let row = 0; row < size; row++) {
     const start = row * width;
     mask.fill(0, start, start + pastLength);
-    mask.fill(MASKED, start + pastLength, start + width);
+    mask.fill(blockedAttention, start + pastLength, start + width);
     for (let node = row; node >= 0; node = tree.parents[node]!) mask[start + pastLength + node] = 0;
   }
   return mask;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@msd/core';
-import { compactionIndices, gatherSequence } from '@msd/verifier';
+import { gatherSequence } from '@msd/core';
+import { compactionIndices } from '@msd/verifier';
 
 /** [batch, heads, seq, headDim] filled with a code of (b, h, s, d). */
 function kv(batch: number, heads: number, sequence: number, headDim: number): Float32Array {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, MsdError } from '@msd/core';
+import { blockedAttention, InvalidArgumentError, MsdError } from '@msd/core';
 import {
   InvalidDraftTreeError,
-  MASKED,
   ancestors,
   treeAttentionMask,
   treeChildren,
@@ -26,8 +25,8 @@ describe('treeAttentionMask', () => {
     expect(visible(0)).toEqual([0, 1, 2, 3]);
     expect(visible(5)).toEqual([0, 1, 2, 3, 4, 6, 8]); // past, nodes 0, 1, 3, 5
     expect(visible(6)).toEqual([0, 1, 2, 3, 5, 9]); // past, nodes 0, 2, 6
-    for (const value of mask) expect(value === 0 || value === MASKED).toBe(true);
-    expect(Math.fround(MASKED)).toBe(MASKED);
+    for (const value of mask) expect(value === 0 || value === blockedAttention).toBe(true);
+    expect(Math.fround(blockedAttention)).toBe(blockedAttention);
   });
 
   it('is causal for a chain and works without a past', () => {

@@ -193,7 +193,7 @@ export function optionCases(seed: number, count: number, imagePath: string): Fuz
     seed: [0, 7, 2 ** 40],
     stopStrings: [['.'], 'is', [''], [5]],
     speculative: [true, false],
-    tree: [{ depth: 3 }, { depth: 5, topK: 3, totalTokens: 8 }, { topK: 11 }, { totalTokens: 1e9 }, { depth: 1e9 }, { depth: 0 }],
+    tree: [{ depth: 3 }, { depth: 5, branching: 3, totalTokens: 8 }, { branching: 11 }, { totalTokens: 1e9 }, { depth: 1e9 }, { depth: 0 }],
     adaptive: [true, false, { minimumGain: 2 }, { smoothing: 0 }, { initialBackoff: 1e9, maximumBackoff: 1e9 }],
     signal: [{ $special: 'signal' }, { $special: 'aborted-signal' }, {}],
   };

@@ -4,8 +4,10 @@ import type { DeviceName } from '@msd/runtime';
 import type { BenchmarkReport, MethodResult } from './benchmark/benchmark-report';
 import { BenchmarkMismatchError, runBenchmark, type BenchmarkBaseline } from './benchmark/run-benchmark';
 import { writeBenchmarkReport } from './benchmark/write-report';
-import { numberOption, selectPrompts, type PromptSelection } from './cli-arguments';
-import { readTuning, tuningKeyFor } from './tuning/tuning-cache';
+import { numberOption } from '../cli-arguments';
+import { selectPrompts, type PromptSelection } from './select-prompts';
+import { readTuning, tuningKeyFor } from '../tuning-cache';
+import { bundledModelDirectory } from './bundled-model';
 
 /** Options of `msd bench`, as parsed from the command line. */
 export interface BenchCommandOptions extends PromptSelection {
@@ -18,7 +20,7 @@ export interface BenchCommandOptions extends PromptSelection {
   temperature?: string[];
   drafts?: string;
   depth?: string;
-  'top-k'?: string;
+  branching?: string;
   'total-tokens'?: string;
   tuned?: boolean;
   'transformers-js'?: string;
@@ -32,12 +34,12 @@ export interface BenchCommandOptions extends PromptSelection {
  */
 export async function runBench(options: BenchCommandOptions, command: string): Promise<number> {
   const log = (message: string) => process.stderr.write(`[msd bench] ${message}\n`);
-  const modelDirectory = options.model ?? (await import('@msd/tiny-llava')).tinyLlavaDirectory();
+  const modelDirectory = options.model ?? (await bundledModelDirectory());
   const threads = numberOption(options.threads, 'threads') ?? 2;
   const device = (options.device ?? 'cpu') as DeviceName;
   const tree = {
     ...(options.depth ? { depth: numberOption(options.depth, 'depth')! } : {}),
-    ...(options['top-k'] ? { topK: numberOption(options['top-k'], 'top-k')! } : {}),
+    ...(options.branching ? { branching: numberOption(options.branching, 'branching')! } : {}),
     ...(options['total-tokens'] ? { totalTokens: numberOption(options['total-tokens'], 'total-tokens')! } : {}),
   };
   const tuning = options.tuned ? await readTuning(await tuningKeyFor(modelDirectory, device, threads)) : undefined;

@@ -1,5 +1,5 @@
-import type { TreeShape } from '../generate-options';
-import type { GenerationTimings } from '../generation-stats';
+import type { TreeShape } from '@msd/core';
+import type { GenerationTimings } from '../../generation-stats';
 
 /** Median and spread of a sample. */
 export interface Spread {

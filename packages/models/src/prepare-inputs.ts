@@ -54,7 +54,7 @@ export interface PreparedInputs {
  * ```ts
  * import { Tokenizer } from '@msd/tokenizer';
  * import { ImagePreprocessor } from '@msd/vision';
- * import { prepareInputs } from 'msd';
+ * import { prepareInputs } from '@msd/models';
  *
  * const inputs = await prepareInputs({
  *   tokenizer: await Tokenizer.fromDirectory('model'),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
-import type { TuningSummary } from '../benchmark/benchmark-report';
+import type { TuningSummary } from './bench/benchmark/benchmark-report';
 
 /** What a tuning result is valid for: the same model files, device, threads and CPU. */
 export interface TuningKey {
@@ -63,7 +63,9 @@ function defaultCacheDirectory(): string {
 export async function readTuning(key: TuningKey, cacheDirectory?: string): Promise<TuningSummary | undefined> {
   try {
     const parsed = JSON.parse(await readFile(tuningCachePath(key, cacheDirectory), 'utf8')) as TuningSummary;
-    return parsed.chosen && Number.isInteger(parsed.chosen.depth) ? parsed : undefined;
+    // A cache written before the tree's `topK` became `branching` reads as no tuning.
+    const { chosen } = parsed;
+    return chosen && Number.isInteger(chosen.depth) && Number.isInteger(chosen.branching) && Number.isInteger(chosen.totalTokens) ? parsed : undefined;
   } catch {
     return undefined;
   }

@@ -1,5 +1,5 @@
 import type { BenchmarkReport, MethodResult, TuningSummary } from './benchmark-report';
-import type { TreeShape } from '../generate-options';
+import type { TreeShape } from '@msd/core';
 
 /** File names of the charts, relative to the markdown file, that {@link markdownReport} embeds. */
 export interface ReportCharts {
@@ -22,7 +22,7 @@ const CANDIDATES_SHOWN = 5;
  *
  * @example
  * ```ts
- * import { markdownReport } from 'msd';
+ * import { markdownReport } from 'msd/bench';
  *
  * const markdown = markdownReport(report, { tokensPerSecond: 'tokens-per-second.svg', tau: 'tau-distribution.svg', costCurve: 'verify-cost.svg' });
  * // | msd + msd draft | 312.4 (290.1–330.0) | 1.84x | 2.41 (2.38) | 0.92 / 0.71 / 0.45 | ...
@@ -163,7 +163,7 @@ function ordered<T>(preferred: readonly T[], present: readonly T[]): T[] {
 }
 
 function treeName(tree: TreeShape): string {
-  return `depth ${tree.depth}, top-k ${tree.topK}, ${tree.totalTokens} nodes`;
+  return `depth ${tree.depth}, branching ${tree.branching}, ${tree.totalTokens} nodes`;
 }
 
 function fixed(value: number, digits: number): string {

@@ -50,7 +50,7 @@ function confinedFile(directory: string, file: string): string {
  *
  * @example
  * ```ts
- * import { readModelDirectory } from 'msd';
+ * import { readModelDirectory } from '@msd/models';
  *
  * const { manifest } = readModelDirectory('packages/tiny-llava/model');
  * console.log(manifest.imageTokensPerImage);

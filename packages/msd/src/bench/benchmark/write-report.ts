@@ -18,7 +18,7 @@ interface OutputFile {
  *
  * @example
  * ```ts
- * import { runBenchmark, writeBenchmarkReport } from 'msd';
+ * import { runBenchmark, writeBenchmarkReport } from 'msd/bench';
  *
  * const report = await runBenchmark({ prompts });
  * const { files } = await writeBenchmarkReport(report, 'bench-out');

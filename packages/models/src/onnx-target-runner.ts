@@ -1,42 +1,25 @@
 import { join } from 'node:path';
-import { causalAttentionMask, InvalidArgumentError, TokenTypeCode, type ModelManifest, type TokenTypeTags } from '@msd/core';
-import {
-  checkSignature,
-  createGatherSession,
-  createSession,
-  KvCache,
-  loadOnnxRuntime,
-  primaryDevice,
-  sessionSignature,
-  type CreateSessionOptions,
-  type DeviceName,
-  type OnnxRuntime,
-} from '@msd/runtime';
-import type { InferenceSession, Tensor } from '@msd/runtime';
+import { causalAttentionMask, InvalidArgumentError, TokenTypeCode, type ModelManifest, type TargetRunner, type TargetStep, type TokenTypeTags } from '@msd/core';
+import { createGatherSession, KvCache, loadOnnxRuntime, primaryDevice, type CreateSessionOptions, type InferenceSession, type OnnxRuntime } from '@msd/runtime';
+import { openGraph } from './open-graph';
 
-/** What one decoder call over new positions returns. */
-export interface TargetForward {
-  /** `[T, vocab]` logits of the new positions. */
-  logits: Float32Array;
-  /** `[T, hidden]` hidden states after the final norm (what the draft consumes). */
-  hidden: Float32Array;
-  /** The cache with the new positions appended. */
-  cache: KvCache;
-}
+/** What one decoder call over new positions returns (the ONNX runner's {@link TargetStep}). */
+export type TargetForward = TargetStep<KvCache>;
 
 /**
- * The target vision-language model: vision encoder, token embedding and decoder sessions, checked
- * against the manifest when loaded.
+ * The target vision-language model on onnxruntime: vision encoder, token embedding and decoder
+ * sessions, checked against the manifest when loaded; the {@link TargetRunner} the decode loop drives.
+ * See `examples/custom-decoder.ts` for a decoder built on it.
  *
  * @example
  * ```ts
- * import { readModelDirectory, TargetModel } from 'msd';
+ * import { OnnxTargetRunner, readModelDirectory } from '@msd/models';
  *
  * const { path, manifest } = readModelDirectory('packages/tiny-llava/model');
- * const target = await TargetModel.load(path, manifest);
+ * const target = await OnnxTargetRunner.load(path, manifest);
  * ```
  */
-export class TargetModel {
+export class OnnxTargetRunner implements TargetRunner<KvCache> {
   private constructor(
     private readonly ort: OnnxRuntime,
     /** The model's manifest. */
@@ -52,22 +35,29 @@ export class TargetModel {
    *
    * @example
    * ```ts
-   * const target = await TargetModel.load(dir, manifest, { intraOpNumThreads: 2 });
+   * const target = await OnnxTargetRunner.load(dir, manifest, { intraOpNumThreads: 2 });
    * ```
    */
-  static async load(directory: string, manifest: ModelManifest, options: CreateSessionOptions = {}): Promise<TargetModel> {
+  static async load(directory: string, manifest: ModelManifest, options: CreateSessionOptions = {}): Promise<OnnxTargetRunner> {
     const ort = await loadOnnxRuntime();
     const device = primaryDevice(options);
     // On a GPU the KV cache stays in device memory between calls; logits and hidden states come back.
     const kvOutputs = device === 'cpu' ? [] : manifest.graphs.decoder.outputs.map((output) => output.name).filter((name) => name.startsWith('present.'));
-    const open = async (spec: ModelManifest['graphs']['decoder'], deviceOutputs: string[] = []) => {
-      const session = await createSession(join(directory, spec.file), { ...options, deviceOutputs });
-      checkSignature(sessionSignature(session), spec);
-      return session;
-    };
-    const [vision, embedding, decoder] = [await open(manifest.graphs.visionEncoder), await open(manifest.graphs.embedTokens), await open(manifest.graphs.decoder, kvOutputs)];
+    const vision = await openGraph(directory, manifest.graphs.visionEncoder, options);
+    const embedding = await openGraph(directory, manifest.graphs.embedTokens, options);
+    const decoder = await openGraph(directory, manifest.graphs.decoder, { ...options, deviceOutputs: kvOutputs });
     const gather = device === 'cpu' ? undefined : await createGatherSession(device);
-    return new TargetModel(ort, manifest, vision, embedding, decoder, gather);
+    return new OnnxTargetRunner(ort, manifest, vision, embedding, decoder, gather);
+  }
+
+  /** Width of a logits row. */
+  get vocabSize(): number {
+    return this.manifest.vocabSize;
+  }
+
+  /** Width of a hidden-state row. */
+  get hiddenSize(): number {
+    return this.manifest.hiddenSize;
   }
 
   /**
@@ -135,7 +125,7 @@ export class TargetModel {
   }
 
   /**
-   * The prompt's prefill: its input embeddings (see {@link TargetModel.fuse}) through the decoder from
+   * The prompt's prefill: its input embeddings (see {@link OnnxTargetRunner.fuse}) through the decoder from
    * an empty cache, at positions 0..n-1 under a causal mask.
    *
    * @example
@@ -146,26 +136,40 @@ export class TargetModel {
   async prefill(ids: ArrayLike<number>, tags: TokenTypeTags, imageFeatures: Float32Array | undefined): Promise<TargetForward> {
     const length = ids.length;
     const embeds = await this.fuse(ids, tags, imageFeatures);
-    return this.forward(this.emptyCache(), embeds, BigInt64Array.from({ length }, (_, i) => BigInt(i)), causalAttentionMask(0, length));
+    return this.forwardEmbeddings(this.emptyCache(), embeds, Array.from({ length }, (_, i) => i), causalAttentionMask(0, length));
   }
 
   /**
-   * One decoder call over T new positions with explicit positions and an additive `[T, past + T]` mask.
+   * One decoder call over T new tokens with explicit positions and an additive `[T, past + T]` mask:
+   * an autoregressive step (T = 1) or the verification of a tree.
    *
    * @example
    * ```ts
-   * const { logits, hidden, cache: next } = await target.forward(cache, embeds, BigInt64Array.from([5n, 6n]), mask);
+   * const { logits, hidden, cache: next } = await target.forward(cache, [306, 1552], [5, 6], mask);
    * ```
    */
-  async forward(cache: KvCache, embeds: Float32Array, positions: BigInt64Array, mask: Float32Array): Promise<TargetForward> {
+  async forward(cache: KvCache, tokens: ArrayLike<number>, positions: ArrayLike<number>, mask: Float32Array): Promise<TargetForward> {
+    return this.forwardEmbeddings(cache, await this.embed(tokens), positions, mask);
+  }
+
+  /**
+   * {@link OnnxTargetRunner.forward} over input embeddings instead of tokens (what prefill feeds).
+   *
+   * @example
+   * ```ts
+   * const step = await target.forwardEmbeddings(cache, embeds, [5, 6], mask);
+   * ```
+   */
+  async forwardEmbeddings(cache: KvCache, embeds: Float32Array, positions: ArrayLike<number>, mask: Float32Array): Promise<TargetForward> {
     const count = positions.length;
     const total = cache.length + count;
     if (mask.length !== count * total) {
       throw new InvalidArgumentError({ argument: 'mask', message: `The mask has ${mask.length} entries; ${count} new positions over ${total} need ${count * total}.` });
     }
+    const positionIds = BigInt64Array.from(Array.from(positions, (position) => BigInt(position)));
     const outputs = await this.decoder.run({
       inputs_embeds: new this.ort.Tensor('float32', embeds, [1, count, this.manifest.hiddenSize]),
-      position_ids: new this.ort.Tensor('int64', positions, [1, count]),
+      position_ids: new this.ort.Tensor('int64', positionIds, [1, count]),
       attention_mask: new this.ort.Tensor('float32', mask, [1, 1, count, total]),
       ...cache.feeds(),
     });
@@ -173,14 +177,51 @@ export class TargetModel {
   }
 
   /**
-   * Releases the sessions.
+   * Keeps the positions in `keep` (ascending): the past and the accepted path of a verified tree.
+   * Consumes `cache` (compacted within its own buffers on the CPU).
    *
    * @example
    * ```ts
-   * await target.release();
+   * cache = await target.compact(verified.cache, compactionIndices(acceptance.acceptedNodes, past));
    * ```
    */
-  async release(): Promise<void> {
+  compact(cache: KvCache, keep: ArrayLike<number>): Promise<KvCache> {
+    return cache.compactInPlace(keep);
+  }
+
+  /**
+   * Frees a cache.
+   *
+   * @example
+   * ```ts
+   * target.disposeCache(cache);
+   * ```
+   */
+  disposeCache(cache: KvCache): void {
+    cache.dispose();
+  }
+
+  /**
+   * Positions held in `cache`.
+   *
+   * @example
+   * ```ts
+   * const past = target.cacheLength(cache);
+   * ```
+   */
+  cacheLength(cache: KvCache): number {
+    return cache.length;
+  }
+
+  /**
+   * Closes the sessions.
+   *
+   * @example
+   * ```ts
+   * await target.close();
+   * ```
+   */
+  async close(): Promise<void> {
     await Promise.all([this.vision.release(), this.embedding.release(), this.decoder.release(), this.gather?.release()]);
   }
 }

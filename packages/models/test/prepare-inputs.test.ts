@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, TokenTypeCode, countTokenTypes } from '@msd/core';
 import { Tokenizer, ImageCountMismatchError } from '@msd/tokenizer';
 import { ImagePreprocessor } from '@msd/vision';
-import { prepareInputs } from 'msd';
+import { prepareInputs } from '@msd/models';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const tokenizerDir = `${root}packages/tokenizer/test/fixtures/sp-bpe`;
@@ -60,6 +60,11 @@ describe('msd entry', () => {
 
   it('imports without loading sharp', () => {
     expect(probe("await import('msd')")).toBe('false');
+  });
+
+  it('and so do @msd/models and msd/bench, until an image is preprocessed', () => {
+    expect(probe("await import('@msd/models')")).toBe('false');
+    expect(probe("await import('msd/bench')")).toBe('false');
   });
 
   it('loads sharp once an image is preprocessed (the probe can tell)', () => {

@@ -18,7 +18,7 @@ export interface BenchmarkPrompt {
  *
  * @example
  * ```ts
- * import { readBenchmarkPrompts } from 'msd';
+ * import { readBenchmarkPrompts } from 'msd/bench';
  *
  * const prompts = readBenchmarkPrompts('my-prompts.jsonl', 'custom');
  * ```
@@ -52,7 +52,7 @@ export function readBenchmarkPrompts(file: string, defaultSet = 'custom'): Bench
  *
  * @example
  * ```ts
- * import { heldoutPromptFile } from 'msd';
+ * import { heldoutPromptFile } from 'msd/bench';
  *
  * heldoutPromptFile(tinyLlavaDirectory()); // .../@msd/tiny-llava/heldout/prompts.jsonl
  * ```

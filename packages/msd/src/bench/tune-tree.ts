@@ -1,7 +1,6 @@
-import { InvalidArgumentError } from '@msd/core';
+import { InvalidArgumentError, type TreeShape } from '@msd/core';
 import type { ImageInput } from '@msd/vision';
-import type { TuningSummary } from '../benchmark/benchmark-report';
-import type { TreeShape } from '../generate-options';
+import type { TuningSummary } from './benchmark/benchmark-report';
 import type { MsdPipeline } from '../pipeline';
 import { costAt, measureCostCurves, type CostCurves } from './cost-curves';
 
@@ -26,13 +25,13 @@ export interface TuneTreeOptions {
 }
 
 /**
- * The tree shapes `msd tune` considers: depth 2-6, top-k 1-4, and for each a few node budgets between
- * a single chain and `depth x topK` nodes (never above 24: on a CPU, verifying more costs more than it
+ * The tree shapes `msd tune` considers: depth 2-6, branching 1-4, and for each a few node budgets between
+ * a single chain and `depth x branching` nodes (never above 24: on a CPU, verifying more costs more than it
  * can win).
  *
  * @example
  * ```ts
- * import { defaultTreeCandidates } from 'msd';
+ * import { defaultTreeCandidates } from 'msd/bench';
  *
  * defaultTreeCandidates().length; // about 50 shapes
  * ```
@@ -40,10 +39,10 @@ export interface TuneTreeOptions {
 export function defaultTreeCandidates(): TreeShape[] {
   const shapes: TreeShape[] = [];
   for (let depth = 2; depth <= 6; depth++) {
-    for (let topK = 1; topK <= 4; topK++) {
-      const most = Math.min(depth * topK, 24);
+    for (let branching = 1; branching <= 4; branching++) {
+      const most = Math.min(depth * branching, 24);
       const budgets = new Set([depth, Math.ceil(depth * 1.5), depth * 2, depth * 3].filter((total) => total <= most));
-      for (const totalTokens of budgets) shapes.push({ depth, topK, totalTokens });
+      for (const totalTokens of budgets) shapes.push({ depth, branching, totalTokens });
     }
   }
   return shapes;
@@ -52,17 +51,17 @@ export function defaultTreeCandidates(): TreeShape[] {
 /**
  * Predicted milliseconds of one speculative step with `tree` from measured costs: the verification
  * of `totalTokens + 1` positions, the draft update over the accepted tokens, `depth - 1` draft rounds
- * of `topK` rows, and the loop's own overhead per step.
+ * of `branching` rows, and the loop's own overhead per step.
  *
  * @example
  * ```ts
- * import { predictedStepMilliseconds } from 'msd';
+ * import { predictedStepMilliseconds } from 'msd/bench';
  *
- * predictedStepMilliseconds(curves, { depth: 4, topK: 2, totalTokens: 6 }, 3.1, 0.1);
+ * predictedStepMilliseconds(curves, { depth: 4, branching: 2, totalTokens: 6 }, 3.1, 0.1);
  * ```
  */
 export function predictedStepMilliseconds(curves: CostCurves, tree: TreeShape, tau: number, overheadPerStep: number): number {
-  return costAt(curves.verifyCost, tree.totalTokens + 1) + costAt(curves.draftCost, Math.max(1, tau)) + (tree.depth - 1) * costAt(curves.draftCost, tree.topK) + overheadPerStep;
+  return costAt(curves.verifyCost, tree.totalTokens + 1) + costAt(curves.draftCost, Math.max(1, tau)) + (tree.depth - 1) * costAt(curves.draftCost, tree.branching) + overheadPerStep;
 }
 
 /**
@@ -74,7 +73,8 @@ export function predictedStepMilliseconds(curves: CostCurves, tree: TreeShape, t
  *
  * @example
  * ```ts
- * import { MsdPipeline, tuneTree } from 'msd';
+ * import { MsdPipeline } from 'msd';
+ * import { tuneTree } from 'msd/bench';
  *
  * const pipeline = await MsdPipeline.create();
  * const tuning = await tuneTree(pipeline, { prompts: [{ prompt: 'Describe the image.', images: ['scene.png'] }] });
@@ -104,7 +104,7 @@ export async function tuneTree(pipeline: MsdPipeline, options: TuneTreeOptions):
     const tau = steps ? tokens / steps : 1;
     const step = predictedStepMilliseconds(curves, tree, tau, steps ? overhead / steps : 0);
     scored.push({ tree, predictedTau: tau, predictedSpeedup: (tau * autoregressiveStep) / step });
-    progress(`shape ${index + 1}/${candidates.length} depth ${tree.depth} top-k ${tree.topK} nodes ${tree.totalTokens}: tau ${tau.toFixed(2)}, predicted ${((tau * autoregressiveStep) / step).toFixed(2)}x`);
+    progress(`shape ${index + 1}/${candidates.length} depth ${tree.depth} branching ${tree.branching} nodes ${tree.totalTokens}: tau ${tau.toFixed(2)}, predicted ${((tau * autoregressiveStep) / step).toFixed(2)}x`);
   }
   scored.sort((a, b) => b.predictedSpeedup - a.predictedSpeedup);
   const best = scored[0]!;

@@ -5,7 +5,7 @@ import type { Spread } from './benchmark-report';
  *
  * @example
  * ```ts
- * import { spread } from 'msd';
+ * import { spread } from 'msd/bench';
  *
  * spread([1, 2, 3, 4]).median; // 2.5
  * ```

@@ -1,17 +1,6 @@
-import { join } from 'node:path';
 import type { DraftSpec } from '@msd/core';
-import {
-  checkSignature,
-  createGatherSession,
-  createSession,
-  KvCache,
-  loadOnnxRuntime,
-  primaryDevice,
-  sessionSignature,
-  type CreateSessionOptions,
-  type InferenceSession,
-  type OnnxRuntime,
-} from '@msd/runtime';
+import { createGatherSession, KvCache, loadOnnxRuntime, primaryDevice, type CreateSessionOptions, type InferenceSession, type OnnxRuntime } from '@msd/runtime';
+import { openGraph } from './open-graph';
 import type { DraftRunner, DraftStepInput, DraftStepOutput } from '@msd/draft';
 
 /**
@@ -20,7 +9,7 @@ import type { DraftRunner, DraftStepInput, DraftStepOutput } from '@msd/draft';
  *
  * @example
  * ```ts
- * import { OnnxDraftRunner } from 'msd';
+ * import { OnnxDraftRunner } from '@msd/models';
  *
  * const draft = await OnnxDraftRunner.load(dir, manifest.drafts.msd, manifest.hiddenSize);
  * ```
@@ -39,8 +28,15 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
     private readonly selectsRows: boolean,
   ) {}
 
-  /** Candidates per position the graph returns. */
-  get topK(): number {
+  /**
+   * Candidates per position the graph returns (the manifest's draft `topK`): the most `branching` a tree can use.
+   *
+   * @example
+   * ```ts
+   * const tree = { depth: 5, branching: Math.min(4, draft.candidatesPerRow), totalTokens: 12 };
+   * ```
+   */
+  get candidatesPerRow(): number {
     return this.spec.topK;
   }
 
@@ -55,8 +51,7 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
   static async load(directory: string, spec: DraftSpec, hiddenSize: number, options: CreateSessionOptions = {}): Promise<OnnxDraftRunner> {
     const ort = await loadOnnxRuntime();
     const device = primaryDevice(options);
-    const session = await createSession(join(directory, spec.file), { ...options, deviceOutputs: device === 'cpu' ? [] : ['present.0.key', 'present.0.value'] });
-    checkSignature(sessionSignature(session), spec);
+    const session = await openGraph(directory, spec, { ...options, deviceOutputs: device === 'cpu' ? [] : ['present.0.key', 'present.0.value'] });
     const key = spec.inputs.find((input) => input.name === 'past_key_values.0.key');
     const heads = Number(key?.dims[1]);
     const headDim = Number(key?.dims[3]);
@@ -78,12 +73,26 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
     return KvCache.empty(this.ort, { layers: 1, heads: this.heads, headDim: this.headDim }, { gather: this.gather });
   }
 
-  /** Number of positions in `cache`. */
-  length(cache: KvCache): number {
+  /**
+   * Number of positions in `cache`.
+   *
+   * @example
+   * ```ts
+   * const past = draft.cacheLength(cache);
+   * ```
+   */
+  cacheLength(cache: KvCache): number {
     return cache.length;
   }
 
-  /** Runs the draft over T new positions on top of `cache`. */
+  /**
+   * Runs the draft over T new positions on top of `cache`; the input cache stays valid.
+   *
+   * @example
+   * ```ts
+   * const { output, cache: next } = await draft.run(cache, input);
+   * ```
+   */
   async run(cache: KvCache, input: DraftStepInput): Promise<{ output: DraftStepOutput; cache: KvCache }> {
     const count = input.inputIds.length;
     const d = this.hiddenSize;
@@ -119,13 +128,20 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
     return new this.ort.Tensor('int64', BigInt64Array.from({ length: count }, (_, i) => BigInt(i)), [count]);
   }
 
-  /** Releases a cache the drafter no longer needs. */
-  release(cache: KvCache): void {
+  /**
+   * Frees a cache the drafter no longer needs.
+   *
+   * @example
+   * ```ts
+   * draft.disposeCache(roundCache);
+   * ```
+   */
+  disposeCache(cache: KvCache): void {
     cache.dispose();
   }
 
   /**
-   * Releases the session.
+   * Closes the session.
    *
    * @example
    * ```ts

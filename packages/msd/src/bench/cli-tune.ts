@@ -1,9 +1,11 @@
 import type { DeviceName } from '@msd/runtime';
 import type { TuningSummary } from './benchmark/benchmark-report';
-import { numberOption, selectPrompts, type PromptSelection } from './cli-arguments';
-import { MsdPipeline } from './pipeline';
-import { defaultTreeCandidates, tuneTree } from './tuning/tune-tree';
-import { tuningKeyFor, writeTuning } from './tuning/tuning-cache';
+import { numberOption } from '../cli-arguments';
+import { selectPrompts, type PromptSelection } from './select-prompts';
+import { MsdPipeline } from '../pipeline';
+import { defaultTreeCandidates, tuneTree } from './tune-tree';
+import { tuningKeyFor, writeTuning } from '../tuning-cache';
+import { bundledModelDirectory } from './bundled-model';
 
 /** Options of `msd tune`, as parsed from the command line. */
 export interface TuneCommandOptions extends PromptSelection {
@@ -19,9 +21,9 @@ export interface TuneCommandOptions extends PromptSelection {
 
 /** `--quick`: a handful of shapes around the defaults, for smoke tests and CI. */
 const QUICK_CANDIDATES = [
-  { depth: 2, topK: 1, totalTokens: 2 },
-  { depth: 3, topK: 2, totalTokens: 4 },
-  { depth: 4, topK: 2, totalTokens: 6 },
+  { depth: 2, branching: 1, totalTokens: 2 },
+  { depth: 3, branching: 2, totalTokens: 4 },
+  { depth: 4, branching: 2, totalTokens: 6 },
 ];
 
 /**
@@ -30,7 +32,7 @@ const QUICK_CANDIDATES = [
  */
 export async function runTune(options: TuneCommandOptions): Promise<{ code: number; tuning: TuningSummary; cachePath: string }> {
   const log = (message: string) => process.stderr.write(`[msd tune] ${message}\n`);
-  const modelDirectory = options.model ?? (await import('@msd/tiny-llava')).tinyLlavaDirectory();
+  const modelDirectory = options.model ?? (await bundledModelDirectory());
   const threads = numberOption(options.threads, 'threads');
   const device = (options.device ?? 'cpu') as DeviceName;
   const prompts = selectPrompts({ ...options, limit: options.limit ?? '4' }, modelDirectory);
@@ -59,10 +61,10 @@ function formatTuning(tuning: TuningSummary, cachePath: string): string {
   for (const point of tuning.draftCost) lines.push(`  N=${String(point.size).padStart(2)}  ${point.milliseconds.toFixed(3)} ms  ${'#'.repeat(Math.round(point.milliseconds * 10))}`);
   lines.push('', 'best shapes (predicted):');
   for (const candidate of tuning.candidates.slice(0, 8)) {
-    const { depth, topK, totalTokens } = candidate.tree;
-    lines.push(`  depth ${depth} top-k ${topK} nodes ${String(totalTokens).padStart(2)}: tau ${candidate.predictedTau.toFixed(2)}, ${candidate.predictedSpeedup.toFixed(2)}x`);
+    const { depth, branching, totalTokens } = candidate.tree;
+    lines.push(`  depth ${depth} branching ${branching} nodes ${String(totalTokens).padStart(2)}: tau ${candidate.predictedTau.toFixed(2)}, ${candidate.predictedSpeedup.toFixed(2)}x`);
   }
-  const { depth, topK, totalTokens } = tuning.chosen;
-  lines.push('', `chosen: depth ${depth}, top-k ${topK}, ${totalTokens} nodes (predicted ${tuning.predictedSpeedup.toFixed(2)}x over autoregressive)`, `cached in ${cachePath}`, '');
+  const { depth, branching, totalTokens } = tuning.chosen;
+  lines.push('', `chosen: depth ${depth}, branching ${branching}, ${totalTokens} nodes (predicted ${tuning.predictedSpeedup.toFixed(2)}x over autoregressive)`, `cached in ${cachePath}`, '');
   return lines.join('\n');
 }

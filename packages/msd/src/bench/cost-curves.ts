@@ -1,10 +1,10 @@
 import { causalAttentionMask, InvalidArgumentError } from '@msd/core';
 import { prefillDraftInputs, type DraftStepInput } from '@msd/draft';
 import type { ImageInput } from '@msd/vision';
-import type { CostPoint } from '../benchmark/benchmark-report';
-import { spread } from '../benchmark/spread';
+import type { CostPoint } from './benchmark/benchmark-report';
+import { spread } from './benchmark/spread';
 import type { MsdPipeline } from '../pipeline';
-import { prepareInputs } from '../prepare-inputs';
+import { prepareInputs } from '@msd/models';
 
 /** Measured cost of target and draft calls on the pipeline's device. */
 export interface CostCurves {
@@ -37,7 +37,8 @@ export interface MeasureCostOptions {
  *
  * @example
  * ```ts
- * import { measureCostCurves, MsdPipeline } from 'msd';
+ * import { MsdPipeline } from 'msd';
+ * import { measureCostCurves } from 'msd/bench';
  *
  * const pipeline = await MsdPipeline.create();
  * const curves = await measureCostCurves(pipeline, { prompt: 'Describe the image.', images: ['scene.png'] });
@@ -60,10 +61,10 @@ export async function measureCostCurves(pipeline: MsdPipeline, options: MeasureC
   const draftPrefill = await draft.run(draft.emptyCache(), prefillDraftInputs({ ids: [...inputs.ids, manifest.bosTokenId], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize }));
   const token = inputs.ids[inputs.ids.length - 1]!;
   const verify = async (count: number): Promise<void> => {
-    const step = await target.forward(prefill.cache, await target.embed(new Array<number>(count).fill(token)), BigInt64Array.from({ length: count }, (_, i) => BigInt(length + i)), causalAttentionMask(length, count));
-    step.cache.dispose();
+    const step = await target.forward(prefill.cache, new Array<number>(count).fill(token), Array.from({ length: count }, (_, i) => length + i), causalAttentionMask(length, count));
+    target.disposeCache(step.cache);
   };
-  const draftPast = draftPrefill.cache.length;
+  const draftPast = draft.cacheLength(draftPrefill.cache);
   const draftStep = async (rows: number): Promise<void> => {
     const input: DraftStepInput = {
       inputIds: new Int32Array(rows).fill(token),
@@ -73,7 +74,7 @@ export async function measureCostCurves(pipeline: MsdPipeline, options: MeasureC
       positionIds: new Int32Array(rows).fill(draftPast),
       attentionMask: causalAttentionMask(draftPast, rows),
     };
-    draft.release((await draft.run(draftPrefill.cache, input)).cache);
+    draft.disposeCache((await draft.run(draftPrefill.cache, input)).cache);
   };
   try {
     const verifyTimes = await timeInterleaved(nodeCounts, verify, repeat);
@@ -84,8 +85,8 @@ export async function measureCostCurves(pipeline: MsdPipeline, options: MeasureC
       draftCost: rowCounts.map((size, i) => ({ size, milliseconds: spread(draftTimes[i]!).median })),
     };
   } finally {
-    prefill.cache.dispose();
-    draft.release(draftPrefill.cache);
+    target.disposeCache(prefill.cache);
+    draft.disposeCache(draftPrefill.cache);
   }
 }
 
@@ -114,7 +115,7 @@ async function timeInterleaved(sizes: readonly number[], call: (size: number) =>
  *
  * @example
  * ```ts
- * import { costAt } from 'msd';
+ * import { costAt } from 'msd/bench';
  *
  * costAt([{ size: 1, milliseconds: 2 }, { size: 9, milliseconds: 4 }], 5); // 3
  * ```

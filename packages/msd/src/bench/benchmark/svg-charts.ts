@@ -43,7 +43,7 @@ const MAX_TAU_BINS = 40;
  *
  * @example
  * ```ts
- * import { tokensPerSecondChart } from 'msd';
+ * import { tokensPerSecondChart } from 'msd/bench';
  *
  * const greedy = report.results.filter((result) => result.temperature === 0 && result.set === 'multimodal');
  * writeFileSync('tokens-per-second.svg', tokensPerSecondChart(greedy, { title: 'Decode speed, multimodal' }));
@@ -76,7 +76,7 @@ export function tokensPerSecondChart(results: readonly MethodResult[], options: 
  *
  * @example
  * ```ts
- * import { tauDistributionChart } from 'msd';
+ * import { tauDistributionChart } from 'msd/bench';
  *
  * writeFileSync('tau-distribution.svg', tauDistributionChart(report.results, { title: 'Tokens per target step' }));
  * ```
@@ -110,7 +110,7 @@ export function tauDistributionChart(results: readonly MethodResult[], options: 
  *
  * @example
  * ```ts
- * import { costCurveChart } from 'msd';
+ * import { costCurveChart } from 'msd/bench';
  *
  * if (report.tuning) writeFileSync('verify-cost.svg', costCurveChart(report.tuning, { title: 'Measured call costs' }));
  * ```

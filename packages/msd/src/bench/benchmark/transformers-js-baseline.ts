@@ -200,7 +200,7 @@ export async function loadTransformersJsBaseline(directory: string, options: Tra
  *
  * @example
  * ```ts
- * import { runBenchmark } from 'msd';
+ * import { runBenchmark } from 'msd/bench';
  * import { transformersJsBenchmarkBaseline } from 'msd/transformers-js';
  *
  * const baseline = await transformersJsBenchmarkBaseline('training/runs/default/model-transformersjs', 2);

@@ -1,13 +1,14 @@
 import { cpus } from 'node:os';
 import { InvalidArgumentError, MsdError } from '@msd/core';
 import type { DeviceName } from '@msd/runtime';
-import type { TreeShape } from '../generate-options';
-import type { GenerationStats } from '../generation-stats';
-import { readModelDirectory } from '../model-directory';
-import { MsdPipeline } from '../pipeline';
+import type { TreeShape } from '@msd/core';
+import type { GenerationStats } from '../../generation-stats';
+import { readModelDirectory } from '@msd/models';
+import { MsdPipeline } from '../../pipeline';
 import type { BenchmarkReport, MethodResult, PhaseTimes, TuningSummary } from './benchmark-report';
 import type { BenchmarkPrompt } from './benchmark-prompts';
 import { spread } from './spread';
+import { bundledModelDirectory } from '../bundled-model';
 
 /** A decoder the benchmark can time: msd itself, or another library behind the same small interface. */
 export interface BenchmarkBaseline {
@@ -101,7 +102,7 @@ const REFERENCE = 'msd autoregressive';
  *
  * @example
  * ```ts
- * import { readBenchmarkPrompts, runBenchmark } from 'msd';
+ * import { readBenchmarkPrompts, runBenchmark } from 'msd/bench';
  *
  * const report = await runBenchmark({ prompts: readBenchmarkPrompts('prompts.jsonl'), rounds: 3 });
  * console.log(report.results.map((result) => `${result.method}: ${result.ratioToFastestAutoregressive.toFixed(2)}x`));
@@ -114,7 +115,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   const maxNewTokens = options.maxNewTokens ?? 48;
   const temperatures = options.temperatures ?? [0, 1];
   const threads = options.threads ?? 2;
-  const modelDirectory = options.modelDirectory ?? (await import('@msd/tiny-llava')).tinyLlavaDirectory();
+  const modelDirectory = options.modelDirectory ?? (await bundledModelDirectory());
   const { manifest } = readModelDirectory(modelDirectory);
   const drafts = options.drafts ?? Object.keys(manifest.drafts);
   const session = { intraOpNumThreads: threads };

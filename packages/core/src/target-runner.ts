@@ -1,0 +1,59 @@
+import type { TokenTypeTags } from './token-types';
+
+/**
+ * What one target call over new positions returns.
+ *
+ * @example
+ * ```ts
+ * import type { TargetStep } from '@msd/core';
+ *
+ * const { logits, hidden, cache }: TargetStep<MyCache> = await target.forward(cache, tokens, positions, mask);
+ * ```
+ */
+export interface TargetStep<Cache> {
+  /** `[T * vocabSize]`: logits of the new positions, row-major. */
+  logits: Float32Array;
+  /** `[T * hiddenSize]`: hidden states after the final norm (what an MSD draft consumes). */
+  hidden: Float32Array;
+  /** A new cache: the input cache with the new positions appended. The input cache stays valid. */
+  cache: Cache;
+}
+
+/**
+ * The target of speculative decoding, as the decode loop needs it: a vision-language model that
+ * encodes images, prefills a prompt, runs new positions under an explicit mask (a tree), and keeps
+ * a KV cache that can be compacted to the accepted path. `@msd/models`' `OnnxTargetRunner` is the
+ * onnxruntime implementation; implement this to decode another runtime, or a fake in tests. Its
+ * sibling is `@msd/draft`'s `DraftRunner`.
+ *
+ * @example
+ * ```ts
+ * import type { TargetRunner } from '@msd/core';
+ *
+ * async function greedyStep<Cache>(target: TargetRunner<Cache>, cache: Cache, token: number) {
+ *   const past = target.cacheLength(cache);
+ *   return target.forward(cache, [token], [past], new Float32Array(past + 1));
+ * }
+ * ```
+ */
+export interface TargetRunner<Cache> {
+  /** Width of a logits row. */
+  readonly vocabSize: number;
+  /** Width of a hidden-state row. */
+  readonly hiddenSize: number;
+  /** `[images * imageTokensPerImage * hiddenSize]` projected image features for preprocessed pixels. */
+  encodeImages(pixels: Float32Array, dims: readonly number[]): Promise<Float32Array>;
+  /** The prompt from an empty cache: image positions (by `tags`) take `imageFeatures`, positions 0..n-1, causal. */
+  prefill(ids: ArrayLike<number>, tags: TokenTypeTags, imageFeatures: Float32Array | undefined): Promise<TargetStep<Cache>>;
+  /**
+   * `tokens` after the cached positions, at `positions`, under an additive `[T * (past + T)]` mask (0: may
+   * attend; `blockedAttention`: may not).
+   */
+  forward(cache: Cache, tokens: ArrayLike<number>, positions: ArrayLike<number>, mask: Float32Array): Promise<TargetStep<Cache>>;
+  /** A cache of only the positions in `keep` (ascending). Consumes `cache`: it must not be used afterwards. */
+  compact(cache: Cache, keep: ArrayLike<number>): Promise<Cache>;
+  /** Frees a cache (device memory, tensors). */
+  disposeCache(cache: Cache): void;
+  /** Positions held in `cache`. */
+  cacheLength(cache: Cache): number;
+}

@@ -1,0 +1,161 @@
+/**
+ * The decode loop on fake runners (test/fakes/fake-models.ts): exact output, EOS and length cuts,
+ * aborts, catch-up after fallbacks, seeded sampling, and every cache freed.
+ */
+import { describe, expect, it } from 'vitest';
+import { AbortedError } from '@msd/core';
+import { DEFAULT_TREE, decode, resolveGenerateOptions, SpeculationMemory, type DecodeChunk, type GenerateOptions } from 'msd';
+import { EOS, FakeDraft, FakeTarget, greedyToken, textRequest, type TargetRule } from './fakes/fake-models';
+
+const PROMPT = 6;
+
+interface Run {
+  tokens: number[];
+  chunks: DecodeChunk[];
+  target: FakeTarget;
+  draft: FakeDraft;
+}
+
+async function run(options: GenerateOptions & { rule?: TargetRule; misses?: number[]; memory?: SpeculationMemory; signal?: AbortSignal; onChunk?: (chunk: DecodeChunk) => void }): Promise<Run> {
+  const target = new FakeTarget(options.rule);
+  const draft = new FakeDraft(new Set(options.misses ?? []), options.rule);
+  const settings = resolveGenerateOptions({ adaptive: false, ...options }, DEFAULT_TREE);
+  const chunks: DecodeChunk[] = [];
+  const loop = decode({ target, draft, request: textRequest(PROMPT), settings, eosTokenId: EOS, maxPositions: 512, signal: options.signal, memory: options.memory });
+  for await (const chunk of loop) {
+    chunks.push(chunk);
+    options.onChunk?.(chunk);
+  }
+  return { tokens: chunks.flat(), chunks, target, draft };
+}
+
+/** The target's own greedy answer, computed from its rule. */
+function expectedGreedy(maxNewTokens: number, rule: TargetRule = {}): number[] {
+  const request = textRequest(PROMPT);
+  const tokens: number[] = [];
+  let last = request.ids[PROMPT - 1]!;
+  for (let length = PROMPT; tokens.length < maxNewTokens; length++) {
+    last = length === rule.eosAt ? EOS : greedyToken(last, length);
+    tokens.push(last);
+    if (last === EOS) break;
+  }
+  return tokens;
+}
+
+function expectAllFreed({ target, draft }: Run): void {
+  expect(target.caches.live.size, 'target caches left').toBe(0);
+  expect(draft.caches.live.size, 'draft caches left').toBe(1); // the empty cache the loop was handed
+}
+
+describe('decode on fake runners', () => {
+  it('greedy speculative output is the target greedy output, several tokens per step', async () => {
+    const plain = await run({ maxNewTokens: 20, speculative: false });
+    const speculative = await run({ maxNewTokens: 20, misses: [PROMPT + 4, PROMPT + 11] });
+    expect(plain.tokens).toEqual(expectedGreedy(20));
+    expect(speculative.tokens).toEqual(plain.tokens);
+    expect(speculative.chunks.length).toBeLessThan(plain.chunks.length / 2);
+    expect(speculative.target.forwardCalls).toBe(speculative.chunks.length - 1);
+    expectAllFreed(speculative);
+    expect(plain.target.caches.live.size).toBe(0);
+  });
+
+  it('EOS in the middle of an accepted chunk ends the answer there', async () => {
+    const rule = { eosAt: PROMPT + 3 };
+    const result = await run({ maxNewTokens: 20, rule, tree: { depth: 6 } });
+    expect(result.tokens).toEqual(expectedGreedy(20, rule));
+    expect(result.tokens.at(-1)).toBe(EOS);
+    expect(result.tokens).toHaveLength(4);
+    // The first token comes from prefill; the rest from one speculative step whose accepted path ends
+    // in a drafted EOS: the bonus token after it is dropped.
+    expect(result.chunks.map((chunk) => chunk.length)).toEqual([1, 3]);
+    expect(result.draft.calls.filter((call) => call.topkRows === 'all').length).toBeGreaterThan(0);
+    expectAllFreed(result);
+  });
+
+  it('maxNewTokens cuts an accepted chunk', async () => {
+    const result = await run({ maxNewTokens: 4, tree: { depth: 6 } });
+    expect(result.tokens).toEqual(expectedGreedy(4));
+    expect(result.chunks.map((chunk) => chunk.length)).toEqual([1, 3]);
+    // No draft update after the last step: prefill plus the tree's rounds only.
+    expect(result.draft.calls.filter((call) => call.topkRows === 'last')).toHaveLength(1);
+    expectAllFreed(result);
+  });
+
+  it('an abort between steps stops with an AbortError and frees every cache', async () => {
+    const controller = new AbortController();
+    const target = new FakeTarget();
+    const draft = new FakeDraft();
+    const settings = resolveGenerateOptions({ maxNewTokens: 30, adaptive: false }, DEFAULT_TREE);
+    const seen: DecodeChunk[] = [];
+    const error = await (async () => {
+      try {
+        for await (const chunk of decode({ target, draft, request: textRequest(PROMPT), settings, eosTokenId: EOS, signal: controller.signal })) {
+          seen.push(chunk);
+          if (seen.length === 2) controller.abort(new Error('user cancelled'));
+        }
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(AbortedError.isInstance(error)).toBe(true);
+    expect(((error as AbortedError).cause as Error).message).toBe('user cancelled');
+    expect(seen).toHaveLength(2);
+    expect(target.caches.live.size).toBe(0);
+    expect(draft.caches.live.size).toBe(1);
+  });
+
+  it('catches the draft up after steps taken without drafting, then accepts drafts again', async () => {
+    const memory = new SpeculationMemory();
+    // The policy of the last greedy text generation had 3 plain steps to go before its next probe.
+    memory.remember({ temperature: 0, hasImages: false }, { tokensPerStep: 1, speculativeMs: 9, verifyMs: 3, autoregressiveMs: 3, backoff: 8, remaining: 3, probing: true });
+    const result = await run({ maxNewTokens: 16, adaptive: { minimumGain: 1e-9 }, memory });
+    expect(result.tokens).toEqual(expectedGreedy(16));
+    expect(result.chunks.slice(0, 4).map((chunk) => chunk.length)).toEqual([1, 1, 1, 1]);
+    // Draft calls: prefill (one row per prompt position), then the catch-up with the 3 plain steps' pairs.
+    const updates = result.draft.calls.filter((call) => call.topkRows === 'last');
+    expect(updates[0]!.rows).toBe(PROMPT);
+    expect(updates[1]!.rows).toBe(3);
+    // Back in step: the first tree after the catch-up is accepted whole.
+    expect(result.chunks[4]!.length).toBe(DEFAULT_TREE.depth + 1);
+    expectAllFreed(result);
+  });
+
+  it('sampling with a seed: the same tokens with or without drafting, different with another seed', async () => {
+    const sampled = { maxNewTokens: 24, temperature: 1, seed: 11 };
+    const plain = await run({ ...sampled, speculative: false });
+    const speculative = await run({ ...sampled, tree: { depth: 4, branching: 2, totalTokens: 8 } });
+    const again = await run({ ...sampled, tree: { depth: 4, branching: 2, totalTokens: 8 } });
+    expect(speculative.tokens).toEqual(plain.tokens);
+    expect(again.tokens).toEqual(speculative.tokens);
+    expect(speculative.chunks.length).toBeLessThan(plain.chunks.length);
+    const other = await run({ ...sampled, seed: 12 });
+    expect(other.tokens).not.toEqual(plain.tokens);
+    expectAllFreed(speculative);
+  });
+
+  it('a request that cannot fit the context fails before any model call', async () => {
+    const target = new FakeTarget();
+    const settings = resolveGenerateOptions({ maxNewTokens: 100 }, DEFAULT_TREE);
+    const loop = decode({ target, request: textRequest(PROMPT), settings, eosTokenId: EOS, maxPositions: 64 });
+    await expect(loop.next()).rejects.toMatchObject({ code: 'context_too_long' });
+    expect(target.caches.live.size).toBe(0);
+  });
+
+  it('images go through the target encoder and reach the draft prefill as decoupled rows', async () => {
+    const target = new FakeTarget();
+    const draft = new FakeDraft();
+    const request = textRequest(PROMPT);
+    // Positions 1 and 2 are the two patches of one image.
+    request.tags.types.set([1, 1], 1);
+    request.tags.imageIndex.set([0, 0], 1);
+    request.tags.patchIndex.set([0, 1], 1);
+    request.tags.imageSpans.push({ start: 1, length: 2, imageIndex: 0 } as never);
+    const settings = resolveGenerateOptions({ maxNewTokens: 6, adaptive: false }, DEFAULT_TREE);
+    const pixelValues = { data: new Float32Array(12), dims: [1, 3, 2, 2] };
+    const tokens: number[] = [];
+    for await (const chunk of decode({ target, draft, request: { ...request, pixelValues }, settings, eosTokenId: EOS })) tokens.push(...chunk);
+    expect(target.imageCalls).toBe(1);
+    expect(draft.calls[0]).toMatchObject({ rows: PROMPT, imageRows: 2 });
+    expect(tokens).toHaveLength(6);
+  });
+});
