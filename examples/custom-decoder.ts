@@ -40,7 +40,12 @@ const state = await DraftState.start(draft, draft.emptyCache(), { ...inputs, tar
 while (tokens.length < 48 && !tokens.includes(eosTokenId)) {
   const past = cache.length;
   const { tree } = await state.draft({ depth: 5, branching: 1, totalTokens: 5, stopTokenIds: [eosTokenId] });
-  const verified = await target.forward(cache, tree.tokens, tree.depths.map((depth) => past + depth), treeAttentionMask(tree, past));
+  const verified = await target.forward(
+    cache,
+    tree.tokens,
+    tree.depths.map((depth) => past + depth),
+    treeAttentionMask(tree, past),
+  );
   const { acceptedNodes, acceptedTokens, bonusToken } = acceptGreedy(tree, argmaxPerRow(verified.logits, vocabSize));
   target.disposeCache(cache);
   cache = await target.compact(verified.cache, compactionIndices(acceptedNodes, past));

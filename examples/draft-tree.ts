@@ -10,30 +10,76 @@
  *   npx tsx --conditions=@msd/source examples/draft-tree.ts
  */
 import { TokenTypeCode, type TokenTypeTags } from '@msd/core';
-import {
-  draftRootFromOutput,
-  draftTree,
-  prefillDraftInputs,
-  updateDraftInputs,
-  type DraftRunner,
-  type DraftStepOutput,
-} from '@msd/draft';
+import { draftRootFromOutput, draftTree, prefillDraftInputs, updateDraftInputs, type DraftRunner, type DraftStepOutput } from '@msd/draft';
 
-const words = ['<pad>', '<s>', 'USER:', '<image>', 'What', 'colour', 'is', 'the', 'circle?', 'ASSISTANT:',
-  'The', 'It', 'A', 'circle', 'shape', 'looks', 'red', 'blue', 'green', '.', 'round'];
+const words = [
+  '<pad>',
+  '<s>',
+  'USER:',
+  '<image>',
+  'What',
+  'colour',
+  'is',
+  'the',
+  'circle?',
+  'ASSISTANT:',
+  'The',
+  'It',
+  'A',
+  'circle',
+  'shape',
+  'looks',
+  'red',
+  'blue',
+  'green',
+  '.',
+  'round',
+];
 const id = (word: string): number => words.indexOf(word);
 
 // Next-word probabilities of the toy drafter (anything else: "." is likely).
 const bigrams: Record<string, [string, number][]> = {
-  The: [['circle', 0.6], ['colour', 0.3], ['shape', 0.1]],
-  It: [['is', 0.8], ['looks', 0.15], ['.', 0.05]],
-  circle: [['is', 0.85], ['looks', 0.1], ['.', 0.05]],
-  colour: [['is', 0.9], ['looks', 0.05], ['.', 0.05]],
-  shape: [['is', 0.7], ['looks', 0.2], ['.', 0.1]],
-  is: [['red', 0.5], ['blue', 0.3], ['round', 0.2]],
-  looks: [['red', 0.6], ['round', 0.3], ['blue', 0.1]],
+  The: [
+    ['circle', 0.6],
+    ['colour', 0.3],
+    ['shape', 0.1],
+  ],
+  It: [
+    ['is', 0.8],
+    ['looks', 0.15],
+    ['.', 0.05],
+  ],
+  circle: [
+    ['is', 0.85],
+    ['looks', 0.1],
+    ['.', 0.05],
+  ],
+  colour: [
+    ['is', 0.9],
+    ['looks', 0.05],
+    ['.', 0.05],
+  ],
+  shape: [
+    ['is', 0.7],
+    ['looks', 0.2],
+    ['.', 0.1],
+  ],
+  is: [
+    ['red', 0.5],
+    ['blue', 0.3],
+    ['round', 0.2],
+  ],
+  looks: [
+    ['red', 0.6],
+    ['round', 0.3],
+    ['blue', 0.1],
+  ],
 };
-const fallback: [string, number][] = [['.', 0.7], ['The', 0.2], ['It', 0.1]];
+const fallback: [string, number][] = [
+  ['.', 0.7],
+  ['The', 0.2],
+  ['It', 0.1],
+];
 
 /** A DraftRunner whose cache is just its length; candidates depend only on the input token. */
 const hiddenSize = 4;
@@ -75,7 +121,11 @@ const imageFeatures = Float32Array.from({ length: 4 * hiddenSize }, (_, i) => Ma
 const targetHidden = new Float32Array(n * hiddenSize); // f_0..f_(n-1) from the target's prefill
 
 const prefill = prefillDraftInputs({ ids: [...prompt.map(id), firstToken], tags, targetHidden, imageFeatures, hiddenSize });
-console.log(`draft prefill: ${n} rows, image rows ${Array.from(prefill.imageMask ?? []).flatMap((m, i) => (m ? [i] : [])).join(',')}`);
+console.log(
+  `draft prefill: ${n} rows, image rows ${Array.from(prefill.imageMask ?? [])
+    .flatMap((m, i) => (m ? [i] : []))
+    .join(',')}`,
+);
 const { output, cache } = await runner.run(0, prefill);
 const root = draftRootFromOutput(runner, output, firstToken);
 
@@ -89,5 +139,10 @@ const print = (node: number): void => {
 print(0);
 
 // Suppose the target accepts "circle is" and its bonus token is "red": commit them to the draft.
-const update = updateDraftInputs({ committedLength: cache, tokens: [id('circle'), id('is'), id('red')], targetHidden: new Float32Array(3 * hiddenSize), hiddenSize });
+const update = updateDraftInputs({
+  committedLength: cache,
+  tokens: [id('circle'), id('is'), id('red')],
+  targetHidden: new Float32Array(3 * hiddenSize),
+  hiddenSize,
+});
 console.log(`update: positions ${Array.from(update.positionIds).join(',')}, tokens ${Array.from(update.inputIds, (t) => words[t]).join(' ')}`);

@@ -14,8 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { countTokenTypes } from '@msd/core';
 import { Tokenizer, buildLlavaPrompt, expandImagePlaceholders, imageTokensPerImage } from '@msd/tokenizer';
 
-const directory =
-  process.argv[2] ?? fileURLToPath(new URL('../packages/tokenizer/test/fixtures/sp-bpe', import.meta.url));
+const directory = process.argv[2] ?? fileURLToPath(new URL('../packages/tokenizer/test/fixtures/sp-bpe', import.meta.url));
 const tokenizer = await Tokenizer.fromDirectory(directory);
 
 const configPath = join(directory, 'config.json');

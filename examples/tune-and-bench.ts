@@ -32,6 +32,7 @@ await pipeline.close();
 console.log(`tuned tree: ${JSON.stringify(tuning.chosen)} (predicted ${tuning.predictedSpeedup.toFixed(2)}x)`);
 
 const report = await runBenchmark({ prompts: [...multimodal, ...textOnly], rounds: 1, maxNewTokens: 16, temperatures: [0], drafts: ['msd'], tuning });
-for (const result of report.results) console.log(`${result.set} ${result.method}: ${result.tokensPerSecond.median.toFixed(0)} tok/s, ${result.ratioToFastestAutoregressive.toFixed(2)}x`);
+for (const result of report.results)
+  console.log(`${result.set} ${result.method}: ${result.tokensPerSecond.median.toFixed(0)} tok/s, ${result.ratioToFastestAutoregressive.toFixed(2)}x`);
 const { files } = await writeBenchmarkReport(report, out);
 console.log(`report: ${files.length} files in ${out}`);

@@ -7,15 +7,7 @@
  *   npx tsx --conditions=@msd/source examples/verifier-greedy.ts
  */
 import { blockedAttention, gatherSequence, type DraftTree } from '@msd/core';
-import {
-  SeededRandom,
-  acceptGreedy,
-  acceptSampling,
-  compactionIndices,
-  treeAttentionMask,
-  treePaths,
-  treePositionIds,
-} from '@msd/verifier';
+import { SeededRandom, acceptGreedy, acceptSampling, compactionIndices, treeAttentionMask, treePaths, treePositionIds } from '@msd/verifier';
 
 // Node 0 is the root: the last accepted token (id 100). Parents come before children.
 //   0:100 ─ 1:201 ─ 3:301 ─ 5:401
@@ -35,7 +27,12 @@ const tree: DraftTree = {
 const pastLength = 4; // positions already in the KV cache
 const size = tree.tokens.length;
 
-console.log('paths:', treePaths(tree).map((path) => path.join('→')).join('  '));
+console.log(
+  'paths:',
+  treePaths(tree)
+    .map((path) => path.join('→'))
+    .join('  '),
+);
 
 const mask = treeAttentionMask(tree, pastLength); // feed as [1, 1, T, past + T]
 console.log(`attention mask [${size}, ${pastLength + size}] (· = may attend, x = masked):`);

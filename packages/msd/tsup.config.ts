@@ -5,5 +5,8 @@ import { baseOptions } from '../../tsup.base';
 export default defineConfig({
   ...baseOptions,
   entry: { index: 'src/index.ts', cli: 'src/cli.ts', 'bench/index': 'src/bench/index.ts', 'bench/transformers-js': 'src/bench/transformers-js.ts' },
-  dts: { entry: { index: 'src/index.ts', 'bench/index': 'src/bench/index.ts', 'bench/transformers-js': 'src/bench/transformers-js.ts' }, compilerOptions: { customConditions: [] } },
+  dts: {
+    entry: { index: 'src/index.ts', 'bench/index': 'src/bench/index.ts', 'bench/transformers-js': 'src/bench/transformers-js.ts' },
+    compilerOptions: { customConditions: [] },
+  },
 });

@@ -24,12 +24,7 @@ import { InvalidArgumentError } from './errors';
  * const key = gatherSequence(keyData, [1, heads, pastLength + treeSize, headDim], keep, keyData); // in place
  * ```
  */
-export function gatherSequence(
-  source: Float32Array,
-  dims: readonly number[],
-  indices: ArrayLike<number>,
-  out?: Float32Array,
-): Float32Array {
+export function gatherSequence(source: Float32Array, dims: readonly number[], indices: ArrayLike<number>, out?: Float32Array): Float32Array {
   if (dims.length !== 4 || dims.some((dim) => !Number.isSafeInteger(dim) || dim < 0)) {
     throw new InvalidArgumentError({
       argument: 'dims',
@@ -57,7 +52,11 @@ export function gatherSequence(
   const kept = indices.length;
   const needed = batch * heads * kept * headDim;
   if (out && out.length < needed) {
-    throw new InvalidArgumentError({ argument: 'out', message: `out holds ${out.length} elements but ${needed} are needed.`, hint: 'Pass a larger buffer, or none to have one allocated.' });
+    throw new InvalidArgumentError({
+      argument: 'out',
+      message: `out holds ${out.length} elements but ${needed} are needed.`,
+      hint: 'Pass a larger buffer, or none to have one allocated.',
+    });
   }
   const result = out ? out.subarray(0, needed) : new Float32Array(needed);
 

@@ -54,11 +54,6 @@ export class MsdError extends Error {
   /** True when `error` carries the marker a subclass registered under `marker`. */
   protected static hasMarker(error: unknown, marker: string): boolean {
     const symbol = Symbol.for(marker);
-    return (
-      error != null &&
-      typeof error === 'object' &&
-      symbol in error &&
-      (error as Record<symbol, unknown>)[symbol] === true
-    );
+    return error != null && typeof error === 'object' && symbol in error && (error as Record<symbol, unknown>)[symbol] === true;
   }
 }

@@ -41,7 +41,10 @@ export interface TreeShape {
 export function checkTreeShape(shape: TreeShape, options: { maxBranching?: number; prefix?: string } = {}): void {
   const prefix = options.prefix ?? '';
   if (shape === null || typeof shape !== 'object') {
-    throw new InvalidArgumentError({ argument: prefix.replace(/\.$/, '') || 'tree', message: 'The tree shape must be an object with depth, branching and totalTokens.' });
+    throw new InvalidArgumentError({
+      argument: prefix.replace(/\.$/, '') || 'tree',
+      message: 'The tree shape must be an object with depth, branching and totalTokens.',
+    });
   }
   const field = (name: keyof TreeShape, max = Number.POSITIVE_INFINITY) => {
     const value = shape[name];

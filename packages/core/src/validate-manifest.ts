@@ -65,7 +65,8 @@ class ManifestReader {
       const where = `${field}[${index}]`;
       const spec = this.object(entry, where);
       const name = this.string(spec.name, `${where}.name`);
-      if (typeof spec.dtype !== 'string' || !DTYPES.has(spec.dtype)) this.fail(`${where}.dtype`, `must be one of ${[...DTYPES].join(', ')}, got ${describe(spec.dtype)}.`);
+      if (typeof spec.dtype !== 'string' || !DTYPES.has(spec.dtype))
+        this.fail(`${where}.dtype`, `must be one of ${[...DTYPES].join(', ')}, got ${describe(spec.dtype)}.`);
       if (!Array.isArray(spec.dims)) this.fail(`${where}.dims`, `must be an array, got ${describe(spec.dims)}.`);
       spec.dims.forEach((dim, axis) => {
         if (typeof dim === 'string' ? dim.length === 0 : !(typeof dim === 'number' && Number.isInteger(dim) && dim >= 0)) {
@@ -78,7 +79,12 @@ class ManifestReader {
 
   graph(value: unknown, field: string): GraphSpec {
     const graph = this.object(value, field);
-    return { ...graph, file: this.file(graph.file, `${field}.file`), inputs: this.tensors(graph.inputs, `${field}.inputs`), outputs: this.tensors(graph.outputs, `${field}.outputs`) };
+    return {
+      ...graph,
+      file: this.file(graph.file, `${field}.file`),
+      inputs: this.tensors(graph.inputs, `${field}.inputs`),
+      outputs: this.tensors(graph.outputs, `${field}.outputs`),
+    };
   }
 
   /** The named tensor of a graph, or a failure naming the graph. */
@@ -115,7 +121,13 @@ function checkGraphs(reader: ManifestReader, manifest: ModelManifest): void {
   reader.dim(features, -2, imageTokensPerImage, `${vision}.outputs`, 'imageTokensPerImage');
   reader.dim(features, -1, hiddenSize, `${vision}.outputs`, 'hiddenSize');
   reader.tensor(graphs.embedTokens.inputs, 'input_ids', 'graphs.embedTokens.inputs');
-  reader.dim(reader.tensor(graphs.embedTokens.outputs, 'inputs_embeds', 'graphs.embedTokens.outputs'), -1, hiddenSize, 'graphs.embedTokens.outputs', 'hiddenSize');
+  reader.dim(
+    reader.tensor(graphs.embedTokens.outputs, 'inputs_embeds', 'graphs.embedTokens.outputs'),
+    -1,
+    hiddenSize,
+    'graphs.embedTokens.outputs',
+    'hiddenSize',
+  );
   const decoder = 'graphs.decoder';
   for (const name of ['inputs_embeds', 'position_ids', 'attention_mask']) reader.tensor(graphs.decoder.inputs, name, `${decoder}.inputs`);
   reader.dim(reader.tensor(graphs.decoder.inputs, 'inputs_embeds', `${decoder}.inputs`), -1, hiddenSize, `${decoder}.inputs`, 'hiddenSize');
@@ -143,10 +155,17 @@ function readDraft(reader: ManifestReader, value: unknown, field: string, hidden
   if (typeof spec.decoupled !== 'boolean') reader.fail(`${field}.decoupled`, `must be true or false, got ${describe(spec.decoupled)}.`);
   const topK = reader.integer(spec.topK, `${field}.topK`, 1, BOUNDS.draftTopK);
   reader.string(spec.curriculum, `${field}.curriculum`);
-  if (spec.weights !== undefined && spec.weights !== 'int8' && spec.weights !== 'float') reader.fail(`${field}.weights`, `must be 'int8' or 'float', got ${describe(spec.weights)}.`);
+  if (spec.weights !== undefined && spec.weights !== 'int8' && spec.weights !== 'float')
+    reader.fail(`${field}.weights`, `must be 'int8' or 'float', got ${describe(spec.weights)}.`);
   reader.dim(reader.tensor(graph.outputs, 'topk_ids', `${field}.outputs`), -1, topK, `${field}.outputs`, `${field}.topK`);
   reader.dim(reader.tensor(graph.outputs, 'last_hidden_state', `${field}.outputs`), -1, hiddenSize, `${field}.outputs`, 'hiddenSize');
-  return { ...graph, decoupled: spec.decoupled as boolean, topK, curriculum: spec.curriculum as string, ...(spec.weights === undefined ? {} : { weights: spec.weights as 'int8' | 'float' }) };
+  return {
+    ...graph,
+    decoupled: spec.decoupled as boolean,
+    topK,
+    curriculum: spec.curriculum as string,
+    ...(spec.weights === undefined ? {} : { weights: spec.weights as 'int8' | 'float' }),
+  };
 }
 
 /**
@@ -206,7 +225,15 @@ export function validateModelManifest(value: unknown, path?: string): ModelManif
   for (const [name, draft] of Object.entries(drafts)) manifest.drafts[name] = readDraft(reader, draft, `drafts.${name}`, manifest.hiddenSize);
   if (raw.defaultDraft !== undefined) {
     const name = reader.string(raw.defaultDraft, 'defaultDraft');
-    if (!(name in manifest.drafts)) reader.fail('defaultDraft', `names '${name}', but drafts has ${Object.keys(manifest.drafts).map((key) => `'${key}'`).join(', ') || 'none'}.`);
+    if (!(name in manifest.drafts))
+      reader.fail(
+        'defaultDraft',
+        `names '${name}', but drafts has ${
+          Object.keys(manifest.drafts)
+            .map((key) => `'${key}'`)
+            .join(', ') || 'none'
+        }.`,
+      );
     manifest.defaultDraft = name;
   }
   return manifest;

@@ -5,13 +5,7 @@ import { DraftOutputError } from './errors';
  * Throws {@link DraftOutputError} unless `output` has `rows` rows and `cache` holds `expectedLength`
  * positions. Internal to the package.
  */
-export function checkStepOutput<Cache>(
-  runner: DraftRunner<Cache>,
-  output: DraftStepOutput,
-  cache: Cache,
-  rows: number,
-  expectedLength: number,
-): void {
+export function checkStepOutput<Cache>(runner: DraftRunner<Cache>, output: DraftStepOutput, cache: Cache, rows: number, expectedLength: number): void {
   const sizes: [keyof DraftStepOutput, ArrayLike<number>, number][] = [
     ['hidden', output.hidden, rows * runner.hiddenSize],
     ['topkLogprobs', output.topkLogprobs, rows * runner.candidatesPerRow],
@@ -19,7 +13,10 @@ export function checkStepOutput<Cache>(
   ];
   for (const [name, values, expected] of sizes) {
     if (values.length !== expected) {
-      throw new DraftOutputError({ output: name, message: `The draft step over ${rows} row(s) returned ${values.length} ${name} values; expected ${expected}.` });
+      throw new DraftOutputError({
+        output: name,
+        message: `The draft step over ${rows} row(s) returned ${values.length} ${name} values; expected ${expected}.`,
+      });
     }
   }
   const length = runner.cacheLength(cache);

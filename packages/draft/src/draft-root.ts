@@ -80,7 +80,10 @@ export function draftRootFromOutput(
   const candidateRows = output.topkIds.length / topK;
   const candidateIndex = candidateRows === rows ? index : index === rows - 1 && candidateRows === 1 ? 0 : -1;
   if (!Number.isInteger(index) || index < 0 || index >= rows || candidateIndex < 0 || output.topkLogprobs.length !== output.topkIds.length) {
-    throw new InvalidArgumentError({ argument: 'row', message: `The draft output has ${rows} row(s) of ${hiddenSize} hidden values and ${candidateRows} row(s) of ${topK} candidates; row ${index} has no candidates.` });
+    throw new InvalidArgumentError({
+      argument: 'row',
+      message: `The draft output has ${rows} row(s) of ${hiddenSize} hidden values and ${candidateRows} row(s) of ${topK} candidates; row ${index} has no candidates.`,
+    });
   }
   return {
     token,

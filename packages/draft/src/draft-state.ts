@@ -150,7 +150,11 @@ export class DraftState<Cache> {
     const rows = new Float32Array(hidden.length * this.runner.hiddenSize);
     hidden.forEach((row, index) => rows.set(row, index * this.runner.hiddenSize));
     this.pending = undefined;
-    await this.advance(updateDraftInputs({ committedLength: from, tokens, targetHidden: rows, hiddenSize: this.runner.hiddenSize }), tokens[tokens.length - 1]!, true);
+    await this.advance(
+      updateDraftInputs({ committedLength: from, tokens, targetHidden: rows, hiddenSize: this.runner.hiddenSize }),
+      tokens[tokens.length - 1]!,
+      true,
+    );
   }
 
   /** Runs one draft call for the last row's candidates; the new cache replaces (and frees) the old. */

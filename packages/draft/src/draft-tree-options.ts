@@ -43,6 +43,9 @@ export function checkDraftTreeOptions(options: DraftTreeOptions, candidatesPerRo
   checkTreeShape(options, { maxBranching: candidatesPerRow });
   const stops = options.stopTokenIds;
   if (stops !== undefined && (!Array.isArray(stops) || !stops.every((id) => Number.isInteger(id) && id >= 0))) {
-    throw new InvalidArgumentError({ argument: 'stopTokenIds', message: `stopTokenIds must be an array of token ids (integers >= 0), got ${JSON.stringify(stops)}.` });
+    throw new InvalidArgumentError({
+      argument: 'stopTokenIds',
+      message: `stopTokenIds must be an array of token ids (integers >= 0), got ${JSON.stringify(stops)}.`,
+    });
   }
 }

@@ -235,12 +235,7 @@ function checkRoot(root: DraftRoot, hiddenSize: number, topK: number): void {
  * // verify tree with the target, then commit the accepted path with updateDraftInputs
  * ```
  */
-export async function draftTree<Cache>(
-  runner: DraftRunner<Cache>,
-  cache: Cache,
-  root: DraftRoot,
-  options: DraftTreeOptions,
-): Promise<DraftTreeResult> {
+export async function draftTree<Cache>(runner: DraftRunner<Cache>, cache: Cache, root: DraftRoot, options: DraftTreeOptions): Promise<DraftTreeResult> {
   checkDraftTreeOptions(options, runner.candidatesPerRow);
   const { depth, branching, totalTokens } = options;
   const { hiddenSize } = runner;
@@ -271,10 +266,26 @@ export async function draftTree<Cache>(
       frontier.forEach((index, row) => {
         const hidden = output.hidden.subarray(row * hiddenSize, (row + 1) * hiddenSize);
         const score = candidates[index]!.score;
-        children.push(...propose(candidates, index, score, round + 1, hidden, output.topkLogprobs, output.topkIds, row * runner.candidatesPerRow, runner.candidatesPerRow, branching));
+        children.push(
+          ...propose(
+            candidates,
+            index,
+            score,
+            round + 1,
+            hidden,
+            output.topkLogprobs,
+            output.topkIds,
+            row * runner.candidatesPerRow,
+            runner.candidatesPerRow,
+            branching,
+          ),
+        );
       });
       stats.generatedPerDepth.push(children.length);
-      frontier = children.filter(expandable).sort((a, b) => compareCandidates(candidates, a, b)).slice(0, branching);
+      frontier = children
+        .filter(expandable)
+        .sort((a, b) => compareCandidates(candidates, a, b))
+        .slice(0, branching);
     }
   } finally {
     if (current !== cache) runner.disposeCache(current);

@@ -26,10 +26,14 @@ describe('prefillDraftInputs', () => {
   const cases: [string, number, ImageSpan[]][] = [
     ['text only', 6, []],
     ['one image in the middle', 9, [{ start: 2, length: 4, imageIndex: 0 }]],
-    ['two images, one right after BOS and one at the end', 12, [
-      { start: 1, length: 4, imageIndex: 0 },
-      { start: 8, length: 4, imageIndex: 1 },
-    ]],
+    [
+      'two images, one right after BOS and one at the end',
+      12,
+      [
+        { start: 1, length: 4, imageIndex: 0 },
+        { start: 8, length: 4, imageIndex: 1 },
+      ],
+    ],
   ];
   for (const [name, length, spans] of cases) {
     it(`pairs f_i with x_(i+1) and decouples image rows: ${name}`, () => {
@@ -67,7 +71,10 @@ describe('prefillDraftInputs', () => {
   }
 
   it('takes patch rows by image and patch index, e.g. images in reverse order', () => {
-    const spans = [{ start: 1, length: 2, imageIndex: 1 }, { start: 4, length: 2, imageIndex: 0 }];
+    const spans = [
+      { start: 1, length: 2, imageIndex: 1 },
+      { start: 4, length: 2, imageIndex: 0 },
+    ];
     const tags = makeTags(7, spans);
     const imageFeatures = rows(4, d, 0.25); // image 0: rows 0-1, image 1: rows 2-3
     const input = prefillDraftInputs({ ids: promptIds(7, spans), tags, targetHidden: rows(7, d), imageFeatures, hiddenSize: d });

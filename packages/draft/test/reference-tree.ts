@@ -24,7 +24,14 @@ function children(nodes: RefNode[], parent: number, hidden: Float32Array, logpro
 }
 
 /** All generated nodes; with `prune` false every node is expanded (full top-k tree). */
-export function referenceNodes(committed: readonly Entry[], root: DraftRoot, options: DraftTreeOptions, hiddenSize: number, runnerTopK: number, prune = true): RefNode[] {
+export function referenceNodes(
+  committed: readonly Entry[],
+  root: DraftRoot,
+  options: DraftTreeOptions,
+  hiddenSize: number,
+  runnerTopK: number,
+  prune = true,
+): RefNode[] {
   const nodes: RefNode[] = [];
   let frontier = children(nodes, -1, root.hidden, root.topkLogprobs, root.topkIds, options.branching);
   for (let round = 1; round < options.depth; round++) {

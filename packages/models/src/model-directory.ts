@@ -16,10 +16,20 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 function readManifestText(manifestPath: string): string {
   const info = statSync(manifestPath);
   if (!info.isFile()) {
-    throw new ConfigError({ code: 'invalid_manifest', path: manifestPath, message: 'manifest.json is not a regular file.', hint: 'Pass a directory exported by the msd toolchain.' });
+    throw new ConfigError({
+      code: 'invalid_manifest',
+      path: manifestPath,
+      message: 'manifest.json is not a regular file.',
+      hint: 'Pass a directory exported by the msd toolchain.',
+    });
   }
   if (info.size > MAX_MANIFEST_BYTES) {
-    throw new ConfigError({ code: 'invalid_manifest', path: manifestPath, message: `manifest.json is ${info.size} bytes; no real manifest is over ${MAX_MANIFEST_BYTES}.`, hint: 'Re-export the model.' });
+    throw new ConfigError({
+      code: 'invalid_manifest',
+      path: manifestPath,
+      message: `manifest.json is ${info.size} bytes; no real manifest is over ${MAX_MANIFEST_BYTES}.`,
+      hint: 'Re-export the model.',
+    });
   }
   return readFileSync(manifestPath, 'utf8');
 }
@@ -31,14 +41,29 @@ function readManifestText(manifestPath: string): string {
 function confinedFile(directory: string, file: string): string {
   const path = join(directory, file);
   if (!existsSync(path)) {
-    throw new ConfigError({ code: 'model_file_missing', path, message: 'A file the model needs is missing.', hint: 'Copy the whole model directory, or re-export it.' });
+    throw new ConfigError({
+      code: 'model_file_missing',
+      path,
+      message: 'A file the model needs is missing.',
+      hint: 'Copy the whole model directory, or re-export it.',
+    });
   }
   const outside = relative(realpathSync(directory), realpathSync(path));
   if (outside.startsWith('..') || isAbsolute(outside)) {
-    throw new ConfigError({ code: 'invalid_manifest', path, message: `${file} leads outside the model directory.`, hint: 'Keep every model file inside the model directory.' });
+    throw new ConfigError({
+      code: 'invalid_manifest',
+      path,
+      message: `${file} leads outside the model directory.`,
+      hint: 'Keep every model file inside the model directory.',
+    });
   }
   if (!statSync(path).isFile()) {
-    throw new ConfigError({ code: 'model_file_missing', path, message: `${file} is not a regular file.`, hint: 'Copy the whole model directory, or re-export it.' });
+    throw new ConfigError({
+      code: 'model_file_missing',
+      path,
+      message: `${file} is not a regular file.`,
+      hint: 'Copy the whole model directory, or re-export it.',
+    });
   }
   return path;
 }
@@ -58,11 +83,20 @@ function confinedFile(directory: string, file: string): string {
  */
 export function readModelDirectory(path: string): ModelDirectory {
   if (typeof path !== 'string' || path.length === 0) {
-    throw new ConfigError({ code: 'model_not_found', message: `The model directory must be a path, got ${path === '' ? 'an empty string' : typeof path}.`, hint: 'Pass the directory an msd export wrote.' });
+    throw new ConfigError({
+      code: 'model_not_found',
+      message: `The model directory must be a path, got ${path === '' ? 'an empty string' : typeof path}.`,
+      hint: 'Pass the directory an msd export wrote.',
+    });
   }
   const manifestPath = join(path, 'manifest.json');
   if (!existsSync(manifestPath)) {
-    throw new ConfigError({ code: 'model_not_found', path: manifestPath, message: 'No manifest.json in the model directory.', hint: 'Pass a directory exported by the msd toolchain (docs/model-format.md).' });
+    throw new ConfigError({
+      code: 'model_not_found',
+      path: manifestPath,
+      message: 'No manifest.json in the model directory.',
+      hint: 'Pass a directory exported by the msd toolchain (docs/model-format.md).',
+    });
   }
   let parsed: unknown;
   try {

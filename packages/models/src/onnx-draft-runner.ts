@@ -125,7 +125,11 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
   private topkRows(input: DraftStepInput) {
     const count = input.inputIds.length;
     if (input.topkRows === 'last') return new this.ort.Tensor('int64', BigInt64Array.of(BigInt(count - 1)), [1]);
-    return new this.ort.Tensor('int64', BigInt64Array.from({ length: count }, (_, i) => BigInt(i)), [count]);
+    return new this.ort.Tensor(
+      'int64',
+      BigInt64Array.from({ length: count }, (_, i) => BigInt(i)),
+      [count],
+    );
   }
 
   /**

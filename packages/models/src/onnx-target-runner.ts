@@ -1,5 +1,12 @@
-import { join } from 'node:path';
-import { causalAttentionMask, InvalidArgumentError, TokenTypeCode, type ModelManifest, type TargetRunner, type TargetStep, type TokenTypeTags } from '@msd/core';
+import {
+  causalAttentionMask,
+  InvalidArgumentError,
+  TokenTypeCode,
+  type ModelManifest,
+  type TargetRunner,
+  type TargetStep,
+  type TokenTypeTags,
+} from '@msd/core';
 import { createGatherSession, KvCache, loadOnnxRuntime, primaryDevice, type CreateSessionOptions, type InferenceSession, type OnnxRuntime } from '@msd/runtime';
 import { openGraph } from './open-graph';
 
@@ -117,7 +124,8 @@ export class OnnxTargetRunner implements TargetRunner<KvCache> {
     const embeds = await this.embed(ids);
     for (let position = 0; position < ids.length; position++) {
       if (tags.types[position] !== TokenTypeCode.image) continue;
-      if (!imageFeatures) throw new InvalidArgumentError({ argument: 'imageFeatures', message: 'The prompt has image positions but no image features were given.' });
+      if (!imageFeatures)
+        throw new InvalidArgumentError({ argument: 'imageFeatures', message: 'The prompt has image positions but no image features were given.' });
       const row = (tags.imageIndex[position]! * patches + tags.patchIndex[position]!) * hidden;
       embeds.set(imageFeatures.subarray(row, row + hidden), position * hidden);
     }
@@ -136,7 +144,12 @@ export class OnnxTargetRunner implements TargetRunner<KvCache> {
   async prefill(ids: ArrayLike<number>, tags: TokenTypeTags, imageFeatures: Float32Array | undefined): Promise<TargetForward> {
     const length = ids.length;
     const embeds = await this.fuse(ids, tags, imageFeatures);
-    return this.forwardEmbeddings(this.emptyCache(), embeds, Array.from({ length }, (_, i) => i), causalAttentionMask(0, length));
+    return this.forwardEmbeddings(
+      this.emptyCache(),
+      embeds,
+      Array.from({ length }, (_, i) => i),
+      causalAttentionMask(0, length),
+    );
   }
 
   /**
@@ -164,7 +177,10 @@ export class OnnxTargetRunner implements TargetRunner<KvCache> {
     const count = positions.length;
     const total = cache.length + count;
     if (mask.length !== count * total) {
-      throw new InvalidArgumentError({ argument: 'mask', message: `The mask has ${mask.length} entries; ${count} new positions over ${total} need ${count * total}.` });
+      throw new InvalidArgumentError({
+        argument: 'mask',
+        message: `The mask has ${mask.length} entries; ${count} new positions over ${total} need ${count * total}.`,
+      });
     }
     const positionIds = BigInt64Array.from(Array.from(positions, (position) => BigInt(position)));
     const outputs = await this.decoder.run({

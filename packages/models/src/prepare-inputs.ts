@@ -1,11 +1,5 @@
 import type { TokenTypeTags } from '@msd/core';
-import {
-  buildLlavaPrompt,
-  expandImagePlaceholders,
-  type ChatMessage,
-  type LlavaPromptOptions,
-  type Tokenizer,
-} from '@msd/tokenizer';
+import { buildLlavaPrompt, expandImagePlaceholders, type ChatMessage, type LlavaPromptOptions, type Tokenizer } from '@msd/tokenizer';
 import type { ImageInput, ImagePreprocessor, ImageTensor } from '@msd/vision';
 
 /** Options of {@link prepareInputs}. */
@@ -68,10 +62,13 @@ export interface PreparedInputs {
 export async function prepareInputs(options: PrepareInputsOptions): Promise<PreparedInputs> {
   const images = options.images ?? [];
   const segments = buildLlavaPrompt(options.messages, options.prompt);
-  const expanded = expandImagePlaceholders(options.tokenizer.encodePrompt(segments, options.maxCharacters === undefined ? {} : { maxCharacters: options.maxCharacters }), {
-    imageTokensPerImage: options.imageTokensPerImage,
-    imageCount: images.length,
-  });
+  const expanded = expandImagePlaceholders(
+    options.tokenizer.encodePrompt(segments, options.maxCharacters === undefined ? {} : { maxCharacters: options.maxCharacters }),
+    {
+      imageTokensPerImage: options.imageTokensPerImage,
+      imageCount: images.length,
+    },
+  );
   options.checkPromptLength?.(expanded.ids.length);
   let pixelValues: ImageTensor | undefined;
   if (images.length > 0) {

@@ -20,7 +20,16 @@ describe('prepareInputs', () => {
       preprocessor,
       imageTokensPerImage: 16,
       messages: [
-        { role: 'user', content: [{ type: 'text', text: 'First ' }, { type: 'image' }, { type: 'text', text: 'then ' }, { type: 'image' }, { type: 'text', text: 'compare.' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'First ' },
+            { type: 'image' },
+            { type: 'text', text: 'then ' },
+            { type: 'image' },
+            { type: 'text', text: 'compare.' },
+          ],
+        },
       ],
       images: [image, image],
     });
@@ -56,7 +65,18 @@ describe('prepareInputs', () => {
 
 describe('msd entry', () => {
   const probe = (body: string) =>
-    execFileSync(process.execPath, ['--import', 'tsx', '--conditions=@msd/source', '--input-type=module', '-e', `import { createRequire } from 'node:module'; ${body}; const r = createRequire(import.meta.url); console.log(Object.keys(r.cache).some((k) => k.includes('/sharp/')));`], { cwd: `${root}packages/msd`, encoding: 'utf8' }).trim();
+    execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--conditions=@msd/source',
+        '--input-type=module',
+        '-e',
+        `import { createRequire } from 'node:module'; ${body}; const r = createRequire(import.meta.url); console.log(Object.keys(r.cache).some((k) => k.includes('/sharp/')));`,
+      ],
+      { cwd: `${root}packages/msd`, encoding: 'utf8' },
+    ).trim();
 
   it('imports without loading sharp', () => {
     expect(probe("await import('msd')")).toBe('false');
@@ -68,6 +88,10 @@ describe('msd entry', () => {
   });
 
   it('loads sharp once an image is preprocessed (the probe can tell)', () => {
-    expect(probe(`const { ImagePreprocessor } = await import('@msd/vision'); await (await ImagePreprocessor.load(${JSON.stringify(preprocessorPath)})).preprocess(${JSON.stringify(image)})`)).toBe('true');
+    expect(
+      probe(
+        `const { ImagePreprocessor } = await import('@msd/vision'); await (await ImagePreprocessor.load(${JSON.stringify(preprocessorPath)})).preprocess(${JSON.stringify(image)})`,
+      ),
+    ).toBe('true');
   });
 });

@@ -50,7 +50,9 @@ const all = readFileSync(join(heldout, 'prompts.jsonl'), 'utf8')
   .split('\n')
   .map((line) => JSON.parse(line) as HeldoutPrompt);
 const counts = values['per-set'].split(',').map(Number);
-const prompts = (['multimodal', 'two-image', 'text-only'] as const).flatMap((set, index) => all.filter((prompt) => prompt.set === set).slice(0, counts[index] ?? 0));
+const prompts = (['multimodal', 'two-image', 'text-only'] as const).flatMap((set, index) =>
+  all.filter((prompt) => prompt.set === set).slice(0, counts[index] ?? 0),
+);
 const maxNewTokens = Number(values['max-new-tokens']);
 const threads = Number(values.threads);
 
@@ -68,8 +70,16 @@ const runMsd = async (prompt: HeldoutPrompt) => {
   return { tokenIds: result.tokenIds, seconds: (performance.now() - started) / 1000, decodeTokensPerSecond: result.stats.decodeTokensPerSecond };
 };
 const msdPromptIds = async (prompt: HeldoutPrompt) => {
-  const messages = [{ role: 'user' as const, content: [...prompt.images.map(() => ({ type: 'image' as const })), { type: 'text' as const, text: prompt.question }] }];
-  const inputs = await prepareInputs({ tokenizer: pipeline.tokenizer, preprocessor: pipeline.preprocessor, imageTokensPerImage: pipeline.target.manifest.imageTokensPerImage, messages, images: imagePaths(prompt) });
+  const messages = [
+    { role: 'user' as const, content: [...prompt.images.map(() => ({ type: 'image' as const })), { type: 'text' as const, text: prompt.question }] },
+  ];
+  const inputs = await prepareInputs({
+    tokenizer: pipeline.tokenizer,
+    preprocessor: pipeline.preprocessor,
+    imageTokensPerImage: pipeline.target.manifest.imageTokensPerImage,
+    messages,
+    images: imagePaths(prompt),
+  });
   return Array.from(inputs.ids);
 };
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((value, index) => value === b[index]);
@@ -83,7 +93,14 @@ const median = (xs: number[]) => {
 await runMsd(prompts[0]!);
 await baseline.generate(prompts[0]!.question, imagePaths(prompts[0]!), maxNewTokens);
 
-type Row = { prompt: HeldoutPrompt; msd: Awaited<ReturnType<typeof runMsd>>; tjs: TransformersJsResult; promptIdsSame: boolean; processorIdsSame: boolean; ownPreprocessingSame: boolean | undefined };
+type Row = {
+  prompt: HeldoutPrompt;
+  msd: Awaited<ReturnType<typeof runMsd>>;
+  tjs: TransformersJsResult;
+  promptIdsSame: boolean;
+  processorIdsSame: boolean;
+  ownPreprocessingSame: boolean | undefined;
+};
 const rows: Row[] = [];
 for (const [index, prompt] of prompts.entries()) {
   const msdIds = await msdPromptIds(prompt);
@@ -99,7 +116,14 @@ for (const [index, prompt] of prompts.entries()) {
     msd = await runMsd(prompt);
   }
   const own = prompt.images.length > 0 ? await ownPreprocessing.generate(prompt.question, imagePaths(prompt), maxNewTokens) : undefined;
-  const row: Row = { prompt, msd, tjs, promptIdsSame: same(msdIds, tjs.promptIds), processorIdsSame, ownPreprocessingSame: own ? same(own.tokenIds, msd.tokenIds) : undefined };
+  const row: Row = {
+    prompt,
+    msd,
+    tjs,
+    promptIdsSame: same(msdIds, tjs.promptIds),
+    processorIdsSame,
+    ownPreprocessingSame: own ? same(own.tokenIds, msd.tokenIds) : undefined,
+  };
   rows.push(row);
   console.log(
     `${String(index).padStart(2)} ${prompt.set.padEnd(10)} prompt ids ${row.promptIdsSame ? 'same' : 'DIFFER'} (processor path ${processorIdsSame ? 'same' : 'differs'}), ` +
@@ -119,10 +143,18 @@ const total = (pick: (row: Row) => { tokenIds: number[]; seconds: number }) => {
   const tokens = rows.reduce((sum, row) => sum + pick(row).tokenIds.length, 0);
   return (tokens / rows.reduce((sum, row) => sum + pick(row).seconds, 0)).toFixed(1);
 };
-console.log(`\nprompts: ${rows.length} (${values['per-set']} multimodal/two-image/text-only), max new tokens ${maxNewTokens}, threads ${threads}, transformers.js session options: ${values['tjs-session']}`);
+console.log(
+  `\nprompts: ${rows.length} (${values['per-set']} multimodal/two-image/text-only), max new tokens ${maxNewTokens}, threads ${threads}, transformers.js session options: ${values['tjs-session']}`,
+);
 console.log(`prompt ids identical to msd's: ${promptSame}/${rows.length} (LlavaProcessor's own path: ${processorSame}/${rows.length})`);
 console.log(`generated tokens identical (msd pixel values): ${identical}/${rows.length}`);
-console.log(`generated tokens identical with transformers.js's own image preprocessing: ${withImages.filter((row) => row.ownPreprocessingSame).length}/${withImages.length} image prompts`);
-console.log(`msd autoregressive: ${total((row) => row.msd)} tok/s end to end, median decode ${median(rows.map((row) => row.msd.decodeTokensPerSecond)).toFixed(1)} tok/s`);
-console.log(`transformers.js:    ${total((row) => row.tjs)} tok/s end to end, median decode ${median(rows.map((row) => row.tjs.decodeTokensPerSecond)).toFixed(1)} tok/s`);
+console.log(
+  `generated tokens identical with transformers.js's own image preprocessing: ${withImages.filter((row) => row.ownPreprocessingSame).length}/${withImages.length} image prompts`,
+);
+console.log(
+  `msd autoregressive: ${total((row) => row.msd)} tok/s end to end, median decode ${median(rows.map((row) => row.msd.decodeTokensPerSecond)).toFixed(1)} tok/s`,
+);
+console.log(
+  `transformers.js:    ${total((row) => row.tjs)} tok/s end to end, median decode ${median(rows.map((row) => row.tjs.decodeTokensPerSecond)).toFixed(1)} tok/s`,
+);
 process.exit(identical === rows.length && promptSame === rows.length ? 0 : 1);

@@ -61,14 +61,24 @@ const machines: Machine[] = [
 ];
 
 const report = values.results ? (JSON.parse(readFileSync(values.results, 'utf8')) as BenchmarkReport) : undefined;
-const measured = report?.results.find((result) => result.temperature === 0 && result.set === 'multimodal' && result.draft === 'msd' && result.kind === 'speculative');
+const measured = report?.results.find(
+  (result) => result.temperature === 0 && result.set === 'multimodal' && result.draft === 'msd' && result.kind === 'speculative',
+);
 const tree: TreeShape = measured?.tree ?? DEFAULT_TREE;
 const taus = [...new Set([2.5, 3, 3.5, 4, ...(measured ? [Number(measured.tau.mean.toFixed(2))] : [])])].sort((a, b) => a - b);
 
 if (report?.tuning && measured) {
   const curves = report.tuning;
-  const predicted = speedup(measured.tau.mean, tree, (rows) => costAt(curves.verifyCost, rows), (rows) => costAt(curves.draftCost, rows), 0);
-  console.log(`this machine, measured costs, tau ${measured.tau.mean.toFixed(2)}, tree ${JSON.stringify(tree)}: predicted ${predicted.toFixed(2)}x, measured ${measured.ratioToFastestAutoregressive.toFixed(2)}x (median)`);
+  const predicted = speedup(
+    measured.tau.mean,
+    tree,
+    (rows) => costAt(curves.verifyCost, rows),
+    (rows) => costAt(curves.draftCost, rows),
+    0,
+  );
+  console.log(
+    `this machine, measured costs, tau ${measured.tau.mean.toFixed(2)}, tree ${JSON.stringify(tree)}: predicted ${predicted.toFixed(2)}x, measured ${measured.ratioToFastestAutoregressive.toFixed(2)}x (median)`,
+  );
 }
 
 console.log(`\ntree ${JSON.stringify(tree)}; rows: tau; columns: model on machine`);
@@ -80,7 +90,9 @@ for (const model of [LLAVA_7B, LLAVA_13B]) {
     const target = (rows: number) => callSeconds(targetWeights(model), model.layers, rows, machine);
     const draft = (rows: number) => callSeconds(draftWeights(model), 1, rows, machine);
     taus.forEach((tau, i) => table[i]!.push(`${speedup(tau, tree, target, draft, 0).toFixed(2)}x`));
-    console.log(`${model.name} on ${machine.name}: target step ${(target(1) * 1e3).toFixed(1)} ms, verify ${tree.totalTokens + 1} ${(target(tree.totalTokens + 1) * 1e3).toFixed(1)} ms, draft call ${(draft(1) * 1e3).toFixed(2)} ms (ratio ${(draft(1) / target(1)).toFixed(3)})`);
+    console.log(
+      `${model.name} on ${machine.name}: target step ${(target(1) * 1e3).toFixed(1)} ms, verify ${tree.totalTokens + 1} ${(target(tree.totalTokens + 1) * 1e3).toFixed(1)} ms, draft call ${(draft(1) * 1e3).toFixed(2)} ms (ratio ${(draft(1) / target(1)).toFixed(3)})`,
+    );
   }
 }
 console.log(`\n| tau | ${columns.join(' | ')} |\n|${'---|'.repeat(columns.length + 1)}`);

@@ -29,11 +29,19 @@ const heldout = join(directory, '..', 'heldout');
 const prompt = JSON.parse(readFileSync(join(heldout, 'prompts.jsonl'), 'utf8').split('\n')[0]!) as { question: string; images: string[] };
 
 const pipeline = await MsdPipeline.create({ modelDirectory: directory, draft: false });
-const inputs = await prepareInputs({ tokenizer: pipeline.tokenizer, preprocessor: pipeline.preprocessor, messages: [{ role: 'user', content: [...prompt.images.map(() => ({ type: 'image' as const })), { type: 'text' as const, text: prompt.question }] }], images: prompt.images.map((image) => join(heldout, image)), imageTokensPerImage: manifest.imageTokensPerImage });
+const inputs = await prepareInputs({
+  tokenizer: pipeline.tokenizer,
+  preprocessor: pipeline.preprocessor,
+  messages: [{ role: 'user', content: [...prompt.images.map(() => ({ type: 'image' as const })), { type: 'text' as const, text: prompt.question }] }],
+  images: prompt.images.map((image) => join(heldout, image)),
+  imageTokensPerImage: manifest.imageTokensPerImage,
+});
 await pipeline.close();
 
 const target = await OnnxTargetRunner.load(directory, manifest, { intraOpNumThreads: Number(values.threads) });
-const draft = await OnnxDraftRunner.load(directory, manifest.drafts[manifest.defaultDraft ?? 'msd']!, manifest.hiddenSize, { intraOpNumThreads: Number(values['draft-threads'] ?? values.threads) });
+const draft = await OnnxDraftRunner.load(directory, manifest.drafts[manifest.defaultDraft ?? 'msd']!, manifest.hiddenSize, {
+  intraOpNumThreads: Number(values['draft-threads'] ?? values.threads),
+});
 
 async function time(label: string, run: () => Promise<unknown>): Promise<number> {
   for (let i = 0; i < 5; i++) await run();
@@ -45,7 +53,9 @@ async function time(label: string, run: () => Promise<unknown>): Promise<number>
   }
   samples.sort((a, b) => a - b);
   const median = samples[samples.length >> 1]!;
-  console.log(`${label.padEnd(44)} median ${median.toFixed(3)} ms  p10 ${samples[Math.floor(samples.length * 0.1)]!.toFixed(3)}  p90 ${samples[Math.floor(samples.length * 0.9)]!.toFixed(3)}`);
+  console.log(
+    `${label.padEnd(44)} median ${median.toFixed(3)} ms  p10 ${samples[Math.floor(samples.length * 0.1)]!.toFixed(3)}  p90 ${samples[Math.floor(samples.length * 0.9)]!.toFixed(3)}`,
+  );
   return median;
 }
 
@@ -60,10 +70,22 @@ await time('embed session, 1 token', () => target.embed([5]));
 for (const count of [1, 2, 4, 6, 8, 12]) {
   const tokenEmbeds = new Float32Array(count * d).fill(0.01);
   const positions = Array.from({ length: count }, (_, i) => length + i);
-  await time(`target forward, ${count} new`, async () => (await target.forwardEmbeddings(prefill.cache, tokenEmbeds, positions, causalAttentionMask(length, count))).cache.dispose());
+  await time(`target forward, ${count} new`, async () =>
+    (await target.forwardEmbeddings(prefill.cache, tokenEmbeds, positions, causalAttentionMask(length, count))).cache.dispose(),
+  );
 }
-const draftPrefill = await draft.run(draft.emptyCache(), prefillDraftInputs({ ids: [...inputs.ids, 5], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize: d }));
-await time(`draft prefill, ${length} positions`, async () => (await draft.run(draft.emptyCache(), prefillDraftInputs({ ids: [...inputs.ids, 5], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize: d }))).cache.dispose());
+const draftPrefill = await draft.run(
+  draft.emptyCache(),
+  prefillDraftInputs({ ids: [...inputs.ids, 5], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize: d }),
+);
+await time(`draft prefill, ${length} positions`, async () =>
+  (
+    await draft.run(
+      draft.emptyCache(),
+      prefillDraftInputs({ ids: [...inputs.ids, 5], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize: d }),
+    )
+  ).cache.dispose(),
+);
 for (const count of [1, 2, 4, 6]) {
   const past = draftPrefill.cache.length;
   const input = {
@@ -77,7 +99,12 @@ for (const count of [1, 2, 4, 6]) {
   await time(`draft step, ${count} new`, async () => (await draft.run(draftPrefill.cache, input)).cache.dispose());
 }
 await time('KV compaction (target, keep all but 3)', async () => {
-  const grown = await target.forwardEmbeddings(prefill.cache, new Float32Array(6 * d).fill(0.01), Array.from({ length: 6 }, (_, i) => length + i), causalAttentionMask(length, 6));
+  const grown = await target.forwardEmbeddings(
+    prefill.cache,
+    new Float32Array(6 * d).fill(0.01),
+    Array.from({ length: 6 }, (_, i) => length + i),
+    causalAttentionMask(length, 6),
+  );
   const indices = Int32Array.from({ length: length + 3 }, (_, i) => i);
   const next = await grown.cache.compact(indices);
   grown.cache.dispose();

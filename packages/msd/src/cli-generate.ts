@@ -43,7 +43,12 @@ async function readPrompt(options: GenerateCommandOptions): Promise<string> {
   }
   const file = options['prompt-file'];
   const prompt = file === undefined ? options.prompt : await readPromptFile(file);
-  if (!prompt?.trim()) throw new InvalidArgumentError({ argument: 'prompt', message: '--prompt (or --prompt-file) is required and must not be empty.', hint: 'Run `msd --help` for usage.' });
+  if (!prompt?.trim())
+    throw new InvalidArgumentError({
+      argument: 'prompt',
+      message: '--prompt (or --prompt-file) is required and must not be empty.',
+      hint: 'Run `msd --help` for usage.',
+    });
   return prompt;
 }
 
@@ -55,12 +60,17 @@ async function readPromptFile(file: string): Promise<string> {
   try {
     for await (const chunk of source) {
       bytes += (chunk as Buffer).length;
-      if (bytes > MAX_PROMPT_FILE_BYTES) throw new InvalidArgumentError({ argument: 'prompt-file', message: `The prompt file is over ${MAX_PROMPT_FILE_BYTES} bytes.` });
+      if (bytes > MAX_PROMPT_FILE_BYTES)
+        throw new InvalidArgumentError({ argument: 'prompt-file', message: `The prompt file is over ${MAX_PROMPT_FILE_BYTES} bytes.` });
       chunks.push(chunk as Buffer);
     }
   } catch (cause) {
     if (InvalidArgumentError.isInstance(cause)) throw cause;
-    throw new InvalidArgumentError({ argument: 'prompt-file', message: `Cannot read the prompt from ${file === '-' ? 'standard input' : file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.`, cause });
+    throw new InvalidArgumentError({
+      argument: 'prompt-file',
+      message: `Cannot read the prompt from ${file === '-' ? 'standard input' : file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.`,
+      cause,
+    });
   }
   return Buffer.concat(chunks).toString('utf8');
 }

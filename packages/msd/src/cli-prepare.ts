@@ -26,9 +26,7 @@ export async function runPrepare(options: PrepareCommandOptions): Promise<number
   if (!Number.isInteger(perImage) || perImage < 1) {
     throw new InvalidArgumentError({ argument: 'image-tokens', message: `--image-tokens must be a positive integer, got ${options['image-tokens']}.` });
   }
-  const preprocessor = images.length
-    ? await (await import('@msd/vision')).ImagePreprocessor.load(required(options.preprocessor, 'preprocessor'))
-    : undefined;
+  const preprocessor = images.length ? await (await import('@msd/vision')).ImagePreprocessor.load(required(options.preprocessor, 'preprocessor')) : undefined;
   const started = performance.now();
   const inputs = await prepareInputs({
     tokenizer,

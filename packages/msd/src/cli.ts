@@ -58,7 +58,9 @@ async function main(argv: string[]): Promise<number> {
   // before anything loads.
   const long = argv.find((argument) => Buffer.byteLength(argument) > MAX_PROCESS_ARGUMENT_BYTES);
   if (long !== undefined) {
-    process.stderr.write(`msd: [argument_too_long] An argument is ${Buffer.byteLength(long)} bytes; arguments over ${MAX_PROCESS_ARGUMENT_BYTES} bytes are refused (onnxruntime-node crashes on them). Pass a long prompt with --prompt-file PATH or --prompt-file - (standard input).\n`);
+    process.stderr.write(
+      `msd: [argument_too_long] An argument is ${Buffer.byteLength(long)} bytes; arguments over ${MAX_PROCESS_ARGUMENT_BYTES} bytes are refused (onnxruntime-node crashes on them). Pass a long prompt with --prompt-file PATH or --prompt-file - (standard input).\n`,
+    );
     return 2;
   }
   const [command, ...given] = argv;

@@ -80,10 +80,22 @@ export function resolveGenerateOptions(options: GenerateOptions, defaultTree: Tr
     const value: unknown = options[name];
     check(value === undefined || typeof value === 'number', name, `${name} must be a number, got ${typeof value}.`);
   }
-  check(options.speculative === undefined || typeof options.speculative === 'boolean', 'speculative', `speculative must be true or false, got ${typeof options.speculative}.`);
-  check(options.tree === undefined || (options.tree !== null && typeof options.tree === 'object'), 'tree', 'tree must be an object with depth, branching and totalTokens.');
+  check(
+    options.speculative === undefined || typeof options.speculative === 'boolean',
+    'speculative',
+    `speculative must be true or false, got ${typeof options.speculative}.`,
+  );
+  check(
+    options.tree === undefined || (options.tree !== null && typeof options.tree === 'object'),
+    'tree',
+    'tree must be an object with depth, branching and totalTokens.',
+  );
   const adaptiveOption: unknown = options.adaptive;
-  check(adaptiveOption === undefined || typeof adaptiveOption === 'boolean' || (adaptiveOption !== null && typeof adaptiveOption === 'object'), 'adaptive', 'adaptive must be true, false or an options object.');
+  check(
+    adaptiveOption === undefined || typeof adaptiveOption === 'boolean' || (adaptiveOption !== null && typeof adaptiveOption === 'object'),
+    'adaptive',
+    'adaptive must be true, false or an options object.',
+  );
   const maxNewTokens = options.maxNewTokens ?? 64;
   const temperature = options.temperature ?? 0;
   const topP = options.topP ?? 1;
@@ -102,14 +114,30 @@ export function resolveGenerateOptions(options: GenerateOptions, defaultTree: Tr
   if (adaptive) {
     const { minimumGain, initialBackoff, maximumBackoff, smoothing } = adaptive;
     check(Number.isFinite(minimumGain) && minimumGain > 0, 'adaptive.minimumGain', `adaptive.minimumGain must be a positive number, got ${minimumGain}.`);
-    check(Number.isInteger(initialBackoff) && initialBackoff >= 1, 'adaptive.initialBackoff', `adaptive.initialBackoff must be a positive integer, got ${initialBackoff}.`);
-    check(Number.isInteger(maximumBackoff) && maximumBackoff >= initialBackoff, 'adaptive.maximumBackoff', `adaptive.maximumBackoff must be an integer of at least initialBackoff (${initialBackoff}), got ${maximumBackoff}.`);
+    check(
+      Number.isInteger(initialBackoff) && initialBackoff >= 1,
+      'adaptive.initialBackoff',
+      `adaptive.initialBackoff must be a positive integer, got ${initialBackoff}.`,
+    );
+    check(
+      Number.isInteger(maximumBackoff) && maximumBackoff >= initialBackoff,
+      'adaptive.maximumBackoff',
+      `adaptive.maximumBackoff must be an integer of at least initialBackoff (${initialBackoff}), got ${maximumBackoff}.`,
+    );
     check(smoothing > 0 && smoothing <= 1, 'adaptive.smoothing', `adaptive.smoothing must be in (0, 1], got ${smoothing}.`);
   }
   // One string is one stop string (as OpenAI's `stop`), never its characters.
-  check(Array.isArray(options.stopStrings ?? []) || typeof options.stopStrings === 'string', 'stopStrings', 'stopStrings must be a string or an array of strings.');
+  check(
+    Array.isArray(options.stopStrings ?? []) || typeof options.stopStrings === 'string',
+    'stopStrings',
+    'stopStrings must be a string or an array of strings.',
+  );
   const stopStrings = typeof options.stopStrings === 'string' ? [options.stopStrings] : [...(options.stopStrings ?? [])];
-  check(stopStrings.every((stop) => typeof stop === 'string' && stop.length > 0), 'stopStrings', 'stopStrings must be non-empty strings.');
+  check(
+    stopStrings.every((stop) => typeof stop === 'string' && stop.length > 0),
+    'stopStrings',
+    'stopStrings must be non-empty strings.',
+  );
   return { maxNewTokens, temperature, topP, topK, seed, stopStrings, speculative: options.speculative ?? true, tree, adaptive };
 }
 
@@ -128,7 +156,12 @@ function describeValue(value: unknown): string {
 }
 
 function isAbortSignal(value: unknown): value is AbortSignal {
-  return value !== null && typeof value === 'object' && typeof (value as AbortSignal).aborted === 'boolean' && typeof (value as AbortSignal).addEventListener === 'function';
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function'
+  );
 }
 
 /** Characters of text a conversation holds; throws on a shape no tokenizer could read. */
@@ -144,9 +177,14 @@ function messageCharacters(messages: unknown): number {
       characters += content.length;
       continue;
     }
-    check(Array.isArray(content), `messages[${index}].content`, `messages[${index}].content must be a string or an array of parts, got ${describeValue(content)}.`);
+    check(
+      Array.isArray(content),
+      `messages[${index}].content`,
+      `messages[${index}].content must be a string or an array of parts, got ${describeValue(content)}.`,
+    );
     for (const part of content as unknown[]) {
-      if (part !== null && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string') characters += (part as { text: string }).text.length;
+      if (part !== null && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string')
+        characters += (part as { text: string }).text.length;
     }
   }
   return characters;
@@ -164,7 +202,11 @@ function messageCharacters(messages: unknown): number {
  * ```
  */
 export function checkGenerateRequest(options: GenerateOptions, limits: RequestLimits): void {
-  check(options !== null && typeof options === 'object' && !Array.isArray(options), 'options', `generate() takes an options object, got ${describeValue(options)}.`);
+  check(
+    options !== null && typeof options === 'object' && !Array.isArray(options),
+    'options',
+    `generate() takes an options object, got ${describeValue(options)}.`,
+  );
   check(options.prompt === undefined || typeof options.prompt === 'string', 'prompt', `prompt must be a string, got ${describeValue(options.prompt)}.`);
   check(options.signal === undefined || isAbortSignal(options.signal), 'signal', 'signal must be an AbortSignal.');
   const images: unknown = options.images ?? [];

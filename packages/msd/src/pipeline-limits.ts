@@ -33,7 +33,13 @@ export interface PipelineLimits {
  * ```
  */
 export function defaultPipelineLimits(): PipelineLimits {
-  return { maxImages: 16, maxPromptCharacters: DEFAULT_MAX_PROMPT_CHARACTERS, maxImageBytes: 64 * 1024 * 1024, maxImagePixels: 50_000_000, maxThreads: availableParallelism() };
+  return {
+    maxImages: 16,
+    maxPromptCharacters: DEFAULT_MAX_PROMPT_CHARACTERS,
+    maxImageBytes: 64 * 1024 * 1024,
+    maxImagePixels: 50_000_000,
+    maxThreads: availableParallelism(),
+  };
 }
 
 /**

@@ -99,7 +99,10 @@ export class MsdPipeline {
    */
   static async create(options: PipelineOptions = {}): Promise<MsdPipeline> {
     if (options === null || typeof options !== 'object') {
-      throw new InvalidArgumentError({ argument: 'options', message: `MsdPipeline.create takes an options object, got ${options === null ? 'null' : typeof options}.` });
+      throw new InvalidArgumentError({
+        argument: 'options',
+        message: `MsdPipeline.create takes an options object, got ${options === null ? 'null' : typeof options}.`,
+      });
     }
     const progress = options.onProgress ?? (() => {});
     const limits = resolvePipelineLimits(options.limits);
@@ -121,7 +124,11 @@ export class MsdPipeline {
     const draftName = options.draft === false ? undefined : (options.draft ?? manifest.defaultDraft);
     const draftSpec = draftName === undefined ? undefined : manifest.drafts[draftName];
     if (draftName !== undefined && !draftSpec) {
-      throw new InvalidArgumentError({ argument: 'draft', message: `The model has no draft named '${draftName}'.`, hint: `Available: ${Object.keys(manifest.drafts).join(', ') || 'none'}.` });
+      throw new InvalidArgumentError({
+        argument: 'draft',
+        message: `The model has no draft named '${draftName}'.`,
+        hint: `Available: ${Object.keys(manifest.drafts).join(', ') || 'none'}.`,
+      });
     }
     progress('loading target (vision encoder, embeddings, decoder)');
     const target = await OnnxTargetRunner.load(directory, manifest, session);
@@ -135,7 +142,8 @@ export class MsdPipeline {
         throw error;
       }
     }
-    const tree = options.tree === 'tuned' ? await tunedTree(directory, device, options.session?.intraOpNumThreads ?? 0, progress) : { ...DEFAULT_TREE, ...options.tree };
+    const tree =
+      options.tree === 'tuned' ? await tunedTree(directory, device, options.session?.intraOpNumThreads ?? 0, progress) : { ...DEFAULT_TREE, ...options.tree };
     progress('ready');
     return new MsdPipeline(tokenizer, preprocessor, target, draft, tree, device, limits);
   }
@@ -188,7 +196,11 @@ export class MsdPipeline {
       { role: 'user' as const, content: [...images.map(() => ({ type: 'image' as const })), { type: 'text' as const, text: options.prompt ?? '' }] },
     ];
     if (!options.messages && !options.prompt?.trim()) {
-      throw new InvalidArgumentError({ argument: 'prompt', message: 'The prompt is empty.', hint: 'Pass a question in `prompt` or a conversation in `messages`.' });
+      throw new InvalidArgumentError({
+        argument: 'prompt',
+        message: 'The prompt is empty.',
+        hint: 'Pass a question in `prompt` or a conversation in `messages`.',
+      });
     }
     throwIfAborted(signal);
     const stats = new GenerationStatsRecorder();
@@ -235,7 +247,17 @@ export class MsdPipeline {
     let finishReason: GenerateResult['finishReason'] = 'length';
     let text = '';
     const { eosTokenId, maxPositions } = this.target.manifest;
-    const run = { target: this.target, draft: this.draft, request: inputs, settings: resolved, eosTokenId, maxPositions, stats, signal, memory: this.speculationMemory };
+    const run = {
+      target: this.target,
+      draft: this.draft,
+      request: inputs,
+      settings: resolved,
+      eosTokenId,
+      maxPositions,
+      stats,
+      signal,
+      memory: this.speculationMemory,
+    };
     outer: for await (const chunk of decode(run)) {
       for (const token of chunk) {
         if (token === eosTokenId) {
@@ -301,15 +323,30 @@ function checkTokenIds(tokenizer: Tokenizer, manifest: ModelManifest, path: stri
   for (const field of ['eosTokenId', 'bosTokenId', 'imageTokenId'] as const) {
     const id = manifest[field];
     if (tokenizer.idToToken(id) === undefined) {
-      throw new ConfigError({ code: 'invalid_manifest', path, message: `${field} ${id} is not a token of tokenizer.json (${tokenizer.vocabSize} tokens).`, hint: 'Re-export the model, or fix manifest.json.' });
+      throw new ConfigError({
+        code: 'invalid_manifest',
+        path,
+        message: `${field} ${id} is not a token of tokenizer.json (${tokenizer.vocabSize} tokens).`,
+        hint: 'Re-export the model, or fix manifest.json.',
+      });
     }
   }
   const tokenizerEos = tokenizer.eosTokenId;
   if (tokenizerEos !== undefined && tokenizerEos !== manifest.eosTokenId) {
-    throw new ConfigError({ code: 'invalid_manifest', path, message: `eosTokenId is ${manifest.eosTokenId}, but the tokenizer's EOS token is ${tokenizerEos}.`, hint: 'Re-export the model, or fix manifest.json.' });
+    throw new ConfigError({
+      code: 'invalid_manifest',
+      path,
+      message: `eosTokenId is ${manifest.eosTokenId}, but the tokenizer's EOS token is ${tokenizerEos}.`,
+      hint: 'Re-export the model, or fix manifest.json.',
+    });
   }
   if (tokenizer.vocabSize > manifest.vocabSize) {
-    throw new ConfigError({ code: 'invalid_manifest', path, message: `The tokenizer has ${tokenizer.vocabSize} tokens, more than the model's vocabSize ${manifest.vocabSize}.`, hint: 'Use the tokenizer the model was trained with.' });
+    throw new ConfigError({
+      code: 'invalid_manifest',
+      path,
+      message: `The tokenizer has ${tokenizer.vocabSize} tokens, more than the model's vocabSize ${manifest.vocabSize}.`,
+      hint: 'Use the tokenizer the model was trained with.',
+    });
   }
 }
 

@@ -27,7 +27,12 @@ export interface SpeculationPolicyOptions {
  * SPECULATION_POLICY_DEFAULTS.initialBackoff; // 8
  * ```
  */
-export const SPECULATION_POLICY_DEFAULTS: Readonly<Required<SpeculationPolicyOptions>> = { minimumGain: 1, initialBackoff: 8, maximumBackoff: 64, smoothing: 0.25 };
+export const SPECULATION_POLICY_DEFAULTS: Readonly<Required<SpeculationPolicyOptions>> = {
+  minimumGain: 1,
+  initialBackoff: 8,
+  maximumBackoff: 64,
+  smoothing: 0.25,
+};
 
 /**
  * Where a {@link SpeculationPolicy} stands: its running averages and its fallback state. A later

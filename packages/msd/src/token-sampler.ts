@@ -1,5 +1,14 @@
 import type { DraftTree } from '@msd/core';
-import { acceptGreedy, acceptPositionCoupled, argmax, argmaxPerRow, sampleFromLogits, SeededRandom, type Acceptance, type SamplingOptions } from '@msd/verifier';
+import {
+  acceptGreedy,
+  acceptPositionCoupled,
+  argmax,
+  argmaxPerRow,
+  sampleFromLogits,
+  SeededRandom,
+  type Acceptance,
+  type SamplingOptions,
+} from '@msd/verifier';
 
 /** The sampling settings a {@link TokenSampler} needs. */
 export interface TokenSamplerSettings {

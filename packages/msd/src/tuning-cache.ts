@@ -41,7 +41,10 @@ export async function tuningKeyFor(modelDirectory: string, device: string, threa
  * ```
  */
 export function tuningCachePath(key: TuningKey, cacheDirectory = defaultCacheDirectory()): string {
-  const hash = createHash('sha256').update(JSON.stringify([key.manifestText, key.device, key.threads, cpus()[0]?.model ?? 'unknown', cpus().length])).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(JSON.stringify([key.manifestText, key.device, key.threads, cpus()[0]?.model ?? 'unknown', cpus().length]))
+    .digest('hex')
+    .slice(0, 16);
   return join(cacheDirectory, 'tuning', `${hash}.json`);
 }
 

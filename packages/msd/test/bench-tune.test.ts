@@ -12,8 +12,12 @@ import { heldoutPrompts } from './heldout-prompts';
 // A small configuration of `msd tune` and `msd bench`, as CI runs them: what they report must hold
 // together; how fast anything is is not tested (benchmarks measure that, not tests).
 const prompts: BenchmarkPrompt[] = [
-  ...heldoutPrompts().filter((prompt) => prompt.set === 'multimodal').slice(0, 2),
-  ...heldoutPrompts().filter((prompt) => prompt.set === 'text-only').slice(0, 1),
+  ...heldoutPrompts()
+    .filter((prompt) => prompt.set === 'multimodal')
+    .slice(0, 2),
+  ...heldoutPrompts()
+    .filter((prompt) => prompt.set === 'text-only')
+    .slice(0, 1),
 ].map((prompt) => ({ set: prompt.set, question: prompt.question, images: prompt.images }));
 
 describe('tree tuning', () => {
@@ -25,7 +29,12 @@ describe('tree tuning', () => {
   ];
   beforeAll(async () => {
     pipeline = await MsdPipeline.create({ session: { intraOpNumThreads: 2 } });
-    tuning = await tuneTree(pipeline, { prompts: prompts.slice(0, 2).map((prompt) => ({ prompt: prompt.question, images: prompt.images })), maxNewTokens: 12, repeat: 3, candidates });
+    tuning = await tuneTree(pipeline, {
+      prompts: prompts.slice(0, 2).map((prompt) => ({ prompt: prompt.question, images: prompt.images })),
+      maxNewTokens: 12,
+      repeat: 3,
+      candidates,
+    });
   }, 120_000);
   afterAll(() => pipeline.close());
 
@@ -82,7 +91,9 @@ describe('runBenchmark', () => {
     for (const result of report.results.filter((row) => row.temperature === 0 && row.kind === 'speculative')) {
       expect(result.identicalToReference).toEqual({ identical: result.generations, total: result.generations });
       expect(result.tau.median).toBeGreaterThanOrEqual(1);
-      expect(result.acceptanceByDepth.every((share, depth) => share >= 0 && share <= 1 && (depth === 0 || share <= result.acceptanceByDepth[depth - 1]!))).toBe(true);
+      expect(result.acceptanceByDepth.every((share, depth) => share >= 0 && share <= 1 && (depth === 0 || share <= result.acceptanceByDepth[depth - 1]!))).toBe(
+        true,
+      );
     }
     const reference = report.results.find((row) => row.method === 'msd autoregressive' && row.temperature === 0 && row.set === 'multimodal')!;
     expect(reference.ratioToFastestAutoregressive).toBe(1);
@@ -115,16 +126,44 @@ describe('benchmark prompts', () => {
 describe('msd bench and msd tune (CLI)', () => {
   const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
   const run = (args: string[], env: Record<string, string> = {}) =>
-    spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@msd/source', cli, ...args], { encoding: 'utf8', cwd: fileURLToPath(new URL('..', import.meta.url)), env: { ...process.env, ...env } });
+    spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@msd/source', cli, ...args], {
+      encoding: 'utf8',
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: { ...process.env, ...env },
+    });
 
   it('tune --quick caches a shape; bench --tuned uses it and writes the report folder', () => {
     const cache = mkdtempSync(join(tmpdir(), 'msd-cache-'));
-    const tune = run(['tune', '--quick', '--set', 'multimodal', '--limit', '1', '--max-new-tokens', '8', '--repeat', '2', '--threads', '2', '--json'], { XDG_CACHE_HOME: cache });
+    const tune = run(['tune', '--quick', '--set', 'multimodal', '--limit', '1', '--max-new-tokens', '8', '--repeat', '2', '--threads', '2', '--json'], {
+      XDG_CACHE_HOME: cache,
+    });
     expect(tune.status, tune.stderr).toBe(0);
     const tuned = JSON.parse(tune.stdout);
     expect(existsSync(tuned.cachePath)).toBe(true);
     const out = join(mkdtempSync(join(tmpdir(), 'msd-bench-')), 'report');
-    const bench = run(['bench', '--set', 'multimodal', '--limit', '1', '--rounds', '1', '--max-new-tokens', '8', '--temperature', '0', '--drafts', 'msd', '--tuned', '--threads', '2', '--out', out], { XDG_CACHE_HOME: cache });
+    const bench = run(
+      [
+        'bench',
+        '--set',
+        'multimodal',
+        '--limit',
+        '1',
+        '--rounds',
+        '1',
+        '--max-new-tokens',
+        '8',
+        '--temperature',
+        '0',
+        '--drafts',
+        'msd',
+        '--tuned',
+        '--threads',
+        '2',
+        '--out',
+        out,
+      ],
+      { XDG_CACHE_HOME: cache },
+    );
     expect(bench.status, bench.stderr).toBe(0);
     expect(bench.stdout).toMatch(/msd \+ msd draft, tuned tree/);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
@@ -134,7 +173,31 @@ describe('msd bench and msd tune (CLI)', () => {
 
   it('bench --branching sets the tree of the speculative methods; the old --top-k is refused', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'msd-bench-')), 'report');
-    const bench = run(['bench', '--set', 'text-only', '--limit', '1', '--rounds', '1', '--max-new-tokens', '8', '--temperature', '0', '--drafts', 'msd', '--depth', '3', '--branching', '2', '--total-tokens', '4', '--threads', '2', '--out', out]);
+    const bench = run([
+      'bench',
+      '--set',
+      'text-only',
+      '--limit',
+      '1',
+      '--rounds',
+      '1',
+      '--max-new-tokens',
+      '8',
+      '--temperature',
+      '0',
+      '--drafts',
+      'msd',
+      '--depth',
+      '3',
+      '--branching',
+      '2',
+      '--total-tokens',
+      '4',
+      '--threads',
+      '2',
+      '--out',
+      out,
+    ]);
     expect(bench.status, bench.stderr).toBe(0);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     const speculative = results.results.filter((result: { kind: string }) => result.kind === 'speculative');

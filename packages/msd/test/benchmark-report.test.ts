@@ -3,7 +3,17 @@ import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { costCurveChart, markdownReport, tauDistributionChart, tokensPerSecondChart, writeBenchmarkReport, type BenchmarkReport, type MethodResult, type Spread, type TuningSummary } from 'msd/bench';
+import {
+  costCurveChart,
+  markdownReport,
+  tauDistributionChart,
+  tokensPerSecondChart,
+  writeBenchmarkReport,
+  type BenchmarkReport,
+  type MethodResult,
+  type Spread,
+  type TuningSummary,
+} from 'msd/bench';
 
 // The charts and the markdown are checked for structure and content, not looks: the XML must parse,
 // every method must be named, and the geometry must follow the numbers.
@@ -45,7 +55,9 @@ describe('tokensPerSecondChart', () => {
   });
 
   it('draws bars whose lengths are ordered like the medians', () => {
-    const widths = new Map(elements.filter((element) => element.attributes.class === 'bar').map((bar) => [bar.attributes['data-label'], Number(bar.attributes.width)]));
+    const widths = new Map(
+      elements.filter((element) => element.attributes.class === 'bar').map((bar) => [bar.attributes['data-label'], Number(bar.attributes.width)]),
+    );
     const byMedian = [...results].sort((a, b) => a.tokensPerSecond.median - b.tokensPerSecond.median);
     const ordered = byMedian.map((result) => widths.get(result.method)!);
     expect(ordered).toHaveLength(METHODS.length);
@@ -105,15 +117,34 @@ describe('empty and broken inputs', () => {
   it('render a chart that says "no data"', () => {
     const autoregressiveOnly = fakeReport().results.filter((result) => result.kind !== 'speculative');
     const empty = { ...fakeTuning(), verifyCost: [], draftCost: [] };
-    for (const svg of [tokensPerSecondChart([], { title: 'Speed' }), tauDistributionChart(autoregressiveOnly, { title: 'Tau' }), costCurveChart(empty, { title: 'Costs' })]) {
+    for (const svg of [
+      tokensPerSecondChart([], { title: 'Speed' }),
+      tauDistributionChart(autoregressiveOnly, { title: 'Tau' }),
+      costCurveChart(empty, { title: 'Costs' }),
+    ]) {
       expect(texts(parseXml(svg))).toContain('no data');
     }
   });
 
   it('keep non-finite numbers out of the XML', () => {
-    const broken: MethodResult = { ...fakeReport().results[2]!, tokensPerSecond: nonFinite, ratioToFastestAutoregressive: Number.NaN, tauSamples: [Number.NaN, 2, Number.POSITIVE_INFINITY] };
-    const tuning = { ...fakeTuning(), verifyCost: [{ size: 1, milliseconds: Number.NaN }, { size: 2, milliseconds: 3 }] };
-    for (const svg of [tokensPerSecondChart([broken], { title: 'Speed' }), tauDistributionChart([broken], { title: 'Tau' }), costCurveChart(tuning, { title: 'Costs' })]) {
+    const broken: MethodResult = {
+      ...fakeReport().results[2]!,
+      tokensPerSecond: nonFinite,
+      ratioToFastestAutoregressive: Number.NaN,
+      tauSamples: [Number.NaN, 2, Number.POSITIVE_INFINITY],
+    };
+    const tuning = {
+      ...fakeTuning(),
+      verifyCost: [
+        { size: 1, milliseconds: Number.NaN },
+        { size: 2, milliseconds: 3 },
+      ],
+    };
+    for (const svg of [
+      tokensPerSecondChart([broken], { title: 'Speed' }),
+      tauDistributionChart([broken], { title: 'Tau' }),
+      costCurveChart(tuning, { title: 'Costs' }),
+    ]) {
       expect(() => parseXml(svg)).not.toThrow();
       expect(svg).not.toMatch(/NaN|Infinity/);
     }
@@ -130,7 +161,11 @@ describe('empty and broken inputs', () => {
 
 describe('markdownReport', () => {
   const report = fakeReport();
-  const markdown = markdownReport(report, { tokensPerSecond: { multimodal: 'tokens-per-second-multimodal.svg', 'text-only': 'tokens-per-second-text-only.svg' }, tau: 'tau-distribution.svg', costCurve: 'verify-cost.svg' });
+  const markdown = markdownReport(report, {
+    tokensPerSecond: { multimodal: 'tokens-per-second-multimodal.svg', 'text-only': 'tokens-per-second-text-only.svg' },
+    tau: 'tau-distribution.svg',
+    costCurve: 'verify-cost.svg',
+  });
 
   it('says when, where and how it ran', () => {
     expect(markdown).toMatch(/^# msd benchmark\n/);
@@ -142,9 +177,16 @@ describe('markdownReport', () => {
 
   it('has one table per temperature and set, with a row per method', () => {
     const headings = markdown.split('\n').filter((line) => line.startsWith('### '));
-    expect(headings).toEqual(['### multimodal, temperature 0 (greedy)', '### text-only, temperature 0 (greedy)', '### multimodal, temperature 1', '### text-only, temperature 1']);
+    expect(headings).toEqual([
+      '### multimodal, temperature 0 (greedy)',
+      '### text-only, temperature 0 (greedy)',
+      '### multimodal, temperature 1',
+      '### text-only, temperature 1',
+    ]);
     for (const method of METHODS) expect(markdown).toContain(`| ${method} |`);
-    expect(markdown).toContain('| msd + msd draft (tuned tree) | 167.9 (150.2–180.6) | 1.84x | 84.0 (1.84x) | 2.80 (2.79) | 0.92 / 0.71 / 0.45 | 3/120 | 0.0 / 9.5 / 240.2 / 12.1 | 412 | 6/6 |');
+    expect(markdown).toContain(
+      '| msd + msd draft (tuned tree) | 167.9 (150.2–180.6) | 1.84x | 84.0 (1.84x) | 2.80 (2.79) | 0.92 / 0.71 / 0.45 | 3/120 | 0.0 / 9.5 / 240.2 / 12.1 | 412 | 6/6 |',
+    );
     expect(markdown).toContain('| transformers.js | 60.4 (55.0–66.0) | 0.66x | 30.2 (0.66x) | – | – | – | – (total 980.0) | 655 | 6/6 |');
   });
 
@@ -173,7 +215,14 @@ describe('writeBenchmarkReport', () => {
     const { files } = await writeBenchmarkReport(report, directory);
     const names = (await readdir(directory)).sort();
     expect(files.map((file) => basename(file)).sort()).toEqual(names);
-    expect(names).toEqual(['report.md', 'results.json', 'tau-distribution.svg', 'tokens-per-second-multimodal.svg', 'tokens-per-second-text-only.svg', 'verify-cost.svg']);
+    expect(names).toEqual([
+      'report.md',
+      'results.json',
+      'tau-distribution.svg',
+      'tokens-per-second-multimodal.svg',
+      'tokens-per-second-text-only.svg',
+      'verify-cost.svg',
+    ]);
     expect(JSON.parse(await readFile(join(directory, 'results.json'), 'utf8'))).toEqual(report);
     const markdown = await readFile(join(directory, 'report.md'), 'utf8');
     for (const svg of names.filter((name) => name.endsWith('.svg'))) {
@@ -320,7 +369,10 @@ function fakeTuning(): TuningSummary {
 function fakeReport(): BenchmarkReport {
   const results: MethodResult[] = [];
   for (const temperature of [0, 1]) {
-    for (const [set, slowdown] of [['multimodal', 1], ['text-only', 1.1]] as const) {
+    for (const [set, slowdown] of [
+      ['multimodal', 1],
+      ['text-only', 1.1],
+    ] as const) {
       if (temperature === 0) results.push(baselineResult(set, slowdown));
       results.push(autoregressiveResult(set, temperature, slowdown));
       results.push(speculativeResult('msd + msd draft', set, temperature, slowdown, 2.4, [0.88, 0.63, 0.38]));
@@ -340,7 +392,14 @@ function fakeReport(): BenchmarkReport {
 
 function baselineResult(set: string, slowdown: number): MethodResult {
   return {
-    ...common('transformers.js', 'baseline', set, 0, [55, 58, 60.4, 62, 66].map((value) => value / slowdown), 0.66),
+    ...common(
+      'transformers.js',
+      'baseline',
+      set,
+      0,
+      [55, 58, 60.4, 62, 66].map((value) => value / slowdown),
+      0.66,
+    ),
     timings: { vision: 0, prefill: 0, draftPrefill: 0, draft: 0, verify: 0, overhead: 0, total: 980 },
     peakRssMiB: 655,
     identicalToReference: { identical: 6, total: 6 },
@@ -349,7 +408,14 @@ function baselineResult(set: string, slowdown: number): MethodResult {
 
 function autoregressiveResult(set: string, temperature: number, slowdown: number): MethodResult {
   return {
-    ...common('msd autoregressive', 'autoregressive', set, temperature, [85, 88, 91.3, 94, 97].map((value) => value / slowdown), 1),
+    ...common(
+      'msd autoregressive',
+      'autoregressive',
+      set,
+      temperature,
+      [85, 88, 91.3, 94, 97].map((value) => value / slowdown),
+      1,
+    ),
     timings: { vision: 40, prefill: 60, draftPrefill: 0, draft: 0, verify: 510, overhead: 14, total: 624 },
     ...(temperature === 0 ? { identicalToReference: { identical: 6, total: 6 } } : {}),
   };
@@ -359,7 +425,14 @@ function speculativeResult(method: string, set: string, temperature: number, slo
   const speed = (tau / 2.8) * 168;
   const tauSamples = [-0.3, -0.15, -0.05, 0, 0.05, 0.1, 0.25].map((offset) => tau + offset - temperature * 0.2);
   return {
-    ...common(method, 'speculative', set, temperature, [150.2, 160, 167.9, 175, 180.6].map((value) => (value * speed) / 168 / slowdown), (speed / 91.3) * 1.0),
+    ...common(
+      method,
+      'speculative',
+      set,
+      temperature,
+      [150.2, 160, 167.9, 175, 180.6].map((value) => (value * speed) / 168 / slowdown),
+      (speed / 91.3) * 1.0,
+    ),
     draft: 'msd',
     tree: { depth: 4, branching: 2, totalTokens: 6 },
     tau: spreadOf(tauSamples),

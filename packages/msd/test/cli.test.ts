@@ -8,7 +8,12 @@ import { heldoutPrompts } from './heldout-prompts';
 
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const cwd = fileURLToPath(new URL('..', import.meta.url));
-const run = (args: string[], input?: string) => spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@msd/source', cli, ...args], { encoding: 'utf8', cwd, ...(input === undefined ? {} : { input }) });
+const run = (args: string[], input?: string) =>
+  spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@msd/source', cli, ...args], {
+    encoding: 'utf8',
+    cwd,
+    ...(input === undefined ? {} : { input }),
+  });
 
 describe('msd generate', () => {
   it('streams an answer with statistics, and --json gives the same tokens', () => {
@@ -75,7 +80,20 @@ describe('msd generate with hostile or careless input', () => {
   it('a reader that goes away (| head -c 10) ends the command quietly', () => {
     const question = prompt();
     const quote = (value: string) => `'${value.replace(/'/g, "'\\''")}'`;
-    const command = [process.execPath, '--import', 'tsx', '--conditions=@msd/source', cli, 'generate', '--image', question.images[0]!, '--prompt', question.question, '--max-new-tokens', '40']
+    const command = [
+      process.execPath,
+      '--import',
+      'tsx',
+      '--conditions=@msd/source',
+      cli,
+      'generate',
+      '--image',
+      question.images[0]!,
+      '--prompt',
+      question.question,
+      '--max-new-tokens',
+      '40',
+    ]
       .map(quote)
       .join(' ');
     // A real shell pipe whose reader is gone before the answer starts (head -c 0 exits at once), so msd's

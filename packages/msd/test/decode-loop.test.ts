@@ -16,12 +16,23 @@ interface Run {
   draft: FakeDraft;
 }
 
-async function run(options: GenerateOptions & { rule?: TargetRule; misses?: number[]; memory?: SpeculationMemory; signal?: AbortSignal; onChunk?: (chunk: DecodeChunk) => void }): Promise<Run> {
+async function run(
+  options: GenerateOptions & { rule?: TargetRule; misses?: number[]; memory?: SpeculationMemory; signal?: AbortSignal; onChunk?: (chunk: DecodeChunk) => void },
+): Promise<Run> {
   const target = new FakeTarget(options.rule);
   const draft = new FakeDraft(new Set(options.misses ?? []), options.rule);
   const settings = resolveGenerateOptions({ adaptive: false, ...options }, DEFAULT_TREE);
   const chunks: DecodeChunk[] = [];
-  const loop = decode({ target, draft, request: textRequest(PROMPT), settings, eosTokenId: EOS, maxPositions: 512, signal: options.signal, memory: options.memory });
+  const loop = decode({
+    target,
+    draft,
+    request: textRequest(PROMPT),
+    settings,
+    eosTokenId: EOS,
+    maxPositions: 512,
+    signal: options.signal,
+    memory: options.memory,
+  });
   for await (const chunk of loop) {
     chunks.push(chunk);
     options.onChunk?.(chunk);
@@ -107,7 +118,10 @@ describe('decode on fake runners', () => {
   it('catches the draft up after steps taken without drafting, then accepts drafts again', async () => {
     const memory = new SpeculationMemory();
     // The policy of the last greedy text generation had 3 plain steps to go before its next probe.
-    memory.remember({ temperature: 0, hasImages: false }, { tokensPerStep: 1, speculativeMs: 9, verifyMs: 3, autoregressiveMs: 3, backoff: 8, remaining: 3, probing: true });
+    memory.remember(
+      { temperature: 0, hasImages: false },
+      { tokensPerStep: 1, speculativeMs: 9, verifyMs: 3, autoregressiveMs: 3, backoff: 8, remaining: 3, probing: true },
+    );
     const result = await run({ maxNewTokens: 16, adaptive: { minimumGain: 1e-9 }, memory });
     expect(result.tokens).toEqual(expectedGreedy(16));
     expect(result.chunks.slice(0, 4).map((chunk) => chunk.length)).toEqual([1, 1, 1, 1]);

@@ -23,7 +23,8 @@ async function fuzz(kind: string, cases: FuzzCase[], caseTimeoutMs = 30_000): Pr
   const outcomes = await runCases({ kind, cases, scratch, caseTimeoutMs, memoryCapBytes: 2 * 1024 ** 3 });
   console.log(summarise(kind, outcomes));
   const failures = outcomes.filter((entry) => entry.outcome !== 'ok' && entry.outcome !== 'typed');
-  for (const failure of failures.slice(0, 10)) console.log(`  case ${failure.id} (${JSON.stringify(cases[failure.id]).slice(0, 200)}): ${failure.outcome} ${failure.detail}`);
+  for (const failure of failures.slice(0, 10))
+    console.log(`  case ${failure.id} (${JSON.stringify(cases[failure.id]).slice(0, 200)}): ${failure.outcome} ${failure.detail}`);
   expect(outcomes.length).toBe(cases.length);
   expect(failures).toEqual([]);
 }

@@ -42,7 +42,10 @@ describe('streams', () => {
   it('result settles when the consumer leaves the loop early, and the pipeline stays usable', async () => {
     const stream = pipeline.stream(question);
     for await (const _ of stream) break;
-    const error = await within(stream.result.catch((rejected: unknown) => rejected), 5000);
+    const error = await within(
+      stream.result.catch((rejected: unknown) => rejected),
+      5000,
+    );
     expect(AbortedError.isInstance(error)).toBe(true);
     expect((await within(pipeline.generate(question), 20000)).tokenIds.length).toBeGreaterThan(0);
   });
@@ -185,7 +188,7 @@ describe('request checks come before the expensive work', () => {
     expect(InvalidArgumentError.isInstance(error), String(error)).toBe(true);
   });
 
-  it('a prompt under the pipeline\'s character limit is not refused by the tokenizer\'s', async () => {
+  it("a prompt under the pipeline's character limit is not refused by the tokenizer's", async () => {
     const roomy = await MsdPipeline.create({ session: { intraOpNumThreads: 1 }, limits: { maxPromptCharacters: 60_000 } });
     try {
       // 55,000 characters pass the pipeline's limit; the tokenizer's own default (50,000) must not refuse them.
@@ -236,8 +239,12 @@ describe('pipeline options', () => {
   });
 });
 
+/** A manifest as JSON, mutated freely by the fault cases. */
+// biome-ignore lint/suspicious/noExplicitAny: the fault cases reach into any field
+type ManifestJson = Record<string, any>;
+
 describe('the model directory is validated at load', () => {
-  function brokenManifest(name: string, change: (manifest: Record<string, any>) => void): string {
+  function brokenManifest(name: string, change: (manifest: ManifestJson) => void): string {
     const directory = join(scratch, name);
     cpSync(tinyLlavaDirectory(), directory, { recursive: true });
     const path = join(directory, 'manifest.json');
@@ -247,7 +254,7 @@ describe('the model directory is validated at load', () => {
     return directory;
   }
 
-  const faults: Array<[string, (manifest: Record<string, any>) => void, RegExp]> = [
+  const faults: Array<[string, (manifest: ManifestJson) => void, RegExp]> = [
     ['no graphs', (manifest) => delete manifest.graphs, /graphs must be an object/],
     ['no decoder', (manifest) => delete manifest.graphs.decoder, /graphs\.decoder must be an object/],
     ['wrong hiddenSize', (manifest) => (manifest.hiddenSize = 512), /hiddenSize is 512/],

@@ -16,7 +16,11 @@ describe('on the WebGPU execution provider', () => {
   it('greedy MSD equals greedy autoregressive decoding on 50 held-out prompts', { timeout: 900_000 }, async () => {
     expect(pipeline.device).toBe('webgpu');
     const all = heldoutPrompts();
-    const prompts = [...all.filter((p) => p.set === 'multimodal').slice(0, 30), ...all.filter((p) => p.set === 'two-image').slice(0, 10), ...all.filter((p) => p.set === 'text-only').slice(0, 10)];
+    const prompts = [
+      ...all.filter((p) => p.set === 'multimodal').slice(0, 30),
+      ...all.filter((p) => p.set === 'two-image').slice(0, 10),
+      ...all.filter((p) => p.set === 'text-only').slice(0, 10),
+    ];
     expect(prompts.length).toBe(50);
     let identical = 0;
     for (const prompt of prompts) {

@@ -69,7 +69,9 @@ describe('draft calls', () => {
       return run(cache, input);
     };
     try {
-      const prompts = heldoutPrompts().filter((prompt) => prompt.set !== 'two-image').slice(0, 8);
+      const prompts = heldoutPrompts()
+        .filter((prompt) => prompt.set !== 'two-image')
+        .slice(0, 8);
       let steps = 0;
       let allRounds = 0;
       for (const prompt of prompts) {
@@ -126,7 +128,9 @@ describe('speculation policy fallbacks', () => {
     expect(fallbacks).toBeGreaterThan(20);
     const tau = speculativeTokens / speculativeSteps;
     alwaysTau /= answers;
-    console.log(`forced fallbacks: tau of speculative steps ${tau.toFixed(2)} over ${speculativeSteps} steps (${fallbacks} fallback steps, ${answers} long answers); drafting every step: ${alwaysTau.toFixed(2)}`);
+    console.log(
+      `forced fallbacks: tau of speculative steps ${tau.toFixed(2)} over ${speculativeSteps} steps (${fallbacks} fallback steps, ${answers} long answers); drafting every step: ${alwaysTau.toFixed(2)}`,
+    );
     // Probes after a correct catch-up are ordinary steps (measured 4% below drafting at every step,
     // over different steps). Feeding the draft shifted tokens or blank features for the missed steps
     // measured 26-33% below.
@@ -156,9 +160,10 @@ describe('speculation policy fallbacks', () => {
   });
 
   it('falls back where drafts are rarely accepted (temperature 1, text only)', async () => {
-    const prompts = heldoutPrompts().filter((prompt) => prompt.set === 'text-only').slice(0, 5);
+    const prompts = heldoutPrompts()
+      .filter((prompt) => prompt.set === 'text-only')
+      .slice(0, 5);
     let fallbacks = 0;
-    let answers = 0;
     pipeline.speculationMemory.clear();
     let firstSpeculative = 0;
     for (const [seed, prompt] of prompts.entries()) {
@@ -185,14 +190,36 @@ describe('sampling MSD keeps the target’s next-token distribution', () => {
   ])('temperature $temperature, top-p $topP: first emitted token vs the processed target distribution', async (sampling) => {
     const { target, draft, tokenizer } = pipeline;
     const manifest = target.manifest;
-    const prompts = [...heldoutPrompts().filter((prompt) => prompt.set === 'multimodal').slice(0, 2), ...heldoutPrompts().filter((prompt) => prompt.set === 'text-only').slice(0, 2)];
+    const prompts = [
+      ...heldoutPrompts()
+        .filter((prompt) => prompt.set === 'multimodal')
+        .slice(0, 2),
+      ...heldoutPrompts()
+        .filter((prompt) => prompt.set === 'text-only')
+        .slice(0, 2),
+    ];
     for (const prompt of prompts) {
-      const inputs = await prepareInputs({ tokenizer, preprocessor: pipeline.preprocessor, imageTokensPerImage: manifest.imageTokensPerImage, messages: [{ role: 'user', content: [...prompt.images.map(() => ({ type: 'image' as const })), { type: 'text', text: prompt.question }] }], images: prompt.images });
+      const inputs = await prepareInputs({
+        tokenizer,
+        preprocessor: pipeline.preprocessor,
+        imageTokensPerImage: manifest.imageTokensPerImage,
+        messages: [{ role: 'user', content: [...prompt.images.map(() => ({ type: 'image' as const })), { type: 'text', text: prompt.question }] }],
+        images: prompt.images,
+      });
       const features = inputs.pixelValues ? await target.encodeImages(inputs.pixelValues.data, inputs.pixelValues.dims) : undefined;
       const length = inputs.ids.length;
       const prefill = await target.prefill(inputs.ids, inputs.tags, features);
       const first = argmaxPerRow(prefill.logits.subarray((length - 1) * manifest.vocabSize), manifest.vocabSize)[0]!;
-      const started = await draft!.run(draft!.emptyCache(), prefillDraftInputs({ ids: [...inputs.ids, first], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize: manifest.hiddenSize }));
+      const started = await draft!.run(
+        draft!.emptyCache(),
+        prefillDraftInputs({
+          ids: [...inputs.ids, first],
+          tags: inputs.tags,
+          targetHidden: prefill.hidden,
+          imageFeatures: features,
+          hiddenSize: manifest.hiddenSize,
+        }),
+      );
       const root = draftRootFromOutput(draft!, started.output, first);
       const { tree } = await draftTree(draft!, started.cache, root, { depth: 4, branching: 4, totalTokens: 12 });
       const verified = await target.forward(prefill.cache, tree.tokens, Array.from(treePositionIds(tree, length), Number), treeAttentionMask(tree, length));
@@ -209,7 +236,9 @@ describe('sampling MSD keeps the target’s next-token distribution', () => {
       for (const [token, count] of observed) counts[token] = count;
       const { statistic, dof, pValue } = chiSquareTest(counts, expected);
       const cells = dof + 1;
-      console.log(`T=${sampling.temperature} top-p=${sampling.topP} "${prompt.question}": chi2 ${statistic.toFixed(2)} over ${cells} cells, p = ${pValue.toFixed(3)}`);
+      console.log(
+        `T=${sampling.temperature} top-p=${sampling.topP} "${prompt.question}": chi2 ${statistic.toFixed(2)} over ${cells} cells, p = ${pValue.toFixed(3)}`,
+      );
       expect(pValue).toBeGreaterThan(0.001);
       for (const cache of [prefill.cache, verified.cache]) target.disposeCache(cache);
       draft!.disposeCache(started.cache);

@@ -64,7 +64,10 @@ describe('SpeculationPolicy', () => {
     }
     expect(pattern).toEqual([false, false, false, true]);
     // A good earlier state starts speculating, and one poor step does not stop it at once... but two do.
-    const good = new SpeculationPolicy({}, { tokensPerStep: 4, speculativeMs: 6, verifyMs: 3.5, autoregressiveMs: 3, backoff: 8, remaining: 0, probing: false });
+    const good = new SpeculationPolicy(
+      {},
+      { tokensPerStep: 4, speculativeMs: 6, verifyMs: 3.5, autoregressiveMs: 3, backoff: 8, remaining: 0, probing: false },
+    );
     expect(good.shouldSpeculate()).toBe(true);
     // A long backoff earned in one generation is not carried over: the next probes within initialBackoff.
     const long = new SpeculationPolicy({ initialBackoff: 8 }, { ...state, backoff: 64, remaining: 40 });

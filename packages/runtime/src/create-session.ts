@@ -53,7 +53,10 @@ export async function createSession(path: string, options: CreateSessionOptions 
   const threads = options.intraOpNumThreads;
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 0)) {
     // onnxruntime's own message blames the model file.
-    throw new InvalidArgumentError({ argument: 'intraOpNumThreads', message: `intraOpNumThreads must be a non-negative integer (0: onnxruntime's choice), got ${threads}.` });
+    throw new InvalidArgumentError({
+      argument: 'intraOpNumThreads',
+      message: `intraOpNumThreads must be a non-negative integer (0: onnxruntime's choice), got ${threads}.`,
+    });
   }
   try {
     await access(path);
@@ -72,7 +75,9 @@ export async function createSession(path: string, options: CreateSessionOptions 
       // threads of an idle session would steal the cores from the one running (measured: draft calls
       // 1 ms alone, 15 ms interleaved with target calls).
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-      ...(options.deviceOutputs?.length ? { preferredOutputLocation: Object.fromEntries(options.deviceOutputs.map((name) => [name, 'gpu-buffer' as const])) } : {}),
+      ...(options.deviceOutputs?.length
+        ? { preferredOutputLocation: Object.fromEntries(options.deviceOutputs.map((name) => [name, 'gpu-buffer' as const])) }
+        : {}),
       ...options.extra,
     });
   } catch (cause) {

@@ -55,9 +55,16 @@ export async function listDevices(): Promise<DeviceAvailability[]> {
   const devices: DeviceName[] = ['cpu', 'webgpu', 'cuda', 'tensorrt', 'dml', 'coreml'];
   return devices.map((device) => {
     const platform = platformOf[device];
-    if (platform && platform !== process.platform) return { device, available: false, reason: `not built for ${process.platform}`, install: installHints[device] };
+    if (platform && platform !== process.platform)
+      return { device, available: false, reason: `not built for ${process.platform}`, install: installHints[device] };
     const backend = backends.get(device);
-    if (!backend) return { device, available: false, reason: `onnxruntime-node ${ort.env.versions.common} has no ${device} backend on ${process.platform}-${process.arch}`, install: installHints[device] };
+    if (!backend)
+      return {
+        device,
+        available: false,
+        reason: `onnxruntime-node ${ort.env.versions.common} has no ${device} backend on ${process.platform}-${process.arch}`,
+        install: installHints[device],
+      };
     if (!backend.bundled && (device === 'cuda' || device === 'tensorrt') && !providerLibraryPresent(device)) {
       return { device, available: false, reason: `the ${device} provider library is not installed next to the binding`, install: installHints[device] };
     }
@@ -80,6 +87,7 @@ const unavailableSymbol = Symbol.for(unavailableMarker);
  * ```
  */
 export class DeviceUnavailableError extends MsdError {
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: the marker isInstance checks across installs
   private readonly [unavailableSymbol] = true;
   /** Each device tried, with why it could not be used. */
   readonly tried: DeviceAvailability[];
@@ -88,7 +96,11 @@ export class DeviceUnavailableError extends MsdError {
     super({
       code: 'device_unavailable',
       message: `No requested execution provider is usable: ${tried.map((entry) => `${entry.device} (${entry.reason})`).join('; ')}.`,
-      hint: tried.map((entry) => entry.install).filter(Boolean).join(' ') + " Or add 'cpu' as a fallback.",
+      hint:
+        tried
+          .map((entry) => entry.install)
+          .filter(Boolean)
+          .join(' ') + " Or add 'cpu' as a fallback.",
       cause,
     });
     this.name = 'DeviceUnavailableError';
@@ -132,7 +144,12 @@ export async function resolveDevice(preferences: DeviceName | readonly DeviceNam
   const known = new Map((await listDevices()).map((entry) => [entry.device, entry]));
   const skipped: DeviceAvailability[] = [];
   for (const device of wanted) {
-    const entry = known.get(device) ?? { device, available: false, reason: 'unknown execution provider', install: `Use one of ${[...known.keys()].join(', ')}.` };
+    const entry = known.get(device) ?? {
+      device,
+      available: false,
+      reason: 'unknown execution provider',
+      install: `Use one of ${[...known.keys()].join(', ')}.`,
+    };
     if (entry.available) return { device, skipped };
     skipped.push(entry);
   }

@@ -94,7 +94,12 @@ export class KvCache {
       for (const kind of ['key', 'value']) {
         const name = `${this.layout.outputPrefix}.${layer}.${kind}`;
         const tensor = outputs[name];
-        if (!tensor) throw new InvalidArgumentError({ argument: 'outputs', message: `The run did not return ${name}.`, hint: 'Fetch every present.* output of the decoder.' });
+        if (!tensor)
+          throw new InvalidArgumentError({
+            argument: 'outputs',
+            message: `The run did not return ${name}.`,
+            hint: 'Fetch every present.* output of the decoder.',
+          });
         tensors.push(tensor);
       }
     }
@@ -155,7 +160,10 @@ export class KvCache {
     for (let i = 0; i < keep.length; i++) {
       const position = keep[i]!;
       if (!(position >= 0 && position < this.length) || (i > 0 && position <= keep[i - 1]!)) {
-        throw new InvalidArgumentError({ argument: 'keep', message: `Positions to keep must ascend within [0, ${this.length}); got ${position} at index ${i}.` });
+        throw new InvalidArgumentError({
+          argument: 'keep',
+          message: `Positions to keep must ascend within [0, ${this.length}); got ${position} at index ${i}.`,
+        });
       }
     }
   }
@@ -163,7 +171,11 @@ export class KvCache {
   /** The same gather, run by a graph on the cache's device: the tensors never visit JavaScript. */
   private async compactOnDevice(keep: ArrayLike<number>): Promise<KvCache> {
     if (!this.gather) {
-      throw new InvalidArgumentError({ argument: 'gather', message: 'This cache lives on a device but has no gather session.', hint: 'Create it with KvCache.empty(ort, layout, { gather: await createGatherSession(device) }).' });
+      throw new InvalidArgumentError({
+        argument: 'gather',
+        message: 'This cache lives on a device but has no gather session.',
+        hint: 'Create it with KvCache.empty(ort, layout, { gather: await createGatherSession(device) }).',
+      });
     }
     const indices = new this.ort.Tensor('int64', BigInt64Array.from(Array.from(keep, BigInt)), [keep.length]);
     const tensors: Tensor[] = [];

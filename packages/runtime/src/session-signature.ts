@@ -10,9 +10,7 @@ export interface SessionSignature {
 
 function toSpecs(metadata: readonly InferenceSession.ValueMetadata[]): TensorSpec[] {
   return metadata.map((value) =>
-    value.isTensor
-      ? { name: value.name, dtype: value.type as TensorDataType, dims: [...value.shape] }
-      : { name: value.name, dtype: 'float32', dims: [] },
+    value.isTensor ? { name: value.name, dtype: value.type as TensorDataType, dims: [...value.shape] } : { name: value.name, dtype: 'float32', dims: [] },
   );
 }
 

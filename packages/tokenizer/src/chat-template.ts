@@ -59,11 +59,7 @@ const DEFAULT_ROLES: readonly string[] = ['system', 'user', 'assistant', 'tool']
  * const prompt = tokenizer.encodePrompt(segments);
  * ```
  */
-export function applyChatTemplate(
-  tokenizer: Tokenizer,
-  messages: readonly ChatMessage[],
-  options: ChatTemplateOptions = {},
-): PromptSegment[] {
+export function applyChatTemplate(tokenizer: Tokenizer, messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): PromptSegment[] {
   const template = parseTemplate(options.template ?? tokenizer.chatTemplate, tokenizer);
   validateChatMessages(messages);
   if (messages.length === 0) throw new EmptyPromptError({ message: 'No messages to render.' });

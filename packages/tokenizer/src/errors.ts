@@ -142,9 +142,7 @@ export class MissingImageTokenError extends MsdError {
     super({
       code: 'missing_image_token',
       message: `${where}the image token ${JSON.stringify(options.token)} is not in the tokenizer's vocabulary.`,
-      hint:
-        'Export the tokenizer with `--special "<image>"` (msd_training.tokenizer_export), ' +
-        'or pass the right imageToken when loading it.',
+      hint: 'Export the tokenizer with `--special "<image>"` (msd_training.tokenizer_export), ' + 'or pass the right imageToken when loading it.',
     });
     this.name = 'MissingImageTokenError';
     this.token = options.token;

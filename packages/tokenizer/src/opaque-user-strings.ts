@@ -100,9 +100,7 @@ export class OpaqueUserStrings {
     if (depth >= MAX_DEPTH) throw notJson(path, `is nested more than ${MAX_DEPTH} levels deep (a cycle?)`);
     if (Array.isArray(value)) return value.map((item, index) => this.hideValue(item, `${path}[${index}]`, depth + 1));
     if (!isPlainObject(value)) throw notJson(path, `is ${describeValue(value)}`);
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [fieldName(key, path), this.hideValue(item, `${path}.${key}`, depth + 1)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [fieldName(key, path), this.hideValue(item, `${path}.${key}`, depth + 1)]));
   }
 }
 

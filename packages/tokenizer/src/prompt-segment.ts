@@ -14,10 +14,7 @@
  * ];
  * ```
  */
-export type PromptSegment =
-  | { type: 'text'; text: string }
-  | { type: 'special'; token: string }
-  | { type: 'image' };
+export type PromptSegment = { type: 'text'; text: string } | { type: 'special'; token: string } | { type: 'image' };
 
 /**
  * A part of a chat message: text, or an image placeholder (the image itself travels separately, in order).

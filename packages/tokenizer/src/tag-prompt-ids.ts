@@ -19,8 +19,7 @@ export function tagPromptIds(tokenizer: Tokenizer, ids: readonly number[]): Enco
   const imageId = tokenizer.imageTokenId;
   const types = new Uint8Array(ids.length);
   ids.forEach((id, position) => {
-    types[position] =
-      id === imageId ? TokenTypeCode.image : tokenizer.isSpecialId(id) ? TokenTypeCode.special : TokenTypeCode.text;
+    types[position] = id === imageId ? TokenTypeCode.image : tokenizer.isSpecialId(id) ? TokenTypeCode.special : TokenTypeCode.text;
   });
   return { ids: [...ids], types };
 }

@@ -191,6 +191,6 @@ function label(source: string | undefined, file: string): string {
   return source ? join(source, file) : file;
 }
 
-function isObject(value: unknown): value is Record<string, any> {
+function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

@@ -6,13 +6,7 @@ import type { EncodedPrompt, PromptSegment } from './prompt-segment';
 import { keepByteOrderMarks } from './byte-order-mark-fix';
 import { checkPromptLength } from './prompt-length-limit';
 import { SpecialTokenSplitter } from './special-token-splitter';
-import {
-  readTokenizerFiles,
-  tokenContent,
-  validateTokenizerFiles,
-  type AddedTokenJson,
-  type TokenizerFiles,
-} from './tokenizer-files';
+import { readTokenizerFiles, tokenContent, validateTokenizerFiles, type AddedTokenJson, type TokenizerFiles } from './tokenizer-files';
 
 /**
  * Options for loading a {@link Tokenizer}.

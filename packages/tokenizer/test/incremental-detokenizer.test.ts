@@ -60,7 +60,11 @@ describe('IncrementalDetokenizer', () => {
     const detokenizer = new IncrementalDetokenizer(tokenizer);
     for (const id of tokenizer.encode('first')) detokenizer.push(id);
     detokenizer.flush();
-    const second = tokenizer.encode('second').map((id) => detokenizer.push(id)).join('') + detokenizer.flush();
+    const second =
+      tokenizer
+        .encode('second')
+        .map((id) => detokenizer.push(id))
+        .join('') + detokenizer.flush();
     expect(second).toBe('second');
     detokenizer.reset();
     expect(detokenizer.text).toBe('');

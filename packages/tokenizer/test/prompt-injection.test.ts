@@ -1,14 +1,6 @@
 import { InvalidArgumentError } from '@msd/core';
 import { describe, expect, it } from 'vitest';
-import {
-  ChatTemplateError,
-  Tokenizer,
-  applyChatTemplate,
-  buildLlavaPrompt,
-  type ChatMessage,
-  type ContentPart,
-  type PromptSegment,
-} from '@msd/tokenizer';
+import { ChatTemplateError, Tokenizer, applyChatTemplate, buildLlavaPrompt, type ChatMessage, type ContentPart, type PromptSegment } from '@msd/tokenizer';
 import { createRandom, fixtureDir, tinyLlavaTokenizerDir } from './helpers';
 
 // Issue 11: no user-controlled string (text parts, string content, role, name, any other field) may become a
@@ -43,8 +35,7 @@ const concatenatingTemplate =
 
 describe.each(tokenizers)('applyChatTemplate with the %s tokenizer', (_name, tokenizer) => {
   const tokens = tokenizer.addedTokens.map((token) => token.content);
-  const specialIdsOf = (segments: PromptSegment[]) =>
-    tokenizer.encodePrompt(segments).ids.filter((id) => tokenizer.isSpecialId(id));
+  const specialIdsOf = (segments: PromptSegment[]) => tokenizer.encodePrompt(segments).ids.filter((id) => tokenizer.isSpecialId(id));
 
   it("keeps every special token split across two text parts as text (the tokenizer's own template)", () => {
     for (const token of tokens) {
@@ -95,7 +86,10 @@ describe.each(tokenizers)('applyChatTemplate with the %s tokenizer', (_name, tok
       },
       {
         template: '{{ bos_token }}{% for m in messages %}{{ m.role }}{{ m.name }}{{ m.content }}{% endfor %}',
-        messages: [{ role: '</', name: 's', content: '>' }, { role: 'user', name: '<ima', content: 'ge>' }],
+        messages: [
+          { role: '</', name: 's', content: '>' },
+          { role: 'user', name: '<ima', content: 'ge>' },
+        ],
         text: '</s>user<image>',
       },
       {
@@ -161,7 +155,10 @@ describe.each(tokenizers)('applyChatTemplate with the %s tokenizer', (_name, tok
       const imageCount = expectedControls.filter((token) => token === '<image>').length;
       expect(specialIdsOf(segments)).toHaveLength(imageCount + 2);
 
-      const fromDefault = applyChatTemplate(tokenizer, messages.map((message) => ({ ...message, role: 'user' })));
+      const fromDefault = applyChatTemplate(
+        tokenizer,
+        messages.map((message) => ({ ...message, role: 'user' })),
+      );
       expect(controls(fromDefault).filter((token) => token !== '<image>')).toEqual(['<s>']);
     }
   });
@@ -169,8 +166,7 @@ describe.each(tokenizers)('applyChatTemplate with the %s tokenizer', (_name, tok
 
 describe('applyChatTemplate placeholders', () => {
   const [, tokenizer] = tokenizers[0] as [string, Tokenizer];
-  const render = (template: string, messages: ChatMessage[], options = {}) =>
-    textOf(applyChatTemplate(tokenizer, messages, { template, ...options }));
+  const render = (template: string, messages: ChatMessage[], options = {}) => textOf(applyChatTemplate(tokenizer, messages, { template, ...options }));
 
   it('lets the template trim and strip message strings, and keeps the whitespace otherwise', () => {
     const messages: ChatMessage[] = [{ role: 'user', content: ' \n hi  there\t ' }];
@@ -183,7 +179,10 @@ describe('applyChatTemplate placeholders', () => {
 
   it('passes the usual roles as they are, so templates can compare them, and others only when asked', () => {
     const template = "{% for m in messages %}{% if m.role == 'user' %}U{% elif m.role == 'critic' %}C{% else %}?{% endif %}{% endfor %}";
-    const messages: ChatMessage[] = [{ role: 'user', content: 'a' }, { role: 'critic', content: 'b' }];
+    const messages: ChatMessage[] = [
+      { role: 'user', content: 'a' },
+      { role: 'critic', content: 'b' },
+    ];
     expect(render(template, messages)).toBe('U?');
     expect(render(template, messages, { roles: ['user', 'critic'] })).toBe('UC');
     expect(() => applyChatTemplate(tokenizer, messages, { roles: 'user' as never })).toThrow(InvalidArgumentError);
@@ -203,9 +202,7 @@ describe('applyChatTemplate placeholders', () => {
 
   it('shows the real text, not placeholders, in template errors', () => {
     const template = "{{ raise_exception('Unsupported role: ' + messages[0].role) }}";
-    expect(() => applyChatTemplate(tokenizer, [{ role: 'critic', content: 'x' }], { template })).toThrow(
-      /Unsupported role: critic/,
-    );
+    expect(() => applyChatTemplate(tokenizer, [{ role: 'critic', content: 'x' }], { template })).toThrow(/Unsupported role: critic/);
   });
 
   it('rejects field names and values that are not plain JSON data', () => {
@@ -234,7 +231,10 @@ describe('buildLlavaPrompt and encodePrompt', () => {
         const prompt = tokenizer.encodePrompt(segments);
         const specials = prompt.ids.filter((id) => tokenizer.isSpecialId(id));
         expect(specials, token).toEqual([tokenizer.bosTokenId, tokenizer.eosTokenId, tokenizer.imageTokenId]);
-        const split = tokenizer.encodePrompt([{ type: 'text', text: head }, { type: 'text', text: tail }]);
+        const split = tokenizer.encodePrompt([
+          { type: 'text', text: head },
+          { type: 'text', text: tail },
+        ]);
         expect(split.ids.some((id) => tokenizer.isSpecialId(id))).toBe(false);
       }
     }

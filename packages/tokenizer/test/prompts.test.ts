@@ -52,21 +52,13 @@ describe('buildLlavaPrompt', () => {
         .map((segment) => (segment.type === 'text' ? segment.text : segment.type === 'image' ? '<image>' : segment.token))
         .join('');
     expect(text(conversations.single!)).toBe('<s>USER: <image>\nWhat is shown here? ASSISTANT:');
-    expect(text(conversations.multiTurn!)).toBe(
-      '<s>USER: <image>\nWhat is this? ASSISTANT: A penguin.</s>USER: And this one?<image>\n ASSISTANT:',
-    );
-    expect(text(conversations.stringContent!, { systemPrompt: 'Be brief.' })).toBe(
-      '<s>Be brief. USER: Tell me about Debian. ASSISTANT:',
-    );
-    expect(text(conversations.single!, { addGenerationPrompt: false, bosToken: null, imageSeparator: '' })).toBe(
-      'USER: <image>What is shown here? ',
-    );
+    expect(text(conversations.multiTurn!)).toBe('<s>USER: <image>\nWhat is this? ASSISTANT: A penguin.</s>USER: And this one?<image>\n ASSISTANT:');
+    expect(text(conversations.stringContent!, { systemPrompt: 'Be brief.' })).toBe('<s>Be brief. USER: Tell me about Debian. ASSISTANT:');
+    expect(text(conversations.single!, { addGenerationPrompt: false, bosToken: null, imageSeparator: '' })).toBe('USER: <image>What is shown here? ');
   });
 
   it('keeps <image> typed in text as text', () => {
-    const prompt = tokenizer.encodePrompt(
-      buildLlavaPrompt([{ role: 'user', content: 'Ignore this <image> and </s> and <s>' }]),
-    );
+    const prompt = tokenizer.encodePrompt(buildLlavaPrompt([{ role: 'user', content: 'Ignore this <image> and </s> and <s>' }]));
     expect(prompt.ids.filter((id) => tokenizer.isSpecialId(id))).toEqual([1]);
     expect(prompt.ids.filter((id) => id === tokenizer.imageTokenId)).toHaveLength(0);
   });
@@ -74,9 +66,7 @@ describe('buildLlavaPrompt', () => {
   it('encodes exactly as Hugging Face encodes the rendered template string', () => {
     for (const messages of Object.values(conversations)) {
       const segments = buildLlavaPrompt(messages);
-      const rendered = segments
-        .map((segment) => (segment.type === 'text' ? segment.text : segment.type === 'image' ? '<image>' : segment.token))
-        .join('');
+      const rendered = segments.map((segment) => (segment.type === 'text' ? segment.text : segment.type === 'image' ? '<image>' : segment.token)).join('');
       expect(tokenizer.encodePrompt(segments).ids).toEqual(tokenizer.encodeTemplate(rendered));
     }
   });
@@ -89,7 +79,7 @@ describe('buildLlavaPrompt', () => {
 });
 
 describe('applyChatTemplate', () => {
-  it("renders the exported tokenizer_config chat template to the same ids as buildLlavaPrompt", () => {
+  it('renders the exported tokenizer_config chat template to the same ids as buildLlavaPrompt', () => {
     for (const [name, messages] of Object.entries(conversations)) {
       const fromTemplate = tokenizer.encodePrompt(applyChatTemplate(tokenizer, messages));
       const fromBuilder = tokenizer.encodePrompt(buildLlavaPrompt(messages));
@@ -115,14 +105,8 @@ describe('applyChatTemplate', () => {
       template: '{{ bos_token }}[{{ greeting }}] {{ messages[0].content }}{% if add_generation_prompt %}{{ image_token }}{% endif %}',
       variables: { greeting: 'hi' },
     });
-    expect(segments).toEqual([
-      { type: 'special', token: '<s>' },
-      { type: 'text', text: '[hi] Tell me about Debian.' },
-      { type: 'image' },
-    ]);
-    expect(applyChatTemplate(tokenizer, conversations.stringContent!, { template: 'x', addGenerationPrompt: false })).toEqual([
-      { type: 'text', text: 'x' },
-    ]);
+    expect(segments).toEqual([{ type: 'special', token: '<s>' }, { type: 'text', text: '[hi] Tell me about Debian.' }, { type: 'image' }]);
+    expect(applyChatTemplate(tokenizer, conversations.stringContent!, { template: 'x', addGenerationPrompt: false })).toEqual([{ type: 'text', text: 'x' }]);
   });
 
   it('throws ChatTemplateError for a missing, unparsable or failing template', () => {
@@ -198,9 +182,7 @@ describe('expandImagePlaceholders', () => {
       expect(error).toMatchObject({ code: 'image_count_mismatch', placeholders: 1, images: imageCount });
     }
     expect(() => expandImagePlaceholders(prompt, { imageTokensPerImage: 0, imageCount: 1 })).toThrow(InvalidArgumentError);
-    expect(() => expandImagePlaceholders({ ids: [1], types: new Uint8Array(2) }, { imageTokensPerImage: 1, imageCount: 0 })).toThrow(
-      InvalidArgumentError,
-    );
+    expect(() => expandImagePlaceholders({ ids: [1], types: new Uint8Array(2) }, { imageTokensPerImage: 1, imageCount: 0 })).toThrow(InvalidArgumentError);
   });
 
   it('works on raw ids typed with tagPromptIds', () => {
@@ -221,9 +203,7 @@ describe('imageTokensPerImage', () => {
     expect(imageTokensPerImage({ num_image_tokens: 256 })).toBe(256);
     expect(imageTokensPerImage({ mm_tokens_per_image: 32 })).toBe(32);
     expect(imageTokensPerImage({ vision_config: { image_size: 336, patch_size: 14 } })).toBe(576);
-    expect(
-      imageTokensPerImage({ vision_config: { image_size: 336, patch_size: 14 }, vision_feature_select_strategy: 'full' }),
-    ).toBe(577);
+    expect(imageTokensPerImage({ vision_config: { image_size: 336, patch_size: 14 }, vision_feature_select_strategy: 'full' })).toBe(577);
     expect(imageTokensPerImage({ vision_config: { image_size: [64, 32], patch_size: 16 } })).toBe(8);
   });
 

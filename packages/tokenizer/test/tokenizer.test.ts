@@ -4,13 +4,7 @@ import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { ConfigError, InvalidArgumentError, MsdError } from '@msd/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  MissingImageTokenError,
-  Tokenizer,
-  UnknownSpecialTokenError,
-  EmptyPromptError,
-  readTokenizerFiles,
-} from '@msd/tokenizer';
+import { MissingImageTokenError, Tokenizer, UnknownSpecialTokenError, EmptyPromptError, readTokenizerFiles } from '@msd/tokenizer';
 import { fixtureDir, loadFixtureTokenizer, readFixtureFiles } from './helpers';
 
 let tokenizer: Tokenizer;
@@ -174,7 +168,7 @@ describe('encode and decode', () => {
   });
 
   it('keeps spaces before punctuation (clean_up_tokenization_spaces is off)', () => {
-    const text = 'a , b . c ! n\'t ';
+    const text = "a , b . c ! n't ";
     expect(tokenizer.decode(tokenizer.encode(text))).toBe(text);
     expect(tokenizer.decode(tokenizer.encode(text), { cleanUpTokenizationSpaces: true })).not.toBe(text);
   });

@@ -36,12 +36,7 @@ import { assertDraftTree } from './validate';
  * const { acceptedNodes, acceptedTokens, bonusToken } = acceptSampling(tree, targetLogits, { temperature: 0.7, topP: 0.9 }, random);
  * ```
  */
-export function acceptSampling(
-  tree: DraftTree,
-  logits: Float32Array,
-  options: SamplingOptions,
-  random: SeededRandom,
-): Acceptance {
+export function acceptSampling(tree: DraftTree, logits: Float32Array, options: SamplingOptions, random: SeededRandom): Acceptance {
   assertDraftTree(tree);
   const size = tree.tokens.length;
   if (logits.length === 0 || logits.length % size !== 0) {

@@ -72,11 +72,6 @@ export function drawFrom(probabilities: Float32Array, total: number, random: See
  * const token = sampleFromLogits(lastRowLogits, { temperature: 0.8, topK: 40 }, random);
  * ```
  */
-export function sampleFromLogits(
-  logits: Float32Array,
-  options: SamplingOptions,
-  random: SeededRandom,
-  scratch?: Float32Array,
-): number {
+export function sampleFromLogits(logits: Float32Array, options: SamplingOptions, random: SeededRandom, scratch?: Float32Array): number {
   return sampleToken(processLogits(logits, options, scratch), random);
 }

@@ -8,8 +8,7 @@ function kv(batch: number, heads: number, sequence: number, headDim: number): Fl
   const data = new Float32Array(batch * heads * sequence * headDim);
   let i = 0;
   for (let b = 0; b < batch; b++)
-    for (let h = 0; h < heads; h++)
-      for (let s = 0; s < sequence; s++) for (let d = 0; d < headDim; d++) data[i++] = b * 1000 + h * 100 + s * 10 + d;
+    for (let h = 0; h < heads; h++) for (let s = 0; s < sequence; s++) for (let d = 0; d < headDim; d++) data[i++] = b * 1000 + h * 100 + s * 10 + d;
   return data;
 }
 

@@ -13,26 +13,21 @@ const logits = Float32Array.of(2, 1, 0, -1, 0.5);
 
 describe('processLogits', () => {
   it('applies the temperature to a softmax', () => {
-    expect(Array.from(processLogits(logits, { temperature: 1 }))).toEqual(
-      softmax(Array.from(logits)).map((p) => expect.closeTo(p, 6)),
-    );
+    expect(Array.from(processLogits(logits, { temperature: 1 }))).toEqual(softmax(Array.from(logits)).map((p) => expect.closeTo(p, 6)));
     const cool = softmax(Array.from(logits, (v) => v / 0.5));
     expect(Array.from(processLogits(logits, { temperature: 0.5 }))).toEqual(cool.map((p) => expect.closeTo(p, 6)));
   });
 
   it('keeps the top k (ties included) and renormalises', () => {
     const top2 = softmax([2, 1]);
-    expect(Array.from(processLogits(logits, { temperature: 1, topK: 2 }))).toEqual([
-      expect.closeTo(top2[0]!, 6), expect.closeTo(top2[1]!, 6), 0, 0, 0,
-    ]);
+    expect(Array.from(processLogits(logits, { temperature: 1, topK: 2 }))).toEqual([expect.closeTo(top2[0]!, 6), expect.closeTo(top2[1]!, 6), 0, 0, 0]);
     expect(Array.from(processLogits(Float32Array.of(3, 1, 1, 0), { temperature: 1, topK: 2 })).filter((p) => p > 0)).toHaveLength(3);
     expect(Array.from(processLogits(logits, { temperature: 1, topK: 99 }))).toEqual(Array.from(processLogits(logits, { temperature: 1 })));
   });
 
   it('keeps the smallest nucleus reaching top-p, at least one token', () => {
     const full = softmax(Array.from(logits)); // ~ [0.53, 0.19, 0.07, 0.03, 0.12] -> sorted 0, 1, 4, 2, 3
-    const nucleus = (p: number): number[] =>
-      Array.from(processLogits(logits, { temperature: 1, topP: p })).flatMap((v, i) => (v > 0 ? [i] : []));
+    const nucleus = (p: number): number[] => Array.from(processLogits(logits, { temperature: 1, topP: p })).flatMap((v, i) => (v > 0 ? [i] : []));
     expect(nucleus(0.5)).toEqual([0]);
     expect(nucleus(full[0]! + 0.01)).toEqual([0, 1]);
     expect(nucleus(full[0]! + full[1]! + 0.01)).toEqual([0, 1, 4]);

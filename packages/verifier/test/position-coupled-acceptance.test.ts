@@ -14,20 +14,21 @@ const coupled: AcceptFunction = (tree, logits, options, random) => {
 };
 
 describe('acceptPositionCoupled', () => {
-  it.each([
-    { temperature: 1 },
-    { temperature: 0.7, topP: 0.9 },
-    { temperature: 1, topK: 5 },
-  ])('emits tokens distributed as the target samples them (%o)', (options) => {
-    const observed = emittedCounts(coupled, options, [5], 40_000, 20261203);
-    const expected = expectedDistributions(options, [5]);
-    const first = chiSquareTest(observed.first, expected.first);
-    const pairs = chiSquareTest(observed.pairs, expected.pairs);
-    console.log(`[coupled ${JSON.stringify(options)}] first p=${first.pValue.toExponential(3)} pairs p=${pairs.pValue.toExponential(3)} accepted 0..3: ${observed.acceptedLengths.join('/')}`);
-    for (const count of observed.acceptedLengths) expect(count).toBeGreaterThan(0);
-    expect(first.pValue).toBeGreaterThan(0.001);
-    expect(pairs.pValue).toBeGreaterThan(0.001);
-  });
+  it.each([{ temperature: 1 }, { temperature: 0.7, topP: 0.9 }, { temperature: 1, topK: 5 }])(
+    'emits tokens distributed as the target samples them (%o)',
+    (options) => {
+      const observed = emittedCounts(coupled, options, [5], 40_000, 20261203);
+      const expected = expectedDistributions(options, [5]);
+      const first = chiSquareTest(observed.first, expected.first);
+      const pairs = chiSquareTest(observed.pairs, expected.pairs);
+      console.log(
+        `[coupled ${JSON.stringify(options)}] first p=${first.pValue.toExponential(3)} pairs p=${pairs.pValue.toExponential(3)} accepted 0..3: ${observed.acceptedLengths.join('/')}`,
+      );
+      for (const count of observed.acceptedLengths) expect(count).toBeGreaterThan(0);
+      expect(first.pValue).toBeGreaterThan(0.001);
+      expect(pairs.pValue).toBeGreaterThan(0.001);
+    },
+  );
 
   it('gives the token a one-token step would give at the same position, for any tree', () => {
     const options = { temperature: 0.9 };
@@ -37,7 +38,10 @@ describe('acceptPositionCoupled', () => {
       const alone = SeededRandom.forPosition(seed, 4).nextFloat();
       const probabilities = processLogits(logits, options);
       let expected = 0;
-      for (let remaining = alone; expected < vocab - 1; expected++) if ((remaining -= probabilities[expected]!) < 0) break;
+      for (let remaining = alone; expected < vocab - 1; expected++) {
+        remaining -= probabilities[expected]!;
+        if (remaining < 0) break;
+      }
       // Root only (an autoregressive step) and a root with every token as a child: the same token.
       const rootOnly = { tokens: Int32Array.of(1), parents: Int32Array.of(-1), depths: Int32Array.of(0), scores: Float32Array.of(0) };
       const wide = {

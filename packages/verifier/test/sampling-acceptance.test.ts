@@ -61,7 +61,10 @@ describe('acceptSampling', () => {
     const tree = sampleTree;
     const run = (seed: number): number[] => {
       const random = new SeededRandom({ seed });
-      return Array.from({ length: 30 }, () => acceptSampling({ ...tree, tokens: Int32Array.of(0, 1, 2, 3, 4, 5, 6) }, logits, { temperature: 1 }, random).bonusToken);
+      return Array.from(
+        { length: 30 },
+        () => acceptSampling({ ...tree, tokens: Int32Array.of(0, 1, 2, 3, 4, 5, 6) }, logits, { temperature: 1 }, random).bonusToken,
+      );
     };
     expect(run(11)).toEqual(run(11));
     expect(run(11)).not.toEqual(run(12));

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { blockedAttention, InvalidArgumentError, MsdError } from '@msd/core';
-import {
-  InvalidDraftTreeError,
-  ancestors,
-  treeAttentionMask,
-  treeChildren,
-  treePaths,
-  treePositionIds,
-} from '@msd/verifier';
+import { InvalidDraftTreeError, ancestors, treeAttentionMask, treeChildren, treePaths, treePositionIds } from '@msd/verifier';
 import { makeTree, sampleTree } from './helpers/trees';
 
 describe('treeAttentionMask', () => {

@@ -121,7 +121,10 @@ export class ImageTooLargeError extends MsdError {
    */
   constructor(options: { source: string; limit: 'pixels' | 'bytes'; actual: number; max: number; detail?: string; atLeast?: boolean; cause?: unknown }) {
     const unit = options.limit === 'pixels' ? 'pixels' : 'bytes';
-    const option = options.limit === 'pixels' ? '`limits.maxPixels` (`limits.maxImagePixels` of an msd pipeline)' : '`limits.maxBytes` (`limits.maxImageBytes` of an msd pipeline)';
+    const option =
+      options.limit === 'pixels'
+        ? '`limits.maxPixels` (`limits.maxImagePixels` of an msd pipeline)'
+        : '`limits.maxBytes` (`limits.maxImageBytes` of an msd pipeline)';
     const amount = `${options.atLeast ? 'at least ' : ''}${options.actual} ${unit}`;
     super({
       code: 'image_too_large',

@@ -318,10 +318,7 @@ function isParsed(config: unknown): config is PreprocessorConfig {
   return typeof config === 'object' && config !== null && 'cropSize' in config && 'imageMean' in config && 'doPad' in config;
 }
 
-async function toPreprocessor(
-  config: PreprocessorConfig | string | Record<string, unknown>,
-  options?: ImagePreprocessorOptions,
-): Promise<ImagePreprocessor> {
+async function toPreprocessor(config: PreprocessorConfig | string | Record<string, unknown>, options?: ImagePreprocessorOptions): Promise<ImagePreprocessor> {
   if (isParsed(config)) return new ImagePreprocessor(config, options);
   return ImagePreprocessor.load(config as string | Record<string, unknown>, options);
 }

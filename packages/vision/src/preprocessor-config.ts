@@ -169,9 +169,7 @@ export function parsePreprocessorConfig(raw: unknown, path?: string): Preprocess
     size: readSize(record.size, path),
     resample: readResample(record.resample, path),
     doCenterCrop: readBool(record, 'do_center_crop', true, path),
-    cropSize: record.crop_size === undefined || record.crop_size === null
-      ? { height: 224, width: 224 }
-      : readHeightWidth(record.crop_size, 'crop_size', path),
+    cropSize: record.crop_size === undefined || record.crop_size === null ? { height: 224, width: 224 } : readHeightWidth(record.crop_size, 'crop_size', path),
     doRescale: readBool(record, 'do_rescale', true, path),
     rescaleFactor,
     doNormalize: readBool(record, 'do_normalize', true, path),
@@ -223,13 +221,25 @@ export async function loadPreprocessorConfig(source: string | Record<string, unk
   try {
     if ((await stat(source)).isDirectory()) file = join(source, 'preprocessor_config.json');
   } catch (cause) {
-    throw new ConfigError({ path: source, code: 'config_not_found', message: 'no such file or directory.', hint: 'Pass a model directory or a preprocessor_config.json path.', cause });
+    throw new ConfigError({
+      path: source,
+      code: 'config_not_found',
+      message: 'no such file or directory.',
+      hint: 'Pass a model directory or a preprocessor_config.json path.',
+      cause,
+    });
   }
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (cause) {
-    throw new ConfigError({ path: file, code: 'config_not_found', message: 'cannot be read.', hint: 'Check the model directory holds a preprocessor_config.json.', cause });
+    throw new ConfigError({
+      path: file,
+      code: 'config_not_found',
+      message: 'cannot be read.',
+      hint: 'Check the model directory holds a preprocessor_config.json.',
+      cause,
+    });
   }
   let json: unknown;
   try {

@@ -83,13 +83,7 @@ export function resizeTarget(width: number, height: number, size: PreprocessorCo
  * const small = await resizeRgb(image, 336, 336, 'bicubic');
  * ```
  */
-export async function resizeRgb(
-  image: RgbImage,
-  width: number,
-  height: number,
-  filter: ResampleFilter,
-  resampler: Resampler = 'auto',
-): Promise<RgbImage> {
+export async function resizeRgb(image: RgbImage, width: number, height: number, filter: ResampleFilter, resampler: Resampler = 'auto'): Promise<RgbImage> {
   if (image.width === width && image.height === height) return image;
   if (chooseResampler(image.width, image.height, width, height, filter, resampler) === 'pil') {
     return pilResize(image, width, height, filter);

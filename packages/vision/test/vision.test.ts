@@ -39,7 +39,10 @@ async function rawPng(width: number, height: number, channels: 3 | 4, fill: (x: 
 }
 
 async function expectError<T>(promise: Promise<unknown>, check: (error: unknown) => error is T): Promise<T> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error, 'expected a rejection').toBeDefined();
   expect(check(error), String(error)).toBe(true);
   expect(MsdError.isInstance(error)).toBe(true);
@@ -79,7 +82,11 @@ describe('colour cases', () => {
   });
 
   it('applies EXIF orientation', async () => {
-    for (const [file, w, h] of [['exif-orient6-600x400.jpg', 400, 600], ['exif-orient8-600x400.jpg', 400, 600], ['exif-orient3-600x400.jpg', 600, 400]] as const) {
+    for (const [file, w, h] of [
+      ['exif-orient6-600x400.jpg', 400, 600],
+      ['exif-orient8-600x400.jpg', 400, 600],
+      ['exif-orient3-600x400.jpg', 600, 400],
+    ] as const) {
       const { width, height } = await decodeImage(img(file));
       expect([width, height]).toEqual([w, h]);
     }
@@ -102,7 +109,10 @@ describe('colour cases', () => {
   it('scales 16-bit to 8-bit by the high byte', async () => {
     for (const file of ['rgb16-320x240.png', 'grey16-256x320.png']) {
       const ours = await decodeImage(img(file));
-      const wide = await sharp(img(file)).toColourspace(file.startsWith('grey') ? 'grey16' : 'rgb16').raw({ depth: 'ushort' }).toBuffer();
+      const wide = await sharp(img(file))
+        .toColourspace(file.startsWith('grey') ? 'grey16' : 'rgb16')
+        .raw({ depth: 'ushort' })
+        .toBuffer();
       const words = new Uint16Array(wide.buffer, wide.byteOffset, wide.byteLength / 2);
       const channels = words.length / (ours.width * ours.height);
       for (let p = 0; p < ours.width * ours.height; p += 101) {
@@ -111,7 +121,7 @@ describe('colour cases', () => {
     }
   });
 
-  it('converts CMYK with PIL\'s naive formula', async () => {
+  it("converts CMYK with PIL's naive formula", async () => {
     expect(Array.from(cmykToRgb(new Uint8Array([0, 255, 255, 0, 0, 0, 0, 255, 0, 0, 0, 0, 128, 64, 0, 32])))).toEqual([
       255, 0, 0, 0, 0, 0, 255, 255, 255, 111, 167, 223,
     ]);
@@ -136,7 +146,10 @@ describe('colour cases', () => {
   });
 
   it('takes the first frame of animated GIF and WebP', async () => {
-    for (const [file, w, h] of [['animated-320x200.gif', 320, 200], ['animated-240x320.webp', 240, 320]] as const) {
+    for (const [file, w, h] of [
+      ['animated-320x200.gif', 320, 200],
+      ['animated-240x320.webp', 240, 320],
+    ] as const) {
       const { width, height } = await decodeImage(img(file));
       expect([width, height]).toEqual([w, h]);
     }
@@ -301,8 +314,12 @@ describe('batch', () => {
 
 describe('module loading', () => {
   it('importing @msd/vision does not load sharp', () => {
-    const script = "import { createRequire } from 'node:module'; await import('@msd/vision'); const r = createRequire(import.meta.url); console.log(Object.keys(r.cache).some((k) => k.includes('/sharp/')));";
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '--conditions=@msd/source', '--input-type=module', '-e', script], { cwd: packageDir, encoding: 'utf8' });
+    const script =
+      "import { createRequire } from 'node:module'; await import('@msd/vision'); const r = createRequire(import.meta.url); console.log(Object.keys(r.cache).some((k) => k.includes('/sharp/')));";
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--conditions=@msd/source', '--input-type=module', '-e', script], {
+      cwd: packageDir,
+      encoding: 'utf8',
+    });
     expect(out.trim()).toBe('false');
     expect(repoRoot).toBeTruthy();
   });

@@ -43,11 +43,17 @@ export async function runBench(options: BenchCommandOptions, command: string): P
     ...(options['total-tokens'] ? { totalTokens: numberOption(options['total-tokens'], 'total-tokens')! } : {}),
   };
   const tuning = options.tuned ? await readTuning(await tuningKeyFor(modelDirectory, device, threads)) : undefined;
-  if (options.tuned && !tuning) log(`no tuned tree cached for this model, ${device} and ${threads} threads: run \`msd tune --threads ${threads}\` first; continuing without it`);
+  if (options.tuned && !tuning)
+    log(`no tuned tree cached for this model, ${device} and ${threads} threads: run \`msd tune --threads ${threads}\` first; continuing without it`);
   const baselines: BenchmarkBaseline[] = [];
   if (options['transformers-js']) {
     const { transformersJsBenchmarkBaseline } = await import('./transformers-js').catch((cause: unknown) => {
-      throw new InvalidArgumentError({ argument: 'transformers-js', message: `transformers.js could not be loaded (${String((cause as Error)?.message ?? cause)}).`, hint: 'Install it beside msd: `pnpm add @huggingface/transformers`.', cause });
+      throw new InvalidArgumentError({
+        argument: 'transformers-js',
+        message: `transformers.js could not be loaded (${String((cause as Error)?.message ?? cause)}).`,
+        hint: 'Install it beside msd: `pnpm add @huggingface/transformers`.',
+        cause,
+      });
     });
     baselines.push(await transformersJsBenchmarkBaseline(options['transformers-js'], threads));
   }
@@ -93,7 +99,9 @@ function summary(results: readonly MethodResult[]): string {
     heading = current;
     const identical = result.identicalToReference ? `  identical ${result.identicalToReference.identical}/${result.identicalToReference.total}` : '';
     const tau = result.kind === 'speculative' ? `  tau ${result.tau.median.toFixed(2)}` : '';
-    lines.push(`  ${result.method.padEnd(40)} ${result.tokensPerSecond.median.toFixed(1).padStart(7)} tok/s  ${result.ratioToFastestAutoregressive.toFixed(2)}x${tau}${identical}`);
+    lines.push(
+      `  ${result.method.padEnd(40)} ${result.tokensPerSecond.median.toFixed(1).padStart(7)} tok/s  ${result.ratioToFastestAutoregressive.toFixed(2)}x${tau}${identical}`,
+    );
   }
   return lines.join('\n');
 }

@@ -36,7 +36,13 @@ export async function runTune(options: TuneCommandOptions): Promise<{ code: numb
   const threads = numberOption(options.threads, 'threads');
   const device = (options.device ?? 'cpu') as DeviceName;
   const prompts = selectPrompts({ ...options, limit: options.limit ?? '4' }, modelDirectory);
-  const pipeline = await MsdPipeline.create({ modelDirectory, device, session: threads ? { intraOpNumThreads: threads } : {}, ...(options.draft ? { draft: options.draft } : {}), onProgress: options.json ? () => {} : log });
+  const pipeline = await MsdPipeline.create({
+    modelDirectory,
+    device,
+    session: threads ? { intraOpNumThreads: threads } : {},
+    ...(options.draft ? { draft: options.draft } : {}),
+    onProgress: options.json ? () => {} : log,
+  });
   try {
     const tuning = await tuneTree(pipeline, {
       prompts: prompts.map((prompt) => ({ prompt: prompt.question, images: prompt.images })),
@@ -56,15 +62,24 @@ export async function runTune(options: TuneCommandOptions): Promise<{ code: numb
 
 function formatTuning(tuning: TuningSummary, cachePath: string): string {
   const lines = [`device ${tuning.device}, context ${tuning.contextLength} positions`, '', 'target call over N new positions (verify cost):'];
-  for (const point of tuning.verifyCost) lines.push(`  N=${String(point.size).padStart(2)}  ${point.milliseconds.toFixed(3)} ms  ${'#'.repeat(Math.round(point.milliseconds * 10))}`);
+  for (const point of tuning.verifyCost)
+    lines.push(`  N=${String(point.size).padStart(2)}  ${point.milliseconds.toFixed(3)} ms  ${'#'.repeat(Math.round(point.milliseconds * 10))}`);
   lines.push('draft call over N rows:');
-  for (const point of tuning.draftCost) lines.push(`  N=${String(point.size).padStart(2)}  ${point.milliseconds.toFixed(3)} ms  ${'#'.repeat(Math.round(point.milliseconds * 10))}`);
+  for (const point of tuning.draftCost)
+    lines.push(`  N=${String(point.size).padStart(2)}  ${point.milliseconds.toFixed(3)} ms  ${'#'.repeat(Math.round(point.milliseconds * 10))}`);
   lines.push('', 'best shapes (predicted):');
   for (const candidate of tuning.candidates.slice(0, 8)) {
     const { depth, branching, totalTokens } = candidate.tree;
-    lines.push(`  depth ${depth} branching ${branching} nodes ${String(totalTokens).padStart(2)}: tau ${candidate.predictedTau.toFixed(2)}, ${candidate.predictedSpeedup.toFixed(2)}x`);
+    lines.push(
+      `  depth ${depth} branching ${branching} nodes ${String(totalTokens).padStart(2)}: tau ${candidate.predictedTau.toFixed(2)}, ${candidate.predictedSpeedup.toFixed(2)}x`,
+    );
   }
   const { depth, branching, totalTokens } = tuning.chosen;
-  lines.push('', `chosen: depth ${depth}, branching ${branching}, ${totalTokens} nodes (predicted ${tuning.predictedSpeedup.toFixed(2)}x over autoregressive)`, `cached in ${cachePath}`, '');
+  lines.push(
+    '',
+    `chosen: depth ${depth}, branching ${branching}, ${totalTokens} nodes (predicted ${tuning.predictedSpeedup.toFixed(2)}x over autoregressive)`,
+    `cached in ${cachePath}`,
+    '',
+  );
   return lines.join('\n');
 }

@@ -47,21 +47,42 @@ export interface MeasureCostOptions {
  */
 export async function measureCostCurves(pipeline: MsdPipeline, options: MeasureCostOptions): Promise<CostCurves> {
   const { target, draft } = pipeline;
-  if (!draft) throw new InvalidArgumentError({ argument: 'pipeline', message: 'Measuring draft costs needs a pipeline with a draft.', hint: 'Create the pipeline without `draft: false`.' });
+  if (!draft)
+    throw new InvalidArgumentError({
+      argument: 'pipeline',
+      message: 'Measuring draft costs needs a pipeline with a draft.',
+      hint: 'Create the pipeline without `draft: false`.',
+    });
   const nodeCounts = options.nodeCounts ?? [...Array.from({ length: 16 }, (_, i) => i + 1), 20, 24, 32];
   const rowCounts = options.rowCounts ?? Array.from({ length: 8 }, (_, i) => i + 1);
   const repeat = options.repeat ?? 30;
   const { manifest } = target;
   const hiddenSize = manifest.hiddenSize;
-  const messages = [{ role: 'user' as const, content: [...options.images.map(() => ({ type: 'image' as const })), { type: 'text' as const, text: options.prompt }] }];
-  const inputs = await prepareInputs({ tokenizer: pipeline.tokenizer, preprocessor: pipeline.preprocessor, imageTokensPerImage: manifest.imageTokensPerImage, messages, images: options.images });
+  const messages = [
+    { role: 'user' as const, content: [...options.images.map(() => ({ type: 'image' as const })), { type: 'text' as const, text: options.prompt }] },
+  ];
+  const inputs = await prepareInputs({
+    tokenizer: pipeline.tokenizer,
+    preprocessor: pipeline.preprocessor,
+    imageTokensPerImage: manifest.imageTokensPerImage,
+    messages,
+    images: options.images,
+  });
   const length = inputs.ids.length;
   const features = inputs.pixelValues ? await target.encodeImages(inputs.pixelValues.data, inputs.pixelValues.dims) : undefined;
   const prefill = await target.prefill(inputs.ids, inputs.tags, features);
-  const draftPrefill = await draft.run(draft.emptyCache(), prefillDraftInputs({ ids: [...inputs.ids, manifest.bosTokenId], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize }));
+  const draftPrefill = await draft.run(
+    draft.emptyCache(),
+    prefillDraftInputs({ ids: [...inputs.ids, manifest.bosTokenId], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize }),
+  );
   const token = inputs.ids[inputs.ids.length - 1]!;
   const verify = async (count: number): Promise<void> => {
-    const step = await target.forward(prefill.cache, new Array<number>(count).fill(token), Array.from({ length: count }, (_, i) => length + i), causalAttentionMask(length, count));
+    const step = await target.forward(
+      prefill.cache,
+      new Array<number>(count).fill(token),
+      Array.from({ length: count }, (_, i) => length + i),
+      causalAttentionMask(length, count),
+    );
     target.disposeCache(step.cache);
   };
   const draftPast = draft.cacheLength(draftPrefill.cache);

@@ -18,13 +18,19 @@ const SETS = ['multimodal', 'two-image', 'text-only'];
 export function selectPrompts(selection: PromptSelection, modelDirectory: string): BenchmarkPrompt[] {
   const sets = selection.set?.length ? selection.set.flatMap((set) => (set === 'all' ? SETS : [set])) : selection.prompts?.length ? [] : SETS;
   for (const set of sets) {
-    if (!SETS.includes(set)) throw new InvalidArgumentError({ argument: 'set', message: `Unknown prompt set '${set}'.`, hint: `Use ${SETS.join(', ')} or all, or --prompts FILE.` });
+    if (!SETS.includes(set))
+      throw new InvalidArgumentError({ argument: 'set', message: `Unknown prompt set '${set}'.`, hint: `Use ${SETS.join(', ')} or all, or --prompts FILE.` });
   }
   const limit = numberOption(selection.limit, 'limit');
   const prompts: BenchmarkPrompt[] = [];
   if (sets.length) {
     const file = heldoutPromptFile(modelDirectory);
-    if (!file) throw new InvalidArgumentError({ argument: 'set', message: `The model directory ${modelDirectory} has no held-out prompts beside it (../heldout/prompts.jsonl).`, hint: 'Pass your own with --prompts FILE.' });
+    if (!file)
+      throw new InvalidArgumentError({
+        argument: 'set',
+        message: `The model directory ${modelDirectory} has no held-out prompts beside it (../heldout/prompts.jsonl).`,
+        hint: 'Pass your own with --prompts FILE.',
+      });
     const all = readBenchmarkPrompts(file);
     for (const set of sets) prompts.push(...all.filter((prompt) => prompt.set === set).slice(0, limit ?? Infinity));
   }

@@ -61,7 +61,12 @@ export function defaultTreeCandidates(): TreeShape[] {
  * ```
  */
 export function predictedStepMilliseconds(curves: CostCurves, tree: TreeShape, tau: number, overheadPerStep: number): number {
-  return costAt(curves.verifyCost, tree.totalTokens + 1) + costAt(curves.draftCost, Math.max(1, tau)) + (tree.depth - 1) * costAt(curves.draftCost, tree.branching) + overheadPerStep;
+  return (
+    costAt(curves.verifyCost, tree.totalTokens + 1) +
+    costAt(curves.draftCost, Math.max(1, tau)) +
+    (tree.depth - 1) * costAt(curves.draftCost, tree.branching) +
+    overheadPerStep
+  );
 }
 
 /**
@@ -104,7 +109,9 @@ export async function tuneTree(pipeline: MsdPipeline, options: TuneTreeOptions):
     const tau = steps ? tokens / steps : 1;
     const step = predictedStepMilliseconds(curves, tree, tau, steps ? overhead / steps : 0);
     scored.push({ tree, predictedTau: tau, predictedSpeedup: (tau * autoregressiveStep) / step });
-    progress(`shape ${index + 1}/${candidates.length} depth ${tree.depth} branching ${tree.branching} nodes ${tree.totalTokens}: tau ${tau.toFixed(2)}, predicted ${((tau * autoregressiveStep) / step).toFixed(2)}x`);
+    progress(
+      `shape ${index + 1}/${candidates.length} depth ${tree.depth} branching ${tree.branching} nodes ${tree.totalTokens}: tau ${tau.toFixed(2)}, predicted ${((tau * autoregressiveStep) / step).toFixed(2)}x`,
+    );
   }
   scored.sort((a, b) => b.predictedSpeedup - a.predictedSpeedup);
   const best = scored[0]!;

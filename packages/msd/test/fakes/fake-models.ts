@@ -92,7 +92,11 @@ export class FakeTarget implements TargetRunner<FakeCache> {
 
   async prefill(ids: ArrayLike<number>, _tags: TokenTypeTags, _features: Float32Array | undefined): Promise<TargetStep<FakeCache>> {
     const rows = Array.from(ids, (token, position) => ({ token, position }));
-    return this.step([], rows, rows.map((_, row) => rows.slice(0, row + 1)));
+    return this.step(
+      [],
+      rows,
+      rows.map((_, row) => rows.slice(0, row + 1)),
+    );
   }
 
   async forward(cache: FakeCache, tokens: ArrayLike<number>, positions: ArrayLike<number>, mask: Float32Array): Promise<TargetStep<FakeCache>> {
@@ -173,7 +177,10 @@ export class FakeDraft implements DraftRunner<FakeCache> {
     const topkRows = input.topkRows ?? 'all';
     this.calls.push({ rows: count, topkRows, imageRows: input.imageMask ? input.imageMask.reduce((sum, value) => sum + value, 0) : 0 });
     // Row i pairs f_i with x_{i+1}, so it holds token x_{i+1} at position i + 1.
-    const rows = Array.from(input.inputIds, (token, index) => ({ token: input.imageMask?.[index] ? TokenTypeCode.image + 1000 : token, position: input.positionIds[index]! + 1 }));
+    const rows = Array.from(input.inputIds, (token, index) => ({
+      token: input.imageMask?.[index] ? TokenTypeCode.image + 1000 : token,
+      position: input.positionIds[index]! + 1,
+    }));
     const seen = contexts(cache.entries, rows, input.attentionMask);
     const candidateRows = topkRows === 'last' ? [count - 1] : Array.from({ length: count }, (_, row) => row);
     const topkIds = new Int32Array(candidateRows.length * this.candidatesPerRow);

@@ -6,11 +6,7 @@
 import { crc32 } from 'node:zlib';
 import { SeededRandom } from '@msd/verifier';
 
-export type ImageSource =
-  | { type: 'bytes'; base64: string }
-  | { type: 'data-url'; url: string }
-  | { type: 'path'; path: string }
-  | { type: 'fifo' };
+export type ImageSource = { type: 'bytes'; base64: string } | { type: 'data-url'; url: string } | { type: 'path'; path: string } | { type: 'fifo' };
 
 export type FuzzCase =
   | { kind: 'image'; mutation: string; input: ImageSource }
@@ -90,8 +86,29 @@ function mutateBytes(fuzz: Fuzz, bytes: Buffer): { mutation: string; bytes: Buff
   return { mutation, bytes: Buffer.concat([copy.subarray(0, end), copy.subarray(at, end), copy.subarray(end)]) };
 }
 
-const HOSTILE_PATHS = ['/proc/self/pagemap', '/proc/self/mem', '/proc/self/status', '/dev/zero', '/dev/urandom', '/dev/null', '/tmp', '/nonexistent/x.png', '', ' '];
-const BOMB_SIZES: Array<[number, number]> = [[30000, 1], [100000, 1], [49999, 1000], [65535, 65535], [0, 0], [1, 0], [2 ** 31, 1], [2 ** 32 - 1, 2 ** 32 - 1], [20000, 3]];
+const HOSTILE_PATHS = [
+  '/proc/self/pagemap',
+  '/proc/self/mem',
+  '/proc/self/status',
+  '/dev/zero',
+  '/dev/urandom',
+  '/dev/null',
+  '/tmp',
+  '/nonexistent/x.png',
+  '',
+  ' ',
+];
+const BOMB_SIZES: Array<[number, number]> = [
+  [30000, 1],
+  [100000, 1],
+  [49999, 1000],
+  [65535, 65535],
+  [0, 0],
+  [1, 0],
+  [2 ** 31, 1],
+  [2 ** 32 - 1, 2 ** 32 - 1],
+  [20000, 3],
+];
 
 /** Image cases from encoded seed images (`formats`: name -> bytes). */
 export function imageCases(seed: number, count: number, formats: Record<string, Buffer>): FuzzCase[] {
@@ -101,8 +118,17 @@ export function imageCases(seed: number, count: number, formats: Record<string, 
   for (const path of HOSTILE_PATHS) cases.push({ kind: 'image', mutation: `path ${path}`, input: { type: 'path', path } });
   cases.push({ kind: 'image', mutation: 'fifo', input: { type: 'fifo' } });
   for (const [width, height] of BOMB_SIZES) {
-    cases.push({ kind: 'image', mutation: `png header ${width}x${height}`, input: { type: 'bytes', base64: withPngDimensions(formats.png!, width, height).toString('base64') } });
-    if (formats.gif) cases.push({ kind: 'image', mutation: `gif screen ${width}x${height}`, input: { type: 'bytes', base64: withGifScreen(formats.gif, width, height).toString('base64') } });
+    cases.push({
+      kind: 'image',
+      mutation: `png header ${width}x${height}`,
+      input: { type: 'bytes', base64: withPngDimensions(formats.png!, width, height).toString('base64') },
+    });
+    if (formats.gif)
+      cases.push({
+        kind: 'image',
+        mutation: `gif screen ${width}x${height}`,
+        input: { type: 'bytes', base64: withGifScreen(formats.gif, width, height).toString('base64') },
+      });
   }
   cases.push({ kind: 'image', mutation: 'empty', input: { type: 'bytes', base64: '' } });
   while (cases.length < count) {
@@ -118,7 +144,36 @@ export function imageCases(seed: number, count: number, formats: Record<string, 
 
 // ---------------------------------------------------------------- unicode
 
-const FRAGMENTS = ['<image>', '<s>', '</s>', '<unk>', '<pad>', '<', '>', '/', 'ima', 'ge>', '<ima', 's>', '</', 'USER:', 'ASSISTANT:', '\n', ' ', '▁', '{{', '}}', '{%', '%}', '{#', 'bos_token', '\u0000', '\uFEFF', '\u200B', '\u202E'];
+const FRAGMENTS = [
+  '<image>',
+  '<s>',
+  '</s>',
+  '<unk>',
+  '<pad>',
+  '<',
+  '>',
+  '/',
+  'ima',
+  'ge>',
+  '<ima',
+  's>',
+  '</',
+  'USER:',
+  'ASSISTANT:',
+  '\n',
+  ' ',
+  '▁',
+  '{{',
+  '}}',
+  '{%',
+  '%}',
+  '{#',
+  'bos_token',
+  '\u0000',
+  '\uFEFF',
+  '\u200B',
+  '\u202E',
+];
 
 function randomCodePoint(fuzz: Fuzz): string {
   const kind = fuzz.int(8);
@@ -164,15 +219,45 @@ export function unicodeCases(seed: number, count: number, defaultTemplate: strin
     const template = fuzz.chance(0.5) ? ROLE_TEMPLATE : defaultTemplate;
     const role = fuzz.chance(0.85) ? fuzz.pick(['user', 'system', 'assistant']) : randomText(fuzz, 6) || 'user';
     const name = fuzz.chance(0.4) ? randomText(fuzz, 8) : undefined;
-    return { kind: 'unicode' as const, parts: splitRandomly(fuzz, text), role, ...(name === undefined ? {} : { name }), images: fuzz.int(3), template, generate: index % 10 === 0 };
+    return {
+      kind: 'unicode' as const,
+      parts: splitRandomly(fuzz, text),
+      role,
+      ...(name === undefined ? {} : { name }),
+      images: fuzz.int(3),
+      template,
+      generate: index % 10 === 0,
+    };
   });
 }
 
 // ---------------------------------------------------------------- options
 
 const HOSTILE_VALUES: unknown[] = [
-  null, 0, -1, 1, 2, 0.5, 1.5, 1e9, -1e9, 2 ** 53, 5e-324, '', 'x', '5', [], [1], ['a'], {}, true, false,
-  { $special: 'NaN' }, { $special: 'Infinity' }, { $special: '-Infinity' }, { $special: 'undefined' },
+  null,
+  0,
+  -1,
+  1,
+  2,
+  0.5,
+  1.5,
+  1e9,
+  -1e9,
+  2 ** 53,
+  5e-324,
+  '',
+  'x',
+  '5',
+  [],
+  [1],
+  ['a'],
+  {},
+  true,
+  false,
+  { $special: 'NaN' },
+  { $special: 'Infinity' },
+  { $special: '-Infinity' },
+  { $special: 'undefined' },
 ];
 
 function hostileValue(fuzz: Fuzz, valid: unknown[]): unknown {
@@ -185,7 +270,14 @@ export function optionCases(seed: number, count: number, imagePath: string): Fuz
   const fields: Record<string, unknown[]> = {
     prompt: ['Describe the image.', 'Hi', '   '],
     images: [[], [imagePath], [imagePath, imagePath], 'a.png', [null], [42], { $special: 'big-array' }],
-    messages: [[{ role: 'user', content: 'Hi' }], [{ role: 'user', content: [{ type: 'text' }] }], [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'Hi' }] }], [null], 'Hi', [{ role: 5, content: 'x' }]],
+    messages: [
+      [{ role: 'user', content: 'Hi' }],
+      [{ role: 'user', content: [{ type: 'text' }] }],
+      [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'Hi' }] }],
+      [null],
+      'Hi',
+      [{ role: 5, content: 'x' }],
+    ],
     maxNewTokens: [1, 3, 8],
     temperature: [0, 0.7, 1, 5e-324, 100],
     topP: [0.5, 0.9, 1],
@@ -213,7 +305,13 @@ export function createCases(seed: number, count: number): FuzzCase[] {
   const fields: Record<string, unknown[]> = {
     device: ['cpu', ['cpu'], 'dml', 'nope', [], ['webgpu', 'cpu']],
     draft: [false, 'msd', 'nope', ''],
-    session: [{ intraOpNumThreads: 1 }, { intraOpNumThreads: -1 }, { intraOpNumThreads: 100000 }, { intraOpNumThreads: 1.5 }, { graphOptimizationLevel: 'bogus' }],
+    session: [
+      { intraOpNumThreads: 1 },
+      { intraOpNumThreads: -1 },
+      { intraOpNumThreads: 100000 },
+      { intraOpNumThreads: 1.5 },
+      { graphOptimizationLevel: 'bogus' },
+    ],
     limits: [{ maxImages: 2 }, { maxImages: 0 }, { maxThreads: -1 }, { maxPromptCharacters: { $special: 'Infinity' } }],
     tree: [{ depth: 3 }, { depth: -1 }],
     modelDirectory: ['/nonexistent', '/tmp', '/etc'],

@@ -66,8 +66,7 @@ function runWorker(options: HarnessOptions, start: number): Promise<{ outcomes: 
   });
   child.stdout.on('data', (chunk: Buffer) => {
     buffered += chunk.toString();
-    let newline;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
+    for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
       const line = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
       if (!line.startsWith('{')) continue;
@@ -125,6 +124,9 @@ export function summarise(kind: string, outcomes: CaseOutcome[]): string {
     if (outcome === 'typed') byCode.set(detail ?? '?', (byCode.get(detail ?? '?') ?? 0) + 1);
   }
   const failures = outcomes.filter((entry) => entry.outcome !== 'ok' && entry.outcome !== 'typed').length;
-  const codes = [...byCode].sort((a, b) => b[1] - a[1]).map(([code, count]) => `${code} ${count}`).join(', ');
+  const codes = [...byCode]
+    .sort((a, b) => b[1] - a[1])
+    .map(([code, count]) => `${code} ${count}`)
+    .join(', ');
   return `[fuzz ${kind}] cases ${outcomes.length}, ran ${byOutcome.get('ok') ?? 0}, typed errors ${byOutcome.get('typed') ?? 0} (${codes || 'none'}), failures ${failures}`;
 }

@@ -73,7 +73,10 @@ export function emittedCounts(
   const verify = (context: readonly number[]) => {
     const key = context.join(',');
     let entry = cache.get(key);
-    if (!entry) cache.set(key, (entry = draftAndVerify(context)));
+    if (!entry) {
+      entry = draftAndVerify(context);
+      cache.set(key, entry);
+    }
     return entry;
   };
   const first = new Float64Array(vocab);

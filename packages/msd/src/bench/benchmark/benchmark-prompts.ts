@@ -25,7 +25,12 @@ export interface BenchmarkPrompt {
  */
 export function readBenchmarkPrompts(file: string, defaultSet = 'custom'): BenchmarkPrompt[] {
   if (!existsSync(file)) {
-    throw new ConfigError({ code: 'prompts_not_found', path: file, message: 'The prompt file does not exist.', hint: 'Pass a JSON-lines file of { "question", "images" } objects.' });
+    throw new ConfigError({
+      code: 'prompts_not_found',
+      path: file,
+      message: 'The prompt file does not exist.',
+      hint: 'Pass a JSON-lines file of { "question", "images" } objects.',
+    });
   }
   const directory = dirname(file);
   return readFileSync(file, 'utf8')
@@ -42,7 +47,11 @@ export function readBenchmarkPrompts(file: string, defaultSet = 'custom'): Bench
         throw new ConfigError({ code: 'prompts_invalid', path: file, message: `Line ${index + 1} has no "question" string.` });
       }
       const images = Array.isArray(parsed.images) ? parsed.images.map(String) : [];
-      return { set: typeof parsed.set === 'string' ? parsed.set : defaultSet, question: parsed.question, images: images.map((image) => (isAbsolute(image) ? image : join(directory, image))) };
+      return {
+        set: typeof parsed.set === 'string' ? parsed.set : defaultSet,
+        question: parsed.question,
+        images: images.map((image) => (isAbsolute(image) ? image : join(directory, image))),
+      };
     });
 }
 

@@ -11,7 +11,18 @@ export interface ReportCharts {
   costCurve?: string;
 }
 
-const COLUMNS = ['method', 'decode tok/s median (p10–p90)', 'ratio', 'end-to-end tok/s (ratio)', 'tau median (mean)', 'acceptance by depth', 'steps without drafting', 'draft prefill / draft / verify / overhead ms', 'peak RSS MiB', 'identical tokens'];
+const COLUMNS = [
+  'method',
+  'decode tok/s median (p10–p90)',
+  'ratio',
+  'end-to-end tok/s (ratio)',
+  'tau median (mean)',
+  'acceptance by depth',
+  'steps without drafting',
+  'draft prefill / draft / verify / overhead ms',
+  'peak RSS MiB',
+  'identical tokens',
+];
 // The full candidate list can be ~50 shapes; the best few carry the decision.
 const CANDIDATES_SHOWN = 5;
 
@@ -72,7 +83,10 @@ function settingsSection(settings: BenchmarkReport['settings']): string[] {
 }
 
 function tokensPerSecondSection(files: ReportCharts['tokensPerSecond']): string[] {
-  const images = typeof files === 'string' ? [image('Decode tokens per second', files)] : Object.entries(files).map(([set, file]) => image(`Decode tokens per second, ${set}`, file));
+  const images =
+    typeof files === 'string'
+      ? [image('Decode tokens per second', files)]
+      : Object.entries(files).map(([set, file]) => image(`Decode tokens per second, ${set}`, file));
   return ['## Decode speed', '', ...images.flatMap((lines, index) => (index === 0 ? lines : ['', ...lines]))];
 }
 
@@ -83,8 +97,14 @@ function resultsSection(results: readonly MethodResult[], settings: BenchmarkRep
     'Ratios compare each method to the fastest autoregressive decoder (median of per-prompt ratios). Decode tokens per second leave out the processing of the prompt (vision encoder, the prefill of the target, the pass of the draft over the prompt) and the first token, which that processing produces; end-to-end tokens per second include everything. Acceptance by depth d is the share of verification steps that accepted at least d drafted tokens. Steps without drafting are the target steps the speculation policy took autoregressively, out of all target steps after the prefill. Times are mean milliseconds per generation.',
   ];
   if (results.length === 0) return [...lines, '', 'No results were recorded.'];
-  for (const temperature of ordered(settings.temperatures, results.map((result) => result.temperature))) {
-    for (const set of ordered(settings.sets, results.map((result) => result.set))) {
+  for (const temperature of ordered(
+    settings.temperatures,
+    results.map((result) => result.temperature),
+  )) {
+    for (const set of ordered(
+      settings.sets,
+      results.map((result) => result.set),
+    )) {
       const rows = results.filter((result) => result.temperature === temperature && result.set === set);
       if (rows.length === 0) continue;
       lines.push('', `### ${escapeText(set)}, temperature ${temperature}${temperature === 0 ? ' (greedy)' : ''}`, '', ...table(COLUMNS, rows.map(resultRow)));

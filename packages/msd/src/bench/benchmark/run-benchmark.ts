@@ -125,7 +125,8 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   progress(`loading ${drafts.length} pipeline(s) from ${modelDirectory}`);
   const pipelines = new Map<string, MsdPipeline>();
   const draftSession = options.draftThreads ? { intraOpNumThreads: options.draftThreads } : {};
-  for (const draft of drafts) pipelines.set(draft, await MsdPipeline.create({ modelDirectory, device: options.device ?? 'cpu', session, draftSession, draft, tree: options.tree ?? {} }));
+  for (const draft of drafts)
+    pipelines.set(draft, await MsdPipeline.create({ modelDirectory, device: options.device ?? 'cpu', session, draftSession, draft, tree: options.tree ?? {} }));
   const first = pipelines.values().next().value ?? (await MsdPipeline.create({ modelDirectory, device: options.device ?? 'cpu', session, draft: false }));
   if (!pipelines.size) pipelines.set('', first);
   const methods = msdMethods(first, pipelines, manifest.defaultDraft, options.tuning, maxNewTokens);
@@ -145,15 +146,33 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     const report: BenchmarkReport = {
       createdAt,
       command: options.command ?? 'runBenchmark()',
-      machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, platform: `${process.platform}-${process.arch}`, node: process.version, onnxruntime: await onnxruntimeVersion(), device: first.device },
-      settings: { model: modelDirectory, sets: [...new Set(options.prompts.map((entry) => entry.set))], rounds, maxNewTokens, temperatures: [...temperatures], threads, prompts: options.prompts.length },
+      machine: {
+        cpu: cpus()[0]?.model ?? 'unknown',
+        cores: cpus().length,
+        platform: `${process.platform}-${process.arch}`,
+        node: process.version,
+        onnxruntime: await onnxruntimeVersion(),
+        device: first.device,
+      },
+      settings: {
+        model: modelDirectory,
+        sets: [...new Set(options.prompts.map((entry) => entry.set))],
+        rounds,
+        maxNewTokens,
+        temperatures: [...temperatures],
+        threads,
+        prompts: options.prompts.length,
+      },
       results,
       ...(options.tuning ? { tuning: options.tuning } : {}),
       notes,
     };
     const broken = results.filter((result) => result.identicalToReference && result.identicalToReference.identical < result.identicalToReference.total);
     if (broken.length) {
-      throw new BenchmarkMismatchError(`At temperature 0, ${broken.map((result) => `${result.method} (${result.set}: ${result.identicalToReference!.identical}/${result.identicalToReference!.total})`).join(', ')} did not reproduce msd's autoregressive tokens.`, report);
+      throw new BenchmarkMismatchError(
+        `At temperature 0, ${broken.map((result) => `${result.method} (${result.set}: ${result.identicalToReference!.identical}/${result.identicalToReference!.total})`).join(', ')} did not reproduce msd's autoregressive tokens.`,
+        report,
+      );
     }
     return report;
   } finally {
@@ -162,7 +181,13 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   }
 }
 
-function msdMethods(first: MsdPipeline, pipelines: Map<string, MsdPipeline>, defaultDraft: string | undefined, tuning: TuningSummary | undefined, maxNewTokens: number): Method[] {
+function msdMethods(
+  first: MsdPipeline,
+  pipelines: Map<string, MsdPipeline>,
+  defaultDraft: string | undefined,
+  tuning: TuningSummary | undefined,
+  maxNewTokens: number,
+): Method[] {
   const fromStats = (tokenIds: number[], stats: GenerationStats, speculative: boolean): Sample => ({
     tokenIds,
     tokensPerSecond: stats.decodeTokensPerSecond,
@@ -176,7 +201,15 @@ function msdMethods(first: MsdPipeline, pipelines: Map<string, MsdPipeline>, def
     timings: { ...stats.timings },
   });
   const generate = (pipeline: MsdPipeline, speculative: boolean, tree?: TreeShape) => async (prompt: BenchmarkPrompt, temperature: number, seed: number) => {
-    const result = await pipeline.generate({ prompt: prompt.question, images: prompt.images, maxNewTokens, temperature, seed, speculative, ...(tree ? { tree } : {}) });
+    const result = await pipeline.generate({
+      prompt: prompt.question,
+      images: prompt.images,
+      maxNewTokens,
+      temperature,
+      seed,
+      speculative,
+      ...(tree ? { tree } : {}),
+    });
     return fromStats(result.tokenIds, result.stats, speculative);
   };
   const methods: Method[] = [{ name: REFERENCE, kind: 'autoregressive', run: generate(first, false) }];
@@ -186,7 +219,13 @@ function msdMethods(first: MsdPipeline, pipelines: Map<string, MsdPipeline>, def
   }
   const tuned = tuning && pipelines.get(defaultDraft ?? '');
   if (tuning && tuned) {
-    methods.push({ name: `msd + ${defaultDraft} draft, tuned tree`, kind: 'speculative', draft: defaultDraft!, tree: tuning.chosen, run: generate(tuned, true, tuning.chosen) });
+    methods.push({
+      name: `msd + ${defaultDraft} draft, tuned tree`,
+      kind: 'speculative',
+      draft: defaultDraft!,
+      tree: tuning.chosen,
+      run: generate(tuned, true, tuning.chosen),
+    });
   }
   return methods;
 }
@@ -200,7 +239,18 @@ function baselineMethod(baseline: BenchmarkBaseline, maxNewTokens: number): Meth
       const empty = { vision: 0, prefill: 0, draftPrefill: 0, draft: 0, verify: 0, overhead: 0 };
       // EOS counts as a generated token, as msd counts it.
       const endToEnd = totalMilliseconds > 0 ? ((tokenIds.length + 1) * 1000) / totalMilliseconds : 0;
-      return { tokenIds, tokensPerSecond: decodeTokensPerSecond, endToEndTokensPerSecond: endToEnd, tau: 1, histogram: [], drafted: 0, accepted: 0, steps: tokenIds.length, plainSteps: 0, timings: { ...empty, total: totalMilliseconds } };
+      return {
+        tokenIds,
+        tokensPerSecond: decodeTokensPerSecond,
+        endToEndTokensPerSecond: endToEnd,
+        tau: 1,
+        histogram: [],
+        drafted: 0,
+        accepted: 0,
+        steps: tokenIds.length,
+        plainSteps: 0,
+        timings: { ...empty, total: totalMilliseconds },
+      };
     },
   };
 }
@@ -212,7 +262,13 @@ interface Measured {
   sets: string[];
 }
 
-async function measure(methods: Method[], prompts: readonly BenchmarkPrompt[], rounds: number, temperature: number, progress: (message: string) => void): Promise<Measured> {
+async function measure(
+  methods: Method[],
+  prompts: readonly BenchmarkPrompt[],
+  rounds: number,
+  temperature: number,
+  progress: (message: string) => void,
+): Promise<Measured> {
   const samples = methods.map(() => [] as Sample[]);
   const peakRss = methods.map(() => 0);
   const sets: string[] = [];
@@ -252,7 +308,10 @@ function summarize(methods: Method[], measured: Measured, temperature: number): 
         const reached = mine.reduce((total, sample) => total + sample.histogram.slice(d + 1).reduce((a, b) => a + (b ?? 0), 0), 0);
         return steps ? reached / steps : 0;
       });
-      const identical = temperature === 0 && m !== reference ? indices.filter((index) => sameTokens(measured.samples[m]![index]!.tokenIds, measured.samples[reference]![index]!.tokenIds)).length : undefined;
+      const identical =
+        temperature === 0 && m !== reference
+          ? indices.filter((index) => sameTokens(measured.samples[m]![index]!.tokenIds, measured.samples[reference]![index]!.tokenIds)).length
+          : undefined;
       results.push({
         method: method.name,
         kind: method.kind,
@@ -287,7 +346,9 @@ function sameTokens(a: readonly number[], b: readonly number[]): boolean {
 
 function meanTimings(all: PhaseTimes[]): PhaseTimes {
   const keys = ['vision', 'prefill', 'draftPrefill', 'draft', 'verify', 'overhead', 'total'] as const;
-  return Object.fromEntries(keys.map((key) => [key, all.reduce((total, timings) => total + timings[key], 0) / Math.max(1, all.length)])) as unknown as PhaseTimes;
+  return Object.fromEntries(
+    keys.map((key) => [key, all.reduce((total, timings) => total + timings[key], 0) / Math.max(1, all.length)]),
+  ) as unknown as PhaseTimes;
 }
 
 async function onnxruntimeVersion(): Promise<string> {

@@ -60,7 +60,11 @@ export function tokensPerSecondChart(results: readonly MethodResult[], options: 
   const labels = resultLabels(results);
   const kinds = [...new Set(results.map((result) => result.kind))];
   return svgDocument(options.title, height, [
-    legend(kinds.map((kind) => ({ label: kind, color: KIND_COLORS[kind] })), plot.left, 46),
+    legend(
+      kinds.map((kind) => ({ label: kind, color: KIND_COLORS[kind] })),
+      plot.left,
+      46,
+    ),
     verticalGrid(ticks, plot, scale),
     ...results.map((result, index) => tokensPerSecondRow(result, labels[index]!, plot.top + index * rowHeight + rowHeight / 2, plot, scale)),
     line(plot.left, plot.top, plot.left, plot.top + plot.height, AXIS_COLOR),
@@ -154,7 +158,11 @@ function tokensPerSecondRow(result: MethodResult, label: string, center: number,
 }
 
 function whisker(from: number, to: number, center: number): string {
-  return group([line(from, center, to, center, '#333333'), line(from, center - 5, from, center + 5, '#333333'), line(to, center - 5, to, center + 5, '#333333')]);
+  return group([
+    line(from, center, to, center, '#333333'),
+    line(from, center - 5, from, center + 5, '#333333'),
+    line(to, center - 5, to, center + 5, '#333333'),
+  ]);
 }
 
 interface TauPanel {
@@ -195,7 +203,15 @@ function tauPanel(panel: TauPanel, counts: readonly number[], bins: { first: num
   const start = bins.first * TAU_BIN_WIDTH;
   const x = (value: number) => plot.left + ((value - start) / (bins.count * TAU_BIN_WIDTH)) * plot.width;
   const bars = counts.map((count, index) =>
-    element('rect', { class: 'bin', 'data-count': count, x: plot.left + index * binWidth + 1, y: y(count), width: Math.max(0, binWidth - 2), height: plot.top + plot.height - y(count), fill: KIND_COLORS.speculative }),
+    element('rect', {
+      class: 'bin',
+      'data-count': count,
+      x: plot.left + index * binWidth + 1,
+      y: y(count),
+      width: Math.max(0, binWidth - 2),
+      height: plot.top + plot.height - y(count),
+      fill: KIND_COLORS.speculative,
+    }),
   );
   const median = spread(panel.samples).median;
   return group([
@@ -230,7 +246,11 @@ function series(points: readonly CostPoint[], color: string, name: string, unit:
   if (points.length === 0) return '';
   const path = points.map((point, index) => `${index === 0 ? 'M' : 'L'}${round(x(point.size))} ${round(y(point.milliseconds))}`).join(' ');
   const markers = points.map((point) =>
-    element('circle', { class: `point-${name}`, cx: x(point.size), cy: y(point.milliseconds), r: 3, fill: color }, `<title>${escapeXml(`${name}, ${point.size} ${unit}: ${formatNumber(point.milliseconds, 2)} ms`)}</title>`),
+    element(
+      'circle',
+      { class: `point-${name}`, cx: x(point.size), cy: y(point.milliseconds), r: 3, fill: color },
+      `<title>${escapeXml(`${name}, ${point.size} ${unit}: ${formatNumber(point.milliseconds, 2)} ms`)}</title>`,
+    ),
   );
   return group([element('path', { class: `series-${name}`, d: path, fill: 'none', stroke: color, 'stroke-width': 2 }), ...markers]);
 }
@@ -239,7 +259,10 @@ function referenceLine(milliseconds: number, plot: Plot, y: (value: number) => n
   const at = y(milliseconds);
   return group([
     line(plot.left, at, plot.left + plot.width, at, SERIES_COLORS.reference, { class: 'reference', 'stroke-dasharray': '6 4' }),
-    text(plot.left + plot.width - 4, at - 6, `autoregressive step ${formatNumber(milliseconds, 2)} ms`, { 'text-anchor': 'end', fill: SERIES_COLORS.reference }),
+    text(plot.left + plot.width - 4, at - 6, `autoregressive step ${formatNumber(milliseconds, 2)} ms`, {
+      'text-anchor': 'end',
+      fill: SERIES_COLORS.reference,
+    }),
   ]);
 }
 
@@ -293,7 +316,10 @@ function verticalGrid(ticks: readonly number[], plot: Plot, scale: (value: numbe
 function horizontalGrid(ticks: readonly number[], plot: Plot, y: (value: number) => number): string {
   return group(
     ticks.map((tick) =>
-      group([line(plot.left, y(tick), plot.left + plot.width, y(tick), GRID_COLOR), text(plot.left - 8, y(tick) + 4, formatTick(tick), { 'text-anchor': 'end', fill: '#555555' })]),
+      group([
+        line(plot.left, y(tick), plot.left + plot.width, y(tick), GRID_COLOR),
+        text(plot.left - 8, y(tick) + 4, formatTick(tick), { 'text-anchor': 'end', fill: '#555555' }),
+      ]),
     ),
   );
 }
@@ -311,7 +337,16 @@ function noDataChart(title: string): string {
 }
 
 function svgDocument(title: string, height: number, body: readonly string[]): string {
-  const attributes = { xmlns: 'http://www.w3.org/2000/svg', width: WIDTH, height, viewBox: `0 0 ${WIDTH} ${round(height)}`, role: 'img', 'font-family': FONT, 'font-size': 12, fill: '#222222' };
+  const attributes = {
+    xmlns: 'http://www.w3.org/2000/svg',
+    width: WIDTH,
+    height,
+    viewBox: `0 0 ${WIDTH} ${round(height)}`,
+    role: 'img',
+    'font-family': FONT,
+    'font-size': 12,
+    fill: '#222222',
+  };
   const content = [
     `<title>${escapeXml(title)}</title>`,
     element('rect', { width: WIDTH, height, fill: '#ffffff' }),

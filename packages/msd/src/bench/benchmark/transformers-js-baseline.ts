@@ -109,7 +109,12 @@ export async function loadTransformersJsBaseline(directory: string, options: Tra
   // transformers.js resolves a model id under localModelPath; anything else that looks like a path is
   // read relative to the working directory, so the id must be a plain name.
   if (!/^[\w.-]+$/.test(modelId)) {
-    throw new ConfigError({ code: 'invalid_model_directory', path: absolute, message: `The directory's name ${JSON.stringify(modelId)} is not a plain name transformers.js can resolve.`, hint: 'Rename it to letters, digits, dots, dashes and underscores.' });
+    throw new ConfigError({
+      code: 'invalid_model_directory',
+      path: absolute,
+      message: `The directory's name ${JSON.stringify(modelId)} is not a plain name transformers.js can resolve.`,
+      hint: 'Rename it to letters, digits, dots, dashes and underscores.',
+    });
   }
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
@@ -125,7 +130,8 @@ export async function loadTransformersJsBaseline(directory: string, options: Tra
   const tokenizer = processor.tokenizer!;
   const config = processor.config as { patch_size: number; num_additional_image_tokens: number };
   const eos = Number((model.config as unknown as { text_config: { eos_token_id: number } }).text_config.eos_token_id);
-  const msdPreprocessor = (options.imagePreprocessing ?? 'msd') === 'msd' ? await ImagePreprocessor.load(join(absolute, 'preprocessor_config.json')) : undefined;
+  const msdPreprocessor =
+    (options.imagePreprocessing ?? 'msd') === 'msd' ? await ImagePreprocessor.load(join(absolute, 'preprocessor_config.json')) : undefined;
 
   const chatText = (prompt: string, images: number): string => {
     const content = [...Array.from({ length: images }, () => ({ type: 'image' })), { type: 'text', text: prompt }];
@@ -210,10 +216,18 @@ export async function loadTransformersJsBaseline(directory: string, options: Tra
 export async function transformersJsBenchmarkBaseline(directory: string, threads: number): Promise<BenchmarkBaseline> {
   for (const file of ['config.json', 'onnx/decoder_model_merged.onnx', 'onnx/vision_encoder.onnx', 'onnx/embed_tokens.onnx']) {
     if (!existsSync(join(directory, file))) {
-      throw new ConfigError({ code: 'model_not_found', path: join(directory, file), message: 'The transformers.js model directory is incomplete.', hint: 'Export one with `training/run.sh export-transformersjs --run DIR` and pass DIR/model-transformersjs.' });
+      throw new ConfigError({
+        code: 'model_not_found',
+        path: join(directory, file),
+        message: 'The transformers.js model directory is incomplete.',
+        hint: 'Export one with `training/run.sh export-transformersjs --run DIR` and pass DIR/model-transformersjs.',
+      });
     }
   }
-  const baseline = await loadTransformersJsBaseline(directory, { threads, sessionOptions: { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } as SessionOptions });
+  const baseline = await loadTransformersJsBaseline(directory, {
+    threads,
+    sessionOptions: { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } as SessionOptions,
+  });
   return {
     name: 'transformers.js',
     async generate(prompt, maxNewTokens) {

@@ -28,12 +28,19 @@ interface OutputFile {
 export async function writeBenchmarkReport(report: BenchmarkReport, directory: string): Promise<{ files: string[] }> {
   const speedCharts = tokensPerSecondCharts(report.results);
   const charts: ReportCharts = { tokensPerSecond: speedCharts.references, tau: 'tau-distribution.svg' };
-  const outputs: OutputFile[] = [...speedCharts.files, { name: charts.tau, content: tauDistributionChart(report.results, { title: 'Tokens per target step (tau) per generation' }) }];
+  const outputs: OutputFile[] = [
+    ...speedCharts.files,
+    { name: charts.tau, content: tauDistributionChart(report.results, { title: 'Tokens per target step (tau) per generation' }) },
+  ];
   if (report.tuning) {
     charts.costCurve = 'verify-cost.svg';
     outputs.push({ name: charts.costCurve, content: costCurveChart(report.tuning, { title: 'Measured verify and draft call costs' }) });
   }
-  const all = [{ name: 'results.json', content: `${JSON.stringify(report, null, 2)}\n` }, { name: 'report.md', content: markdownReport(report, charts) }, ...outputs];
+  const all = [
+    { name: 'results.json', content: `${JSON.stringify(report, null, 2)}\n` },
+    { name: 'report.md', content: markdownReport(report, charts) },
+    ...outputs,
+  ];
   await mkdir(directory, { recursive: true });
   await Promise.all(all.map((file) => writeFile(join(directory, file.name), file.content, 'utf8')));
   return { files: all.map((file) => join(directory, file.name)) };
