@@ -23,8 +23,6 @@ export type { Resampler } from './resize-image';
 export { pilResize } from './pil-resample';
 export type { PilFilter } from './pil-resample';
 export { writeChwTensor } from './to-tensor';
-export { cmykToRgb } from './cmyk-to-rgb';
-export { mapWithConcurrency } from './map-with-concurrency';
 export { loadSharp } from './load-sharp';
 export type { Sharp } from './load-sharp';
 export type { RgbImage } from './rgb-image';

@@ -13,10 +13,8 @@ import {
   ImageTooLargeError,
   UnsupportedImageFormatError,
   chooseResampler,
-  cmykToRgb,
   decodeImage,
   loadPreprocessorConfig,
-  mapWithConcurrency,
   padBackground,
   padToSquare,
   parseDataUrl,
@@ -26,6 +24,8 @@ import {
   preprocessImages,
   resizeTarget,
 } from '@msd/vision';
+import { cmykToRgb } from '../src/cmyk-to-rgb';
+import { mapWithConcurrency } from '../src/map-with-concurrency';
 import { ensureFixture, fixtureDir, llavaConfigPath, packageDir, repoRoot } from './fixture';
 
 ensureFixture();
