@@ -8,6 +8,7 @@ export { MsdError } from './msd-error';
 export type { MsdErrorOptions } from './msd-error';
 export { InvalidArgumentError, ConfigError, AbortedError, LimitExceededError } from './errors';
 export { validateModelManifest } from './validate-manifest';
+export { describeValue } from './describe-value';
 export { TokenTypeCode, tokenTypeAt, countTokenTypes } from './token-types';
 export type { TokenType, ImageSpan, TokenTypeTags } from './token-types';
 export type { ModelManifest, GraphSpec, DraftSpec, TensorSpec, TensorDataType } from './model-manifest';

@@ -1,3 +1,4 @@
+import { describeValue } from './describe-value';
 import { ConfigError } from './errors';
 import type { DraftSpec, GraphSpec, ModelManifest, TensorSpec } from './model-manifest';
 
@@ -33,19 +34,19 @@ class ManifestReader {
   }
 
   object(value: unknown, field: string): Record_ {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) this.fail(field, `must be an object, got ${describe(value)}.`);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) this.fail(field, `must be an object, got ${describeValue(value)}.`);
     return value as Record_;
   }
 
   integer(value: unknown, field: string, min: number, max: number): number {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      this.fail(field, `must be an integer from ${min} to ${max}, got ${describe(value)}.`);
+      this.fail(field, `must be an integer from ${min} to ${max}, got ${describeValue(value)}.`);
     }
     return value;
   }
 
   string(value: unknown, field: string): string {
-    if (typeof value !== 'string' || value.length === 0) this.fail(field, `must be a non-empty string, got ${describe(value)}.`);
+    if (typeof value !== 'string' || value.length === 0) this.fail(field, `must be a non-empty string, got ${describeValue(value)}.`);
     return value;
   }
 
@@ -60,17 +61,17 @@ class ManifestReader {
   }
 
   tensors(value: unknown, field: string): TensorSpec[] {
-    if (!Array.isArray(value)) this.fail(field, `must be an array, got ${describe(value)}.`);
+    if (!Array.isArray(value)) this.fail(field, `must be an array, got ${describeValue(value)}.`);
     return value.map((entry, index) => {
       const where = `${field}[${index}]`;
       const spec = this.object(entry, where);
       const name = this.string(spec.name, `${where}.name`);
       if (typeof spec.dtype !== 'string' || !DTYPES.has(spec.dtype))
-        this.fail(`${where}.dtype`, `must be one of ${[...DTYPES].join(', ')}, got ${describe(spec.dtype)}.`);
-      if (!Array.isArray(spec.dims)) this.fail(`${where}.dims`, `must be an array, got ${describe(spec.dims)}.`);
+        this.fail(`${where}.dtype`, `must be one of ${[...DTYPES].join(', ')}, got ${describeValue(spec.dtype)}.`);
+      if (!Array.isArray(spec.dims)) this.fail(`${where}.dims`, `must be an array, got ${describeValue(spec.dims)}.`);
       spec.dims.forEach((dim, axis) => {
         if (typeof dim === 'string' ? dim.length === 0 : !(typeof dim === 'number' && Number.isInteger(dim) && dim >= 0)) {
-          this.fail(`${where}.dims[${axis}]`, `must be a symbolic name or a non-negative integer, got ${describe(dim)}.`);
+          this.fail(`${where}.dims[${axis}]`, `must be a symbolic name or a non-negative integer, got ${describeValue(dim)}.`);
         }
       });
       return { name, dtype: spec.dtype as TensorSpec['dtype'], dims: spec.dims as Array<string | number> };
@@ -102,13 +103,6 @@ class ManifestReader {
       this.fail(field, `'${spec.name}' has ${actual} on axis ${axis}, but the manifest's ${what} is ${expected}.`);
     }
   }
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  return typeof value === 'object' ? 'an object' : String(value);
 }
 
 function checkGraphs(reader: ManifestReader, manifest: ModelManifest): void {
@@ -152,11 +146,11 @@ function checkGraphs(reader: ManifestReader, manifest: ModelManifest): void {
 function readDraft(reader: ManifestReader, value: unknown, field: string, hiddenSize: number): DraftSpec {
   const spec = reader.object(value, field);
   const graph = reader.graph(spec, field);
-  if (typeof spec.decoupled !== 'boolean') reader.fail(`${field}.decoupled`, `must be true or false, got ${describe(spec.decoupled)}.`);
+  if (typeof spec.decoupled !== 'boolean') reader.fail(`${field}.decoupled`, `must be true or false, got ${describeValue(spec.decoupled)}.`);
   const topK = reader.integer(spec.topK, `${field}.topK`, 1, BOUNDS.draftTopK);
   reader.string(spec.curriculum, `${field}.curriculum`);
   if (spec.weights !== undefined && spec.weights !== 'int8' && spec.weights !== 'float')
-    reader.fail(`${field}.weights`, `must be 'int8' or 'float', got ${describe(spec.weights)}.`);
+    reader.fail(`${field}.weights`, `must be 'int8' or 'float', got ${describeValue(spec.weights)}.`);
   reader.dim(reader.tensor(graph.outputs, 'topk_ids', `${field}.outputs`), -1, topK, `${field}.outputs`, `${field}.topK`);
   reader.dim(reader.tensor(graph.outputs, 'last_hidden_state', `${field}.outputs`), -1, hiddenSize, `${field}.outputs`, 'hiddenSize');
   return {
@@ -191,7 +185,7 @@ export function validateModelManifest(value: unknown, path?: string): ModelManif
     throw new ConfigError({
       code: 'invalid_manifest',
       path,
-      message: `Unsupported manifest format ${describe(raw.format)} v${describe(raw.formatVersion)}.`,
+      message: `Unsupported manifest format ${describeValue(raw.format)} v${describeValue(raw.formatVersion)}.`,
       hint: 'This msd reads msd-model v1 manifests.',
     });
   }

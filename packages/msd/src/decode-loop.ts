@@ -1,6 +1,7 @@
-import { AbortedError, causalAttentionMask, MsdError, type DraftTree, type TargetRunner, type TokenTypeTags } from '@msd/core';
+import { causalAttentionMask, MsdError, type DraftTree, type TargetRunner, type TokenTypeTags } from '@msd/core';
 import { DraftState, type DraftRunner } from '@msd/draft';
 import { compactionIndices, selectRows, treeAttentionMask } from '@msd/verifier';
+import { throwIfAborted } from './abort';
 import type { ResolvedGenerateOptions } from './generate-options';
 import { GenerationStatsRecorder } from './generation-stats';
 import type { SpeculationMemory } from './speculation-memory';
@@ -57,10 +58,6 @@ interface StepContext<TargetCache> {
   sampler: TokenSampler;
   stats: GenerationStatsRecorder;
   policy: SpeculationPolicy | undefined;
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortedError({ message: 'Generation was aborted.', cause: signal.reason });
 }
 
 /**
@@ -128,11 +125,15 @@ function isFinished(state: TargetState<unknown>, settings: ResolvedGenerateOptio
   return state.produced >= settings.maxNewTokens || state.last === eosTokenId;
 }
 
-function checkContext(promptLength: number, settings: ResolvedGenerateOptions, maxPositions: number | undefined): void {
+/**
+ * Throws `context_too_long` unless the prompt (images expanded), the answer and one tree fit the model's
+ * positions. The pipeline calls it after tokenizing, before any image is read; the loop again at its start.
+ */
+export function checkContext(promptLength: number, settings: ResolvedGenerateOptions, maxPositions: number | undefined): void {
   if (maxPositions === undefined || promptLength + settings.maxNewTokens + settings.tree.depth + 1 <= maxPositions) return;
   throw new MsdError({
     code: 'context_too_long',
-    message: `The prompt (${promptLength} positions) plus maxNewTokens (${settings.maxNewTokens}) exceeds the model's ${maxPositions} positions.`,
+    message: `The prompt (${promptLength} positions, images included) plus maxNewTokens (${settings.maxNewTokens}) exceeds the model's ${maxPositions} positions.`,
     hint: 'Shorten the prompt, use fewer images, or lower maxNewTokens.',
   });
 }

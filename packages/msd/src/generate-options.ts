@@ -1,4 +1,4 @@
-import { checkTreeShape, InvalidArgumentError, LimitExceededError, type TreeShape } from '@msd/core';
+import { checkTreeShape, describeValue, InvalidArgumentError, LimitExceededError, type TreeShape } from '@msd/core';
 import type { ImageInput } from '@msd/vision';
 import { SPECULATION_POLICY_DEFAULTS, type SpeculationPolicyOptions } from './speculation-policy';
 
@@ -147,12 +147,6 @@ export interface RequestLimits {
   maxImages: number;
   /** Characters of text in one request. */
   maxPromptCharacters: number;
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
 }
 
 function isAbortSignal(value: unknown): value is AbortSignal {

@@ -1,4 +1,5 @@
 import { AbortedError, MsdError } from '@msd/core';
+import { abortedBy } from './abort';
 import type { GenerationStats } from './generation-stats';
 import type { StepLock } from './step-lock';
 
@@ -147,8 +148,4 @@ export class PipelineStream implements GenerationStream {
   private finish(): void {
     this.state = 'done';
   }
-}
-
-function abortedBy(signal: AbortSignal): AbortedError {
-  return new AbortedError({ message: 'Generation was aborted.', cause: signal.reason });
 }

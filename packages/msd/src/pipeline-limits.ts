@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { InvalidArgumentError, LimitExceededError } from '@msd/core';
+import { describeValue, InvalidArgumentError, LimitExceededError } from '@msd/core';
+import { checkThreadCount } from '@msd/runtime';
 import { DEFAULT_MAX_PROMPT_CHARACTERS } from '@msd/tokenizer';
 
 /**
@@ -54,7 +55,7 @@ export function defaultPipelineLimits(): PipelineLimits {
  */
 export function resolvePipelineLimits(limits: Partial<PipelineLimits> = {}): PipelineLimits {
   if (limits === null || typeof limits !== 'object') {
-    throw new InvalidArgumentError({ argument: 'limits', message: `limits must be an object, got ${limits === null ? 'null' : typeof limits}.` });
+    throw new InvalidArgumentError({ argument: 'limits', message: `limits must be an object, got ${describeValue(limits)}.` });
   }
   const resolved = { ...defaultPipelineLimits(), ...limits };
   for (const [name, value] of Object.entries(resolved)) {
@@ -66,21 +67,15 @@ export function resolvePipelineLimits(limits: Partial<PipelineLimits> = {}): Pip
 }
 
 /**
- * Checks onnxruntime's thread count against the limit before any session opens: -1 or 1.5 would be
- * blamed on the model file by onnxruntime, and 100,000 threads take minutes to start.
+ * Checks onnxruntime's thread count (`checkThreadCount` of `@msd/runtime`) and the limit, before any
+ * session opens: 100,000 threads take minutes to start.
  */
-export function checkThreads(threads: unknown, limits: PipelineLimits): void {
-  if (threads === undefined) return;
-  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 0) {
-    throw new InvalidArgumentError({
-      argument: 'session.intraOpNumThreads',
-      message: `intraOpNumThreads must be a non-negative integer (0: onnxruntime's choice), got ${String(threads)}.`,
-    });
-  }
-  if (threads > limits.maxThreads) {
+export function checkThreads(threads: unknown, argument: string, limits: PipelineLimits): void {
+  checkThreadCount(threads, argument);
+  if (threads !== undefined && (threads as number) > limits.maxThreads) {
     throw new LimitExceededError({
       limit: 'maxThreads',
-      actual: threads,
+      actual: threads as number,
       max: limits.maxThreads,
       what: 'threads',
       code: 'too_many_threads',

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
-import { AbortedError, ConfigError, InvalidArgumentError, MsdError, type ModelManifest, type TreeShape } from '@msd/core';
+import { ConfigError, InvalidArgumentError, MsdError, type ModelManifest, type TreeShape } from '@msd/core';
 import { resolveDevice, type CreateSessionOptions, type DeviceName } from '@msd/runtime';
 import { IncrementalDetokenizer, Tokenizer } from '@msd/tokenizer';
 import type { ImagePreprocessor } from '@msd/vision';
 import { OnnxDraftRunner, OnnxTargetRunner, prepareInputs, readModelDirectory, type PreparedInputs } from '@msd/models';
-import { decode } from './decode-loop';
+import { throwIfAborted } from './abort';
+import { bundledModelDirectory } from './bundled-model';
+import { checkContext, decode } from './decode-loop';
 import { checkGenerateRequest, resolveGenerateOptions, type GenerateOptions, type ResolvedGenerateOptions } from './generate-options';
 import { GenerationStatsRecorder } from './generation-stats';
 import { PipelineStream, type GenerateResult, type GenerationStream } from './generation-stream';
@@ -106,8 +108,8 @@ export class MsdPipeline {
     }
     const progress = options.onProgress ?? (() => {});
     const limits = resolvePipelineLimits(options.limits);
-    checkThreads(options.session?.intraOpNumThreads, limits);
-    checkThreads(options.draftSession?.intraOpNumThreads, limits);
+    checkThreads(options.session?.intraOpNumThreads, 'session.intraOpNumThreads', limits);
+    checkThreads(options.draftSession?.intraOpNumThreads, 'draftSession.intraOpNumThreads', limits);
     const directory = options.modelDirectory ?? (await bundledModelDirectory());
     const { manifest } = readModelDirectory(directory);
     const { device, skipped } = await resolveDevice(options.device ?? 'cpu');
@@ -168,7 +170,7 @@ export class MsdPipeline {
    * Streams the answer as text deltas; `result` resolves with the whole result at the end. Several
    * streams of one pipeline take turns step by step; a stream whose consumer stops reading holds
    * nothing but its own caches. Aborting (`signal`), leaving the loop early or closing the pipeline
-   * ends the generation with an `AbortError` ({@link AbortedError}) or `pipeline_closed`.
+   * ends the generation with an `AbortError` (`AbortedError` of `@msd/core`) or `pipeline_closed`.
    *
    * @example
    * ```ts
@@ -211,7 +213,7 @@ export class MsdPipeline {
         imageTokensPerImage: this.target.manifest.imageTokensPerImage,
         messages,
         images,
-        checkPromptLength: (positions) => this.checkContext(positions, resolved),
+        checkPromptLength: (positions) => checkContext(positions, resolved, this.target.manifest.maxPositions),
         // The user's text was checked against limits.maxPromptCharacters; the template adds a few characters.
         maxCharacters: Infinity,
         ...(signal ? { signal } : {}),
@@ -219,19 +221,6 @@ export class MsdPipeline {
     );
     throwIfAborted(signal);
     return yield* this.decodeText(inputs, resolved, stats, signal);
-  }
-
-  /** The context check, before any image is read: the prompt, the answer and one tree must fit. */
-  private checkContext(positions: number, resolved: ResolvedGenerateOptions): void {
-    const needed = positions + resolved.maxNewTokens + resolved.tree.depth + 1;
-    const { maxPositions } = this.target.manifest;
-    if (needed > maxPositions) {
-      throw new MsdError({
-        code: 'context_too_long',
-        message: `The prompt (${positions} positions, images included) plus maxNewTokens (${resolved.maxNewTokens}) exceeds the model's ${maxPositions} positions.`,
-        hint: 'Shorten the prompt, use fewer images, or lower maxNewTokens.',
-      });
-    }
   }
 
   /** Decodes, detokenizes and applies EOS and stop strings. */
@@ -310,10 +299,6 @@ function closedError(): MsdError {
   return new MsdError({ code: 'pipeline_closed', message: 'This pipeline has been closed.', hint: 'Create a new pipeline with MsdPipeline.create().' });
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortedError({ message: 'Generation was aborted.', cause: signal.reason });
-}
-
 /**
  * The manifest's token ids must name tokens of the tokenizer: an EOS id the tokenizer never emits
  * would let generation run past the end of every answer, and an image id it does not know could never
@@ -346,20 +331,6 @@ function checkTokenIds(tokenizer: Tokenizer, manifest: ModelManifest, path: stri
       path,
       message: `The tokenizer has ${tokenizer.vocabSize} tokens, more than the model's vocabSize ${manifest.vocabSize}.`,
       hint: 'Use the tokenizer the model was trained with.',
-    });
-  }
-}
-
-/** The bundled tiny LLaVA's directory, when `@msd/tiny-llava` is installed (it is optional). */
-async function bundledModelDirectory(): Promise<string> {
-  try {
-    return (await import('@msd/tiny-llava')).tinyLlavaDirectory();
-  } catch (cause) {
-    throw new ConfigError({
-      code: 'model_not_found',
-      message: 'No modelDirectory was given and the bundled model (@msd/tiny-llava) is not installed.',
-      hint: 'Pass `modelDirectory` (docs/model-format.md), or install @msd/tiny-llava for the bundled tiny LLaVA.',
-      cause,
     });
   }
 }

@@ -71,7 +71,7 @@ describe('msd generate with hostile or careless input', () => {
     expect(empty.stderr).not.toMatch(/using device/);
     const negative = run(['generate', '--prompt', 'Hi', '--threads', '-1']);
     expect(negative.status).toBe(1);
-    expect(negative.stderr).toMatch(/\[invalid_argument\] intraOpNumThreads/);
+    expect(negative.stderr).toMatch(/\[invalid_argument\] session\.intraOpNumThreads must be a non-negative integer/);
     const many = run(['generate', '--prompt', 'Hi', '--threads', '100000']);
     expect(many.status).toBe(1);
     expect(many.stderr).toMatch(/\[too_many_threads\]/);

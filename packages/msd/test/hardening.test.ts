@@ -230,6 +230,8 @@ describe('pipeline options', () => {
   it('bad thread counts are typed errors that do not blame the model', async () => {
     const negative = await caught(() => MsdPipeline.create({ session: { intraOpNumThreads: -1 } }));
     expect(InvalidArgumentError.isInstance(negative) && negative.argument).toBe('session.intraOpNumThreads');
+    const draftNegative = await caught(() => MsdPipeline.create({ draftSession: { intraOpNumThreads: -1 } }));
+    expect(InvalidArgumentError.isInstance(draftNegative) && draftNegative.argument).toBe('draftSession.intraOpNumThreads');
     const started = performance.now();
     const many = await caught(() => MsdPipeline.create({ session: { intraOpNumThreads: 100_000 } }));
     expect(LimitExceededError.isInstance(many) && many.code).toBe('too_many_threads');

@@ -38,6 +38,26 @@ export function primaryDevice(options: CreateSessionOptions): DeviceName {
 }
 
 /**
+ * Checks an onnxruntime thread count (`intraOpNumThreads`): absent, or a non-negative integer (0:
+ * onnxruntime's choice). onnxruntime's own message for -1 or 1.5 blames the model file.
+ *
+ * @param argument - The option's name in the caller's terms, for the error.
+ *
+ * @example
+ * ```ts
+ * import { checkThreadCount } from '@msd/runtime';
+ *
+ * checkThreadCount(options.session?.intraOpNumThreads, 'session.intraOpNumThreads');
+ * ```
+ */
+export function checkThreadCount(threads: unknown, argument = 'intraOpNumThreads'): void {
+  if (threads === undefined) return;
+  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 0) {
+    throw new InvalidArgumentError({ argument, message: `${argument} must be a non-negative integer (0: onnxruntime's choice), got ${String(threads)}.` });
+  }
+}
+
+/**
  * Opens an ONNX file as an onnxruntime-node session, with a typed error for a missing or broken file.
  *
  * @example
@@ -50,14 +70,7 @@ export function primaryDevice(options: CreateSessionOptions): DeviceName {
  */
 export async function createSession(path: string, options: CreateSessionOptions = {}): Promise<InferenceSession> {
   checkProcessArguments();
-  const threads = options.intraOpNumThreads;
-  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 0)) {
-    // onnxruntime's own message blames the model file.
-    throw new InvalidArgumentError({
-      argument: 'intraOpNumThreads',
-      message: `intraOpNumThreads must be a non-negative integer (0: onnxruntime's choice), got ${threads}.`,
-    });
-  }
+  checkThreadCount(options.intraOpNumThreads);
   try {
     await access(path);
   } catch (cause) {

@@ -6,7 +6,7 @@
  */
 export { loadOnnxRuntime } from './load-onnxruntime';
 export type { OnnxRuntime } from './load-onnxruntime';
-export { createSession, createGatherSession, primaryDevice } from './create-session';
+export { checkThreadCount, createSession, createGatherSession, primaryDevice } from './create-session';
 export type { CreateSessionOptions } from './create-session';
 export { sessionSignature, checkSignature } from './session-signature';
 export { checkProcessArguments, MAX_PROCESS_ARGUMENT_BYTES } from './process-arguments';

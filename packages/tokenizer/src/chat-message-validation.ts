@@ -1,5 +1,4 @@
-import { InvalidArgumentError } from '@msd/core';
-import { describeValue } from './describe-value';
+import { describeValue, InvalidArgumentError } from '@msd/core';
 import type { ChatMessage } from './prompt-segment';
 
 const MESSAGE_SHAPE_HINT =

@@ -1,7 +1,6 @@
 import { Template } from '@huggingface/jinja';
-import { InvalidArgumentError } from '@msd/core';
+import { describeValue, InvalidArgumentError } from '@msd/core';
 import { validateChatMessages } from './chat-message-validation';
-import { describeValue } from './describe-value';
 import { EmptyPromptError, ChatTemplateError } from './errors';
 import { OpaqueUserStrings, type RenderedPiece } from './opaque-user-strings';
 import type { ChatMessage, PromptSegment } from './prompt-segment';

@@ -1,6 +1,5 @@
-import { InvalidArgumentError } from '@msd/core';
+import { describeValue, InvalidArgumentError } from '@msd/core';
 import { validateChatMessages } from './chat-message-validation';
-import { describeValue } from './describe-value';
 import { EmptyPromptError } from './errors';
 import type { ChatMessage, ContentPart, PromptSegment } from './prompt-segment';
 

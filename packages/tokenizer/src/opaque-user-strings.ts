@@ -1,6 +1,5 @@
-import { InvalidArgumentError } from '@msd/core';
+import { describeValue, InvalidArgumentError } from '@msd/core';
 import { isPlainObject } from './chat-message-validation';
-import { describeValue } from './describe-value';
 import { ChatTemplateError } from './errors';
 import type { ChatMessage } from './prompt-segment';
 

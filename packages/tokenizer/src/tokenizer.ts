@@ -1,6 +1,5 @@
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { ConfigError, InvalidArgumentError, TokenTypeCode } from '@msd/core';
-import { describeValue } from './describe-value';
+import { ConfigError, describeValue, InvalidArgumentError, TokenTypeCode } from '@msd/core';
 import { EmptyPromptError, MissingImageTokenError, UnknownSpecialTokenError } from './errors';
 import type { EncodedPrompt, PromptSegment } from './prompt-segment';
 import { keepByteOrderMarks } from './byte-order-mark-fix';

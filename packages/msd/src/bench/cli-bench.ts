@@ -7,7 +7,7 @@ import { writeBenchmarkReport } from './benchmark/write-report';
 import { numberOption } from '../cli-arguments';
 import { selectPrompts, type PromptSelection } from './select-prompts';
 import { readTuning, tuningKeyFor } from '../tuning-cache';
-import { bundledModelDirectory } from './bundled-model';
+import { bundledModelDirectory } from '../bundled-model';
 
 /** Options of `msd bench`, as parsed from the command line. */
 export interface BenchCommandOptions extends PromptSelection {

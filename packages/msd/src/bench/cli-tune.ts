@@ -5,7 +5,7 @@ import { selectPrompts, type PromptSelection } from './select-prompts';
 import { MsdPipeline } from '../pipeline';
 import { defaultTreeCandidates, tuneTree } from './tune-tree';
 import { tuningKeyFor, writeTuning } from '../tuning-cache';
-import { bundledModelDirectory } from './bundled-model';
+import { bundledModelDirectory } from '../bundled-model';
 
 /** Options of `msd tune`, as parsed from the command line. */
 export interface TuneCommandOptions extends PromptSelection {

@@ -8,7 +8,7 @@ import { MsdPipeline } from '../../pipeline';
 import type { BenchmarkReport, MethodResult, PhaseTimes, TuningSummary } from './benchmark-report';
 import type { BenchmarkPrompt } from './benchmark-prompts';
 import { spread } from './spread';
-import { bundledModelDirectory } from '../bundled-model';
+import { bundledModelDirectory } from '../../bundled-model';
 
 /** A decoder the benchmark can time: msd itself, or another library behind the same small interface. */
 export interface BenchmarkBaseline {

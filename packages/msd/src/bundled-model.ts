@@ -1,7 +1,8 @@
 import { ConfigError } from '@msd/core';
 
 /**
- * The bundled tiny LLaVA's directory, for `msd bench` and `msd tune` run without `--model`.
+ * The bundled tiny LLaVA's directory, for `MsdPipeline.create`, `msd bench` and `msd tune` given no model
+ * directory.
  * `@msd/tiny-llava` is an optional peer of msd: without it, a typed error says what to do.
  */
 export async function bundledModelDirectory(): Promise<string> {
@@ -11,7 +12,7 @@ export async function bundledModelDirectory(): Promise<string> {
     throw new ConfigError({
       code: 'model_not_found',
       message: 'No model directory was given and the bundled model (@msd/tiny-llava) is not installed.',
-      hint: 'Pass --model DIR (docs/model-format.md), or install @msd/tiny-llava for the bundled tiny LLaVA.',
+      hint: 'Pass a model directory (`modelDirectory`, or --model DIR on the CLI; docs/model-format.md), or install @msd/tiny-llava for the bundled tiny LLaVA.',
       cause,
     });
   }

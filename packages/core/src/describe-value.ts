@@ -2,7 +2,16 @@
  * A short description of any value for error messages: a string in quotes (cut at 40 characters), otherwise
  * its type and, for small values, the value itself.
  * Never throws (a template literal throws on a symbol) and never prints more than a few dozen characters
- * of a hostile string. Internal.
+ * of a hostile string: what every msd error message uses to say what it got.
+ *
+ * @example
+ * ```ts
+ * import { describeValue } from '@msd/core';
+ *
+ * describeValue(42); // 'the number 42'
+ * describeValue(null); // 'null'
+ * describeValue('x'.repeat(100)); // '"xxxx...x..."' (40 characters, then ...)
+ * ```
  */
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return String(value);
