@@ -50,7 +50,8 @@ export class DraftState<Cache> {
 
   /**
    * Runs the draft over the prompt (MSD's decoupled inputs: image positions take the projector output)
-   * and returns the state whose root is the target's first token.
+   * and returns the state whose root is the target's first token. The state owns `emptyCache` from
+   * here: it is freed once the prefill has run, like every cache the state replaces.
    *
    * @example
    * ```ts
@@ -66,7 +67,7 @@ export class DraftState<Cache> {
       hiddenSize: runner.hiddenSize,
     });
     const state = new DraftState(runner, emptyCache, undefined as unknown as DraftRoot);
-    await state.advance(input, start.firstToken, false);
+    await state.advance(input, start.firstToken);
     return state;
   }
 
@@ -129,7 +130,7 @@ export class DraftState<Cache> {
    */
   async commit(committedLength: number, tokens: readonly number[], targetHidden: Float32Array): Promise<void> {
     const input = updateDraftInputs({ committedLength, tokens, targetHidden, hiddenSize: this.runner.hiddenSize });
-    await this.advance(input, tokens[tokens.length - 1]!, true);
+    await this.advance(input, tokens[tokens.length - 1]!);
   }
 
   /**
@@ -153,14 +154,13 @@ export class DraftState<Cache> {
     await this.advance(
       updateDraftInputs({ committedLength: from, tokens, targetHidden: rows, hiddenSize: this.runner.hiddenSize }),
       tokens[tokens.length - 1]!,
-      true,
     );
   }
 
   /** Runs one draft call for the last row's candidates; the new cache replaces (and frees) the old. */
-  private async advance(input: DraftStepInput, rootToken: number, disposeOld: boolean): Promise<void> {
+  private async advance(input: DraftStepInput, rootToken: number): Promise<void> {
     const result = await this.runner.run(this.cache, { ...input, topkRows: 'last' });
-    if (disposeOld) this.runner.disposeCache(this.cache);
+    this.runner.disposeCache(this.cache);
     this.cache = result.cache;
     this.currentRoot = draftRootFromOutput(this.runner, result.output, rootToken);
   }
