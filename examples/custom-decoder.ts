@@ -11,7 +11,7 @@ import { DraftState } from '@msd/draft';
 import { OnnxDraftRunner, OnnxTargetRunner, prepareInputs, readModelDirectory } from '@msd/models';
 import { tinyLlavaDirectory } from '@msd/tiny-llava';
 import { Tokenizer } from '@msd/tokenizer';
-import { acceptGreedy, argmax, argmaxPerRow, compactionIndices, selectRows, treeAttentionMask } from '@msd/verifier';
+import { acceptGreedy, argmax, argmaxPerRow, compactionIndices, selectRows, treeAttentionMask, treePositionIds } from '@msd/verifier';
 import { ImagePreprocessor } from '@msd/vision';
 import { MsdPipeline } from 'msd';
 
@@ -40,12 +40,7 @@ const state = await DraftState.start(draft, draft.emptyCache(), { ...inputs, tar
 while (tokens.length < 48 && !tokens.includes(eosTokenId)) {
   const past = cache.length;
   const { tree } = await state.draft({ depth: 5, branching: 1, totalTokens: 5, stopTokenIds: [eosTokenId] });
-  const verified = await target.forward(
-    cache,
-    tree.tokens,
-    tree.depths.map((depth) => past + depth),
-    treeAttentionMask(tree, past),
-  );
+  const verified = await target.forward(cache, tree.tokens, treePositionIds(tree, past), treeAttentionMask(tree, past));
   const { acceptedNodes, acceptedTokens, bonusToken } = acceptGreedy(tree, argmaxPerRow(verified.logits, vocabSize));
   target.disposeCache(cache);
   cache = await target.compact(verified.cache, compactionIndices(acceptedNodes, past));

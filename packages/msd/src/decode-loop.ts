@@ -1,6 +1,6 @@
-import { causalAttentionMask, MsdError, type DraftTree, type TargetRunner, type TokenTypeTags } from '@msd/core';
+import { causalAttentionMask, MsdError, type TargetRunner, type TokenTypeTags } from '@msd/core';
 import { DraftState, type DraftRunner } from '@msd/draft';
-import { compactionIndices, selectRows, treeAttentionMask } from '@msd/verifier';
+import { compactionIndices, selectRows, treeAttentionMask, treePositionIds } from '@msd/verifier';
 import { throwIfAborted } from './abort';
 import type { ResolvedGenerateOptions } from './generate-options';
 import { GenerationStatsRecorder } from './generation-stats';
@@ -180,7 +180,7 @@ async function speculativeStep<TargetCache, DraftCache>(
 
   // Evaluate it.
   const verifyStarted = performance.now();
-  const verified = await stats.time('verify', () => target.forward(state.cache, tree.tokens, treePositions(tree, past), treeAttentionMask(tree, past)));
+  const verified = await stats.time('verify', () => target.forward(state.cache, tree.tokens, treePositionIds(tree, past), treeAttentionMask(tree, past)));
   const verifyMilliseconds = performance.now() - verifyStarted;
   const acceptance = sampler.accept(tree, verified.logits, state.produced);
 
@@ -207,9 +207,4 @@ async function speculativeStep<TargetCache, DraftCache>(
 function keptTokens(tokens: readonly number[], eosTokenId: number, room: number): number[] {
   const eos = tokens.indexOf(eosTokenId);
   return tokens.slice(0, Math.min(eos >= 0 ? eos + 1 : tokens.length, room));
-}
-
-/** Per-node positions: the committed length plus the node's depth. */
-function treePositions(tree: DraftTree, past: number): Int32Array {
-  return tree.depths.map((depth) => past + depth);
 }

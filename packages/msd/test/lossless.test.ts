@@ -222,7 +222,7 @@ describe('sampling MSD keeps the target’s next-token distribution', () => {
       );
       const root = draftRootFromOutput(draft!, started.output, first);
       const { tree } = await draftTree(draft!, started.cache, root, { depth: 4, branching: 4, totalTokens: 12 });
-      const verified = await target.forward(prefill.cache, tree.tokens, Array.from(treePositionIds(tree, length), Number), treeAttentionMask(tree, length));
+      const verified = await target.forward(prefill.cache, tree.tokens, treePositionIds(tree, length), treeAttentionMask(tree, length));
       const expected = processLogits(verified.logits.subarray(0, manifest.vocabSize), sampling);
       const samples = 4000;
       const observed = new Map<number, number>();

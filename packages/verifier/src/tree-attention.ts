@@ -57,15 +57,15 @@ export function treeAttentionMask(tree: DraftTree, pastLength: number, out?: Flo
  * ```ts
  * import { treePositionIds } from '@msd/verifier';
  *
- * treePositionIds(tree, 4); // BigInt64Array [4n, 5n, 5n] for a root with two children
+ * treePositionIds(tree, 4); // Int32Array [4, 5, 5] for a root with two children
  * ```
  */
-export function treePositionIds(tree: DraftTree, pastLength: number, out?: BigInt64Array): BigInt64Array {
+export function treePositionIds(tree: DraftTree, pastLength: number, out?: Int32Array): Int32Array {
   assertDraftTree(tree);
   assertCount(pastLength, 'pastLength');
   const size = tree.tokens.length;
   if (out) assertCapacity(out, size, 'out');
-  const positions = out ? out.subarray(0, size) : new BigInt64Array(size);
-  for (let node = 0; node < size; node++) positions[node] = BigInt(pastLength + tree.depths[node]!);
+  const positions = out ? out.subarray(0, size) : new Int32Array(size);
+  for (let node = 0; node < size; node++) positions[node] = pastLength + tree.depths[node]!;
   return positions;
 }

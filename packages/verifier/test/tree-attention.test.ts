@@ -64,12 +64,12 @@ describe('treeAttentionMask', () => {
 });
 
 describe('treePositionIds', () => {
-  it('is past length plus depth, as int64', () => {
-    expect(Array.from(treePositionIds(sampleTree, 10))).toEqual([10n, 11n, 11n, 12n, 12n, 13n, 12n]);
-    const buffer = new BigInt64Array(8);
+  it('is past length plus depth', () => {
+    expect(Array.from(treePositionIds(sampleTree, 10))).toEqual([10, 11, 11, 12, 12, 13, 12]);
+    const buffer = new Int32Array(8);
     const positions = treePositionIds(sampleTree, 0, buffer);
     expect(positions.buffer).toBe(buffer.buffer);
-    expect(Array.from(positions)).toEqual([0n, 1n, 1n, 2n, 2n, 3n, 2n]);
+    expect(Array.from(positions)).toEqual([0, 1, 1, 2, 2, 3, 2]);
   });
 });
 
