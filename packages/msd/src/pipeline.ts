@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ConfigError, InvalidArgumentError, MsdError, type ModelManifest, type TreeShape } from '@msd/core';
+import { checkTreeShape, ConfigError, InvalidArgumentError, MsdError, type ModelManifest, type TreeShape } from '@msd/core';
 import { resolveDevice, type CreateSessionOptions, type DeviceName } from '@msd/runtime';
 import { IncrementalDetokenizer, Tokenizer } from '@msd/tokenizer';
 import type { ImagePreprocessor } from '@msd/vision';
@@ -132,6 +132,8 @@ export class MsdPipeline {
         hint: `Available: ${Object.keys(manifest.drafts).join(', ') || 'none'}.`,
       });
     }
+    // A bad default tree fails before any session opens, not at the first generate.
+    if (options.tree !== 'tuned') checkTreeShape({ ...DEFAULT_TREE, ...options.tree }, { maxBranching: draftSpec?.topK, prefix: 'tree.' });
     progress('loading target (vision encoder, embeddings, decoder)');
     const target = await OnnxTargetRunner.load(directory, manifest, session);
     let draft: OnnxDraftRunner | undefined;
@@ -189,6 +191,8 @@ export class MsdPipeline {
   private async *run(options: GenerateOptions): AsyncGenerator<string, GenerateResult> {
     checkGenerateRequest(options, this.limits);
     const resolved = resolveGenerateOptions(options, this.treeShape);
+    // The draft's candidates per row bound the branching: checked here, not after the prefill.
+    if (resolved.speculative && this.draft) checkTreeShape(resolved.tree, { maxBranching: this.draft.candidatesPerRow, prefix: 'tree.' });
     const signal = options.signal;
     if (resolved.speculative && !this.draft && options.speculative === true) {
       throw new InvalidArgumentError({ argument: 'speculative', message: 'Speculative decoding was requested but the pipeline has no draft.' });

@@ -227,6 +227,16 @@ describe('request checks come before the expensive work', () => {
 });
 
 describe('pipeline options', () => {
+  it("a tree wider than the draft's candidates fails before any model call, naming tree.branching", async () => {
+    const wide = await caught(() => pipeline.generate({ ...question, tree: { branching: 11 } }));
+    expect(InvalidArgumentError.isInstance(wide) && wide.argument).toBe('tree.branching');
+    expect((wide as Error).message).toMatch(/from 1 to 10/);
+    const started = performance.now();
+    const atCreate = await caught(() => MsdPipeline.create({ tree: { branching: 11 } }));
+    expect(InvalidArgumentError.isInstance(atCreate) && atCreate.argument).toBe('tree.branching');
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
   it('bad thread counts are typed errors that do not blame the model', async () => {
     const negative = await caught(() => MsdPipeline.create({ session: { intraOpNumThreads: -1 } }));
     expect(InvalidArgumentError.isInstance(negative) && negative.argument).toBe('session.intraOpNumThreads');
