@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import sentencepiece as spm
 
 IMAGE_PLACEHOLDER = "<image>"
+# Ends an assistant turn inside a multi-turn prompt (LLaVA-1.5: `... ASSISTANT: A1</s>USER: Q2 ASSISTANT:`).
+END_OF_TURN = "</s>"
 
 
 @dataclass
@@ -32,14 +34,18 @@ class ConversationEncoder:
         self.sp, self.ids = sp, ids
 
     def encode_prompt(self, text: str) -> list[int]:
-        """BOS + pieces, each `<image>` expanded to image_tokens image ids."""
+        """BOS + pieces, each `<image>` expanded to image_tokens image ids and each `</s>` to EOS."""
         out = [self.ids.bos]
-        pieces = text.split(IMAGE_PLACEHOLDER)
-        for i, piece in enumerate(pieces):
-            if piece:
-                out.extend(self.sp.encode(piece))
-            if i < len(pieces) - 1:
-                out.extend([self.ids.image] * self.ids.image_tokens)
+        turns = text.split(END_OF_TURN)
+        for t, turn in enumerate(turns):
+            pieces = turn.split(IMAGE_PLACEHOLDER)
+            for i, piece in enumerate(pieces):
+                if piece:
+                    out.extend(self.sp.encode(piece))
+                if i < len(pieces) - 1:
+                    out.extend([self.ids.image] * self.ids.image_tokens)
+            if t < len(turns) - 1:
+                out.append(self.ids.eos)
         return out
 
     def encode_question(self, question: str, images: int) -> list[int]:

@@ -93,8 +93,7 @@ def make_split(out: str, split: str, seed: int, single: int, pairs: int, image_s
         index = 0
         all_scenes = []
         for _ in range(total_images):
-            w, h = rng.randint(160, 320), rng.randint(160, 320)
-            scene = scenes.random_scene(rng, w, h)
+            scene = scenes.random_scene(rng, *scenes.random_size(rng))
             images[index] = to_model_pixels(scenes.render(scene), image_size)
             labels["colour"][index], labels["shape"][index] = patch_labels(scene, image_size)
             labels["background"][index] = list(scenes.BACKGROUNDS).index(scene.background)
@@ -104,11 +103,11 @@ def make_split(out: str, split: str, seed: int, single: int, pairs: int, image_s
             progress.update()
         for i in range(single):
             # Several questions per scene: the trainer samples among them each epoch.
-            qa = scenes.questions(all_scenes[i], rng)
+            qa = scenes.conversations(all_scenes[i], rng)
             f.write(json.dumps({"images": [i], "qa": qa}) + "\n")
         for p in range(pairs):
             a, b = single + 2 * p, single + 2 * p + 1
-            qa = scenes.two_image_questions(all_scenes[a], all_scenes[b], rng)
+            qa = scenes.two_image_conversations(all_scenes[a], all_scenes[b], rng)
             f.write(json.dumps({"images": [a, b], "qa": qa}) + "\n")
     np.save(os.path.join(out, f"images-{split}.npy"), images)
     np.savez_compressed(os.path.join(out, f"labels-{split}.npz"), **labels)
@@ -131,8 +130,8 @@ def make_text(out: str, seed: int) -> None:
         # The conversation vocabulary must tokenize well too.
         for _ in range(3000):
             s = scenes.random_scene(rng)
-            for _, q, a in scenes.questions(s, rng):
-                corpus.write(f"USER: {q} ASSISTANT: {a}\n")
+            for _, q, a in scenes.conversations(s, rng) + scenes.two_image_conversations(s, scenes.random_scene(rng), rng):
+                corpus.write(f"USER: {q.replace('</s>', ' ')} ASSISTANT: {a}\n")
 
 
 def run(

@@ -58,7 +58,7 @@ def record(
     seed: int,
     out_name: str,
     answers: str = "target",
-    max_new_tokens: int = 64,
+    max_new_tokens: int = 200,
 ) -> str:
     if answers not in ANSWER_SOURCES:
         raise ValueError(f"answers must be one of {ANSWER_SOURCES}, got {answers!r}")

@@ -132,8 +132,8 @@ def features(args) -> None:
         record(model, encoder, args.run, "train", 24, 24, args.seed, "features-train.npz", args.draft_data, max_new_tokens=8)
         record(model, encoder, args.run, "heldout", 8, 8, args.seed, "features-heldout.npz", args.draft_data, max_new_tokens=8)
     else:
-        record(model, encoder, args.run, "train", 3000, 2000, args.seed, "features-train.npz", args.draft_data)
-        record(model, encoder, args.run, "heldout", 300, 300, args.seed, "features-heldout.npz", args.draft_data)
+        record(model, encoder, args.run, "train", args.feature_samples * 2 // 3, args.feature_samples // 3, args.seed, "features-train.npz", args.draft_data)
+        record(model, encoder, args.run, "heldout", 200, 100, args.seed, "features-heldout.npz", args.draft_data)
 
 
 DRAFTS = {
@@ -447,7 +447,7 @@ def bundle(args) -> None:
     prompt_fixture(args, os.path.join(os.path.dirname(out), "prompt-ids.json") if not args.small else os.path.join(args.run, "prompts.json"))
     heldout = os.path.join(os.path.dirname(out), "heldout")
     shutil.rmtree(heldout, ignore_errors=True)
-    prompt_set(args, heldout, *((4, 2, 2) if args.small else ()))
+    prompt_set(args, heldout, *((4, 2, 2, 4) if args.small else ()))
     print(f"bundled model in {out}; ablation drafts in {ablation_dir}")
 
 
@@ -471,7 +471,7 @@ def prompt_fixture(args, out_path: str) -> None:
     _write_json(out_path, cases)
 
 
-def prompt_set(args, out_dir: str, single: int = 40, pairs: int = 10, text: int = 20) -> None:
+def prompt_set(args, out_dir: str, single: int = 40, pairs: int = 10, text: int = 20, detailed: int = 32) -> None:
     """Held-out prompts for the TypeScript tests and benchmarks: rendered scene images (PNG, their
     original sizes) with questions, two-image prompts, and text-only prompts from held-out packages.
     A seed of its own, so no scene repeats the training data."""
@@ -489,13 +489,25 @@ def prompt_set(args, out_dir: str, single: int = 40, pairs: int = 10, text: int 
         return name
 
     for _ in range(single):
-        scene = scenes.random_scene(rng, rng.randint(160, 320), rng.randint(160, 320))
+        scene = scenes.random_scene(rng, *scenes.random_size(rng))
         kind, question, answer = rng.choice(scenes.questions(scene, rng))
         prompts.append({"kind": kind, "set": "multimodal", "images": [image(scene)], "question": question, "answer": answer})
     for _ in range(pairs):
-        first, second = (scenes.random_scene(rng, rng.randint(160, 320), rng.randint(160, 320)) for _ in range(2))
+        first, second = (scenes.random_scene(rng, *scenes.random_size(rng)) for _ in range(2))
         kind, question, answer = rng.choice(scenes.two_image_questions(first, second, rng))
         prompts.append({"kind": kind, "set": "two-image", "images": [image(first), image(second)], "question": question, "answer": answer})
+    # Long answers, what users mostly ask for: detailed descriptions (half), counting step by step,
+    # comparisons of two objects and of two images. Single-turn, so any chat API can send them.
+    for index in range(detailed):
+        scene = scenes.random_scene(rng, *scenes.random_size(rng))
+        if index % 8 == 7:
+            second = scenes.random_scene(rng, *scenes.random_size(rng))
+            kind, question, answer = scenes.two_image_conversations(scene, second, rng)[-1]
+            prompts.append({"kind": kind, "set": "detailed", "images": [image(scene), image(second)], "question": question, "answer": answer})
+            continue
+        long = [item for item in scenes.long_questions(scene, rng) if item[0] != "follow-up"]
+        kind, question, answer = long[0] if index % 2 == 0 else rng.choice(long)
+        prompts.append({"kind": kind, "set": "detailed", "images": [image(scene)], "question": question, "answer": answer})
     held = [d for d in text_corpus.read_descriptions() if text_corpus.is_held_out(d.package)]
     for d in rng.sample(held, text):
         question, answer = text_corpus.instruction(d, rng)
