@@ -8,7 +8,8 @@ import { InvalidArgumentError } from './errors';
  * ```ts
  * import type { TreeShape } from '@msd/core';
  *
- * const chain: TreeShape = { depth: 5, branching: 1, totalTokens: 5 }; // msd's default on a CPU
+ * const chain: TreeShape = { depth: 5, branching: 1, totalTokens: 5 }; // a fixed chain of 5
+ * const adaptive: TreeShape = { depth: 10, branching: 1, totalTokens: 10, minConfidence: 0.3 }; // as deep as the draft is sure
  * const reference: TreeShape = { depth: 5, branching: 10, totalTokens: 48 }; // EAGLE-2 on a GPU
  * ```
  */
@@ -25,6 +26,14 @@ export interface TreeShape {
   branching: number;
   /** Drafted nodes verified per step, the root not counted (the target checks `totalTokens + 1` positions). */
   totalTokens: number;
+  /**
+   * Adaptive depth (EAGLE-2's dynamic expansion, cut by confidence): a node is expanded only while the
+   * draft's cumulative probability of its path is at least this, so drafting goes as deep as `depth`
+   * where the draft is sure and stops after one or two tokens where it is not, saving the draft calls
+   * and verified positions that would be rejected. A probability in `[0, 1)`; `0` (the default)
+   * always drafts to `depth`.
+   */
+  minConfidence?: number;
 }
 
 /**
@@ -46,7 +55,7 @@ export function checkTreeShape(shape: TreeShape, options: { maxBranching?: numbe
       message: 'The tree shape must be an object with depth, branching and totalTokens.',
     });
   }
-  const field = (name: keyof TreeShape, max = Number.POSITIVE_INFINITY) => {
+  const field = (name: 'depth' | 'branching' | 'totalTokens', max = Number.POSITIVE_INFINITY) => {
     const value = shape[name];
     if (!Number.isInteger(value) || value < 1 || value > max) {
       const range = Number.isFinite(max) ? `an integer from 1 to ${max} (the draft's candidates per row)` : 'a positive integer';
@@ -56,4 +65,12 @@ export function checkTreeShape(shape: TreeShape, options: { maxBranching?: numbe
   field('depth');
   field('branching', options.maxBranching);
   field('totalTokens');
+  const confidence = shape.minConfidence;
+  if (confidence !== undefined && !(typeof confidence === 'number' && confidence >= 0 && confidence < 1)) {
+    throw new InvalidArgumentError({
+      argument: `${prefix}minConfidence`,
+      message: `${prefix}minConfidence must be a probability from 0 (inclusive) to 1 (exclusive), got ${String(confidence)}.`,
+      hint: 'Try 0.1 to 0.4; leave it out to always draft to the full depth.',
+    });
+  }
 }

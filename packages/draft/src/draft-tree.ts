@@ -220,7 +220,8 @@ function checkRoot(root: DraftRoot, hiddenSize: number, topK: number): void {
  *    then score into a `DraftTree` (from `@msd/core`) whose node 0 is the root token.
  *
  * Nodes whose token is in `options.stopTokenIds` stay in the tree but are never expanded (nor kept in
- * a frontier). Candidates with log-probability -Infinity or NaN are dropped. Every cache produced by the rounds
+ * a frontier); so do nodes whose score is below `log(options.minConfidence)` (adaptive depth: the
+ * rounds stop early, with fewer draft calls, once no frontier node is confident enough). Candidates with log-probability -Infinity or NaN are dropped. Every cache produced by the rounds
  * is disposed before returning (also on error); `cache` itself is left untouched.
  *
  * @throws InvalidArgumentError for bad options (see {@link checkDraftTreeOptions}) or a root of the
@@ -244,8 +245,10 @@ export async function draftTree<Cache>(runner: DraftRunner<Cache>, cache: Cache,
   const committed = runner.cacheLength(cache);
   const candidates: Candidate[] = [];
   const stops = new Set(options.stopTokenIds ?? []);
-  // A stop token (EOS) ends the generation: it is a leaf, never expanded.
-  const expandable = (index: number) => !stops.has(candidates[index]!.token);
+  // A stop token (EOS) ends the generation: it is a leaf, never expanded. Neither is a node whose path
+  // the draft itself doubts (adaptive depth): its children would mostly be drafted, verified and rejected.
+  const minScore = options.minConfidence ? Math.log(options.minConfidence) : Number.NEGATIVE_INFINITY;
+  const expandable = (index: number) => !stops.has(candidates[index]!.token) && candidates[index]!.score >= minScore;
   const firstNodes = propose(candidates, -1, 0, 1, root.hidden, root.topkLogprobs, root.topkIds, 0, runner.candidatesPerRow, branching);
   let frontier = firstNodes.filter(expandable);
   const stats: DraftTreeStats = { draftCalls: 0, frontierSizes: [], generatedPerDepth: [1, firstNodes.length], nodesPerDepth: [] };

@@ -206,6 +206,36 @@ describe('draftTree', () => {
     expect(Array.from(wide.tree.tokens).filter((token) => token === 2).length).toBeGreaterThan(0);
   });
 
+  it('adaptive depth: expands a path only while its cumulative probability is at least minConfidence', async () => {
+    // Every row's best child has probability 0.8 (log -0.223), so a chain's path probability is 0.8^d.
+    const calls: number[] = [];
+    const sure = sameCandidatesRunner({ ids: [7, 8], logprobs: [Math.log(0.8), Math.log(0.1)] }, calls);
+    const root = { token: 1, hidden: new Float32Array(2), topkLogprobs: Float32Array.of(Math.log(0.8), Math.log(0.1)), topkIds: Int32Array.of(7, 8) };
+    // 0.8^1..0.8^5 = 0.8, 0.64, 0.51, 0.41, 0.33: nodes down to depth 4 are expanded at 0.4, so the chain stops at depth 5.
+    const adaptive = await draftTree(sure, 0, root, { depth: 12, branching: 1, totalTokens: 12, minConfidence: 0.4 });
+    expect(Array.from(adaptive.tree.depths)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(adaptive.stats.draftCalls).toBe(4);
+    expect(calls).toEqual([1, 1, 1, 1]);
+    // A confident draft goes deeper with a lower threshold; 0 always drafts to the full depth.
+    expect((await draftTree(sure, 0, root, { depth: 12, branching: 1, totalTokens: 12, minConfidence: 0.1 })).tree.tokens.length).toBe(12);
+    expect((await draftTree(sure, 0, root, { depth: 12, branching: 1, totalTokens: 12, minConfidence: 0 })).tree.tokens.length).toBe(13);
+    // A doubtful root: no depth-1 node reaches the threshold, so no draft call at all.
+    calls.length = 0;
+    const doubtful = { ...root, topkLogprobs: Float32Array.of(Math.log(0.3), Math.log(0.2)) };
+    const short = await draftTree(sure, 0, doubtful, { depth: 12, branching: 2, totalTokens: 12, minConfidence: 0.4 });
+    expect(Array.from(short.tree.depths)).toEqual([0, 1, 1]);
+    expect(calls).toEqual([]);
+  });
+
+  it('rejects a minConfidence outside [0, 1) naming it', async () => {
+    const { runner, cache, root } = await setup();
+    for (const minConfidence of [1, -0.1, Number.NaN, '0.3' as unknown as number]) {
+      const error = await draftTree(runner, cache, root, { depth: 3, branching: 2, totalTokens: 5, minConfidence }).catch((caught: unknown) => caught);
+      expect(InvalidArgumentError.isInstance(error), String(minConfidence)).toBe(true);
+      expect((error as InvalidArgumentError).argument).toBe('minConfidence');
+    }
+  });
+
   it('keeps the selection ancestor-closed when a child ties with its parent', async () => {
     // Every node's best child has log-probability 0, so a whole chain ties with the root's best child.
     const fixed = sameCandidatesRunner({ ids: [7, 8], logprobs: [0, -5] });

@@ -29,9 +29,9 @@ Usage:
       Stream the answer of the model (default: the bundled tiny LLaVA) and print statistics.
       Long prompts go through --prompt-file (- reads standard input): arguments over 24 KiB are refused.
 
-  msd bench [--set multimodal|two-image|text-only|all]... [--prompts FILE]... [--limit N]
+  msd bench [--set multimodal|two-image|text-only|detailed|all]... [--prompts FILE]... [--limit N]
             [--rounds R] [--max-new-tokens N] [--temperature T]... [--drafts a,b] [--tuned]
-            [--depth D --branching K --total-tokens N] [--transformers-js DIR] [--model DIR]
+            [--depth D --branching K --total-tokens N --min-confidence P] [--transformers-js DIR] [--model DIR]
             [--device D] [--threads N] [--draft-threads N] [--out DIR] [--json]
       Time msd's autoregressive loop, msd with each draft (and the tuned tree), and
       transformers.js side by side on the same prompts; write a report folder.
@@ -110,6 +110,7 @@ async function main(argv: string[]): Promise<number> {
         depth: { type: 'string' },
         branching: { type: 'string' },
         'total-tokens': { type: 'string' },
+        'min-confidence': { type: 'string' },
         tuned: { type: 'boolean', default: false },
         'transformers-js': { type: 'string' },
         out: { type: 'string' },

@@ -71,10 +71,11 @@ function check(condition: boolean, argument: string, message: string): void {
  * ```ts
  * import { resolveGenerateOptions } from 'msd';
  *
- * resolveGenerateOptions({ maxNewTokens: 32, temperature: 0.7 }, { depth: 4, branching: 4, totalTokens: 12 });
+ * // The second tree is the default when temperature > 0 (sampling accepts more with several candidates per node).
+ * resolveGenerateOptions({ maxNewTokens: 32, temperature: 0.7 }, { depth: 5, branching: 1, totalTokens: 5 }, { depth: 5, branching: 3, totalTokens: 10 });
  * ```
  */
-export function resolveGenerateOptions(options: GenerateOptions, defaultTree: TreeShape): ResolvedGenerateOptions {
+export function resolveGenerateOptions(options: GenerateOptions, defaultTree: TreeShape, samplingTree: TreeShape = defaultTree): ResolvedGenerateOptions {
   check(options !== null && typeof options === 'object', 'options', `generate() takes an options object, got ${options === null ? 'null' : typeof options}.`);
   for (const name of ['maxNewTokens', 'temperature', 'topP', 'topK', 'seed'] as const) {
     const value: unknown = options[name];
@@ -101,7 +102,7 @@ export function resolveGenerateOptions(options: GenerateOptions, defaultTree: Tr
   const topP = options.topP ?? 1;
   const topK = options.topK ?? 0;
   const seed = options.seed ?? 0;
-  const tree = { ...defaultTree, ...options.tree };
+  const tree = { ...(typeof temperature === 'number' && temperature > 0 ? samplingTree : defaultTree), ...options.tree };
   check(Number.isInteger(maxNewTokens) && maxNewTokens >= 1, 'maxNewTokens', `maxNewTokens must be a positive integer, got ${maxNewTokens}.`);
   check(Number.isFinite(temperature) && temperature >= 0, 'temperature', `temperature must be 0 (greedy) or positive, got ${temperature}.`);
   check(topP > 0 && topP <= 1, 'topP', `topP must be in (0, 1], got ${topP}.`);

@@ -46,6 +46,17 @@ export interface GenerationStats {
   decodeTokensPerSecond: number;
   /** All generated tokens over the generation's whole wall time (prompt processing included). */
   tokensPerSecond: number;
+  /**
+   * Milliseconds from the start of the request (tokenizing, image reading included) to the first
+   * token: what a user waits before the answer starts.
+   */
+  timeToFirstTokenMs: number;
+  /**
+   * Where each generated token came from, in order: `'draft'` for a drafted token the target accepted,
+   * `'target'` for one the target produced itself (the prefill's token, a plain step's token, a
+   * speculative step's bonus token). Lets a benchmark split acceptance by the kind of token.
+   */
+  tokenSources: Array<'draft' | 'target'>;
   /** Time split. */
   timings: GenerationTimings;
 }
@@ -75,6 +86,8 @@ export class GenerationStatsRecorder {
   private decodeEnded: number | undefined;
   private accepted = 0;
   private readonly histogram: number[] = [];
+  private firstToken: number | undefined;
+  private readonly sources: Array<'draft' | 'target'> = [];
 
   /** Runs `work` and adds its duration to `phase`. */
   async time<T>(phase: keyof Omit<GenerationTimings, 'total'>, work: () => Promise<T>): Promise<T> {
@@ -113,7 +126,12 @@ export class GenerationStatsRecorder {
   addStep(tokens: number, drafted: number, accepted = 0, kind: { speculative: boolean } = { speculative: drafted > 0 }): void {
     const isPrefill = this.tokens === 0;
     this.tokens += tokens;
-    if (isPrefill) return;
+    const fromDraft = kind.speculative ? Math.min(accepted, tokens) : 0;
+    for (let index = 0; index < tokens; index++) this.sources.push(index < fromDraft ? 'draft' : 'target');
+    if (isPrefill) {
+      this.firstToken ??= performance.now() - this.started;
+      return;
+    }
     this.steps++;
     if (!kind.speculative) return;
     this.speculativeSteps++;
@@ -141,6 +159,8 @@ export class GenerationStatsRecorder {
       acceptedLengthHistogram: Array.from(this.histogram, (count) => count ?? 0),
       decodeTokensPerSecond: decodeMs > 0 ? (decodedTokens * 1000) / decodeMs : 0,
       tokensPerSecond: total > 0 ? (this.tokens * 1000) / total : 0,
+      timeToFirstTokenMs: this.firstToken ?? total,
+      tokenSources: [...this.sources],
       timings: { ...this.timings, overhead: this.timings.overhead + Math.max(0, total - known), total },
     };
   }

@@ -7,7 +7,7 @@
  *
  * @module msd
  */
-export { MsdPipeline, DEFAULT_TREE } from './pipeline';
+export { MsdPipeline, DEFAULT_TREE, DEFAULT_SAMPLING_TREE } from './pipeline';
 export type { PipelineOptions } from './pipeline';
 export { PipelineStream } from './generation-stream';
 export type { GenerateResult, GenerationStream, StreamHost } from './generation-stream';

@@ -35,8 +35,18 @@ export interface PipelineOptions {
    * and thread count (falls back to {@link DEFAULT_TREE}, with a progress message, when none is cached).
    */
   tree?: Partial<TreeShape> | 'tuned';
+  /**
+   * Default tree shape of sampled requests (temperature > 0): see {@link DEFAULT_SAMPLING_TREE}. A
+   * request's own `tree` overrides both defaults.
+   */
+  samplingTree?: Partial<TreeShape>;
   /** Called while models load, for progress output. */
   onProgress?: (message: string) => void;
+  /**
+   * Runs one short image request at load (default true), so the first user request is not slower
+   * than the next ones (onnxruntime does its first-run work then). Costs one short generation.
+   */
+  warmUp?: boolean;
   /** Safety limits, checked before any expensive work (see {@link PipelineLimits} for the defaults). */
   limits?: Partial<PipelineLimits>;
 }
@@ -49,6 +59,14 @@ export interface PipelineOptions {
  * verify, run `msd tune` (`tree: 'tuned'`).
  */
 export const DEFAULT_TREE: TreeShape = { depth: 5, branching: 1, totalTokens: 5 };
+
+/**
+ * Default tree of sampled requests (temperature > 0): several candidates per node. At temperature 1
+ * the target's token is often not the draft's best guess but its second or third, and the lossless
+ * multi-candidate acceptance (`acceptSampling` of `@msd/verifier`) tries each child in turn, so
+ * width pays there where it does not at temperature 0.
+ */
+export const DEFAULT_SAMPLING_TREE: TreeShape = { depth: 4, branching: 3, totalTokens: 9 };
 
 /**
  * Multimodal speculative decoding of a vision-language model: tokenizer, image preprocessing, the
@@ -84,6 +102,8 @@ export class MsdPipeline {
     readonly draft: OnnxDraftRunner | undefined,
     /** The default tree shape of each step. */
     readonly treeShape: TreeShape,
+    /** The default tree shape of each step of a sampled request (temperature > 0). */
+    readonly samplingTreeShape: TreeShape,
     /** The execution provider in use. */
     readonly device: DeviceName,
     /** The safety limits requests are checked against. */
@@ -134,6 +154,11 @@ export class MsdPipeline {
     }
     // A bad default tree fails before any session opens, not at the first generate.
     if (options.tree !== 'tuned') checkTreeShape({ ...DEFAULT_TREE, ...options.tree }, { maxBranching: draftSpec?.topK, prefix: 'tree.' });
+    if (options.samplingTree !== undefined && (options.samplingTree === null || typeof options.samplingTree !== 'object')) {
+      throw new InvalidArgumentError({ argument: 'samplingTree', message: 'samplingTree must be an object with depth, branching and totalTokens.' });
+    }
+    const samplingTree = { ...DEFAULT_SAMPLING_TREE, ...options.samplingTree };
+    checkTreeShape(samplingTree, { maxBranching: draftSpec?.topK, prefix: 'samplingTree.' });
     progress('loading target (vision encoder, embeddings, decoder)');
     const target = await OnnxTargetRunner.load(directory, manifest, session);
     let draft: OnnxDraftRunner | undefined;
@@ -148,8 +173,19 @@ export class MsdPipeline {
     }
     const tree =
       options.tree === 'tuned' ? await tunedTree(directory, device, options.session?.intraOpNumThreads ?? 0, progress) : { ...DEFAULT_TREE, ...options.tree };
+    if (options.warmUp ?? true) {
+      progress('warming up');
+      const { warmUp } = await import('./warm-up');
+      try {
+        const { imageTokensPerImage, eosTokenId } = manifest;
+        await warmUp({ tokenizer, preprocessor, target, draft, imageTokensPerImage, eosTokenId });
+      } catch (error) {
+        await Promise.all([target.close(), draft?.close()]);
+        throw error;
+      }
+    }
     progress('ready');
-    return new MsdPipeline(tokenizer, preprocessor, target, draft, tree, device, limits);
+    return new MsdPipeline(tokenizer, preprocessor, target, draft, tree, samplingTree, device, limits);
   }
 
   /**
@@ -190,7 +226,7 @@ export class MsdPipeline {
   /** Checks the request, then runs it: everything cheap before anything expensive. */
   private async *run(options: GenerateOptions): AsyncGenerator<string, GenerateResult> {
     checkGenerateRequest(options, this.limits);
-    const resolved = resolveGenerateOptions(options, this.treeShape);
+    const resolved = resolveGenerateOptions(options, this.treeShape, this.samplingTreeShape);
     // The draft's candidates per row bound the branching: checked here, not after the prefill.
     if (resolved.speculative && this.draft) checkTreeShape(resolved.tree, { maxBranching: this.draft.candidatesPerRow, prefix: 'tree.' });
     const signal = options.signal;

@@ -185,9 +185,15 @@ describe('markdownReport', () => {
     ]);
     for (const method of METHODS) expect(markdown).toContain(`| ${method} |`);
     expect(markdown).toContain(
-      '| msd + msd draft (tuned tree) | 167.9 (150.2–180.6) | 1.84x | 84.0 (1.84x) | 2.80 (2.79) | 0.92 / 0.71 / 0.45 | 3/120 | 0.0 / 9.5 / 240.2 / 12.1 | 412 | 6/6 |',
+      '| msd + msd draft (tuned tree) | 167.9 (150.2–180.6) | 1.84x | 84.0 (1.84x) | 41.5 | 62.5 | 2.80 (2.79) | 75% / 90% | 0.92 / 0.71 / 0.45 | 3/120 | 0.0 / 9.5 / 240.2 / 12.1 | 412 | 6/6 |',
     );
-    expect(markdown).toContain('| transformers.js | 60.4 (55.0–66.0) | 0.66x | 30.2 (0.66x) | – | – | – | – (total 980.0) | 655 | 6/6 |');
+    expect(markdown).toContain('| transformers.js | 60.4 (55.0–66.0) | 0.66x | 30.2 (0.66x) | – | – | – | – | – | – | – (total 980.0) | 655 | 6/6 |');
+  });
+
+  it('leads with a headline table of end-to-end ratio, time to first token and the split acceptance', () => {
+    const headline = markdown.slice(markdown.indexOf('## Headline'), markdown.indexOf('## Decode speed'));
+    expect(headline).toContain('| set | temperature | answer tokens | end-to-end ratio | decode ratio | time to first token ms |');
+    expect(headline).toMatch(/\| multimodal \| 0 \| 62\.5 \| \*\*[0-9.]+x\*\* \| [0-9.]+x \| 41\.5 \/ – \| [0-9.]+ \([0-9.]+\) \| 75% \/ 90% \|/);
   });
 
   it('embeds the charts by relative file name and shows the tuning and the notes', () => {
@@ -443,6 +449,9 @@ function speculativeResult(method: string, set: string, temperature: number, slo
     steps: 120,
     stepsWithoutDrafting: 3,
     timings: { vision: 40, prefill: 60, draftPrefill: 0, draft: 9.5, verify: 240.2, overhead: 12.1, total: 361.8 },
+    timeToFirstTokenMs: spreadOf([40, 41.5, 43]),
+    answerTokens: 62.5,
+    acceptanceByTokenKind: { image: { tokens: 40, fromDraft: 30 }, other: { tokens: 160, fromDraft: 144 } },
     peakRssMiB: 412,
     ...(temperature === 0 ? { identicalToReference: { identical: 6, total: 6 } } : {}),
   };

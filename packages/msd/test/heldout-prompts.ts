@@ -5,7 +5,7 @@ import { tinyLlavaDirectory } from '@msd/tiny-llava';
 /** One held-out prompt of the bundled model's prompt set (written by the toolchain's bundle stage). */
 export interface HeldoutPrompt {
   kind: string;
-  set: 'multimodal' | 'two-image' | 'text-only';
+  set: 'multimodal' | 'two-image' | 'text-only' | 'detailed';
   images: string[];
   question: string;
   answer: string;

@@ -13,11 +13,16 @@ afterAll(async () => {
   await pipeline?.close();
 });
 
+const ADAPTIVE_TREES = [
+  { depth: 10, branching: 1, totalTokens: 10, minConfidence: 0.3 },
+  { depth: 6, branching: 3, totalTokens: 10, minConfidence: 0.05 },
+];
+
 describe('greedy MSD is token-for-token the target’s greedy decoding', () => {
   it('on every held-out prompt (one image, two images, text only)', async () => {
     const prompts = heldoutPrompts();
     expect(prompts.length).toBeGreaterThanOrEqual(50);
-    const counts: Record<string, [number, number]> = { multimodal: [0, 0], 'two-image': [0, 0], 'text-only': [0, 0] };
+    const counts: Record<string, [number, number]> = { multimodal: [0, 0], 'two-image': [0, 0], 'text-only': [0, 0], detailed: [0, 0] };
     let tau = 0;
     for (const prompt of prompts) {
       const options = { prompt: prompt.question, images: prompt.images, maxNewTokens: 40 };
@@ -29,6 +34,9 @@ describe('greedy MSD is token-for-token the target’s greedy decoding', () => {
       count[1]++;
       tau += speculative.stats.tau;
       expect(speculative.tokenIds, `${prompt.set}: ${prompt.question}`).toEqual(plain.tokenIds);
+      // Adaptive depth (minConfidence) and a wide tree drop and add nodes, never change tokens.
+      const adaptive = await pipeline.generate({ ...options, tree: ADAPTIVE_TREES[count[1] % 2]! });
+      expect(adaptive.tokenIds, `adaptive tree, ${prompt.set}: ${prompt.question}`).toEqual(plain.tokenIds);
     }
     console.log('lossless greedy (identical / prompts):', JSON.stringify(counts), 'mean tau', (tau / prompts.length).toFixed(2));
   });

@@ -22,6 +22,7 @@ export interface BenchCommandOptions extends PromptSelection {
   depth?: string;
   branching?: string;
   'total-tokens'?: string;
+  'min-confidence'?: string;
   tuned?: boolean;
   'transformers-js'?: string;
   out?: string;
@@ -41,6 +42,7 @@ export async function runBench(options: BenchCommandOptions, command: string): P
     ...(options.depth ? { depth: numberOption(options.depth, 'depth')! } : {}),
     ...(options.branching ? { branching: numberOption(options.branching, 'branching')! } : {}),
     ...(options['total-tokens'] ? { totalTokens: numberOption(options['total-tokens'], 'total-tokens')! } : {}),
+    ...(options['min-confidence'] ? { minConfidence: numberOption(options['min-confidence'], 'min-confidence')! } : {}),
   };
   const tuning = options.tuned ? await readTuning(await tuningKeyFor(modelDirectory, device, threads)) : undefined;
   if (options.tuned && !tuning)
@@ -99,8 +101,10 @@ function summary(results: readonly MethodResult[]): string {
     heading = current;
     const identical = result.identicalToReference ? `  identical ${result.identicalToReference.identical}/${result.identicalToReference.total}` : '';
     const tau = result.kind === 'speculative' ? `  tau ${result.tau.median.toFixed(2)}` : '';
+    const firstToken = result.timeToFirstTokenMs?.count ? `  first token ${result.timeToFirstTokenMs.median.toFixed(1)} ms` : '';
+    const endToEnd = `  end to end ${(result.endToEndRatio ?? 0).toFixed(2)}x`;
     lines.push(
-      `  ${result.method.padEnd(40)} ${result.tokensPerSecond.median.toFixed(1).padStart(7)} tok/s  ${result.ratioToFastestAutoregressive.toFixed(2)}x${tau}${identical}`,
+      `  ${result.method.padEnd(40)} ${result.tokensPerSecond.median.toFixed(1).padStart(7)} tok/s  decode ${result.ratioToFastestAutoregressive.toFixed(2)}x${endToEnd}${firstToken}${tau}${identical}`,
     );
   }
   return lines.join('\n');

@@ -9,7 +9,7 @@ export interface PromptSelection {
   limit?: string;
 }
 
-const SETS = ['multimodal', 'two-image', 'text-only'];
+const SETS = ['multimodal', 'two-image', 'text-only', 'detailed'];
 
 /**
  * The held-out prompts of the chosen sets (`--set`, default all three; `--limit` per set) beside the

@@ -1,5 +1,6 @@
 import type { TreeShape } from '@msd/core';
 import type { GenerationTimings } from '../../generation-stats';
+import type { AcceptanceByKind } from './token-kinds';
 
 /** Median and spread of a sample. */
 export interface Spread {
@@ -63,6 +64,36 @@ export interface MethodResult {
   peakRssMiB: number;
   /** At temperature 0: generations whose tokens equal the reference method's (msd autoregressive). */
   identicalToReference?: { identical: number; total: number };
+  /**
+   * Milliseconds from the request to its first token (what a user waits before the answer starts);
+   * empty for a baseline timed as a black box. Absent in reports from before it was measured.
+   *
+   * @example
+   * ```ts
+   * result.timeToFirstTokenMs?.median; // 41.3
+   * ```
+   */
+  timeToFirstTokenMs?: Spread;
+  /**
+   * Mean generated tokens per answer (EOS not counted).
+   *
+   * @example
+   * ```ts
+   * result.answerTokens; // 62.4
+   * ```
+   */
+  answerTokens?: number;
+  /**
+   * Speculative methods: tokens of image-dependent words (colours, shapes, sizes, places, counts; see
+   * `IMAGE_DEPENDENT_WORDS`) and of all other words, with how many of each the draft supplied.
+   *
+   * @example
+   * ```ts
+   * const { image } = result.acceptanceByTokenKind!;
+   * console.log(image.fromDraft / image.tokens); // share of image-dependent tokens the draft got right
+   * ```
+   */
+  acceptanceByTokenKind?: AcceptanceByKind;
 }
 
 /** One point of a measured cost curve. */

@@ -16,7 +16,10 @@ const COLUMNS = [
   'decode tok/s median (p10–p90)',
   'ratio',
   'end-to-end tok/s (ratio)',
+  'time to first token ms',
+  'answer tokens',
   'tau median (mean)',
+  'from the draft: image words / other',
   'acceptance by depth',
   'steps without drafting',
   'draft prefill / draft / verify / overhead ms',
@@ -43,6 +46,7 @@ export function markdownReport(report: BenchmarkReport, charts: ReportCharts): s
   const sections = [
     header(report),
     settingsSection(report.settings),
+    headlineSection(report.results, report.settings),
     tokensPerSecondSection(charts.tokensPerSecond),
     resultsSection(report.results, report.settings),
     image('Tokens per target step (tau) per generation', charts.tau, '## Tau distribution'),
@@ -121,12 +125,75 @@ function resultRow(result: MethodResult): string[] {
     `${fixed(speed.median, 1)} (${fixed(speed.p10, 1)}–${fixed(speed.p90, 1)})`,
     `${fixed(result.ratioToFastestAutoregressive, 2)}x`,
     `${fixed(result.endToEndTokensPerSecond?.median ?? 0, 1)} (${fixed(result.endToEndRatio ?? 0, 2)}x)`,
+    result.timeToFirstTokenMs?.count ? fixed(result.timeToFirstTokenMs.median, 1) : '–',
+    result.answerTokens === undefined ? '–' : fixed(result.answerTokens, 1),
     speculative ? `${fixed(result.tau.median, 2)} (${fixed(result.tau.mean, 2)})` : '–',
+    speculative ? kindShares(result) : '–',
     speculative && result.acceptanceByDepth.length > 0 ? result.acceptanceByDepth.map((share) => fixed(share, 2)).join(' / ') : '–',
     speculative && result.steps !== undefined ? `${result.stepsWithoutDrafting ?? 0}/${result.steps}` : '–',
     timeSplit(result),
     fixed(result.peakRssMiB, 0),
     result.identicalToReference ? `${result.identicalToReference.identical}/${result.identicalToReference.total}` : '–',
+  ];
+}
+
+function kindShares(result: MethodResult): string {
+  const kinds = result.acceptanceByTokenKind;
+  if (!kinds) return '–';
+  const share = (bucket: { tokens: number; fromDraft: number }) => (bucket.tokens ? `${fixed((100 * bucket.fromDraft) / bucket.tokens, 0)}%` : '–');
+  return `${share(kinds.image)} / ${share(kinds.other)}`;
+}
+
+/**
+ * What a user waits for, first: per temperature and set, the default draft's end-to-end and decode
+ * ratios, the time to the first token against autoregressive decoding, answer length and tau.
+ */
+function headlineSection(results: readonly MethodResult[], settings: BenchmarkReport['settings']): string[] {
+  const speculative = results.find((result) => result.kind === 'speculative');
+  if (!speculative) return [];
+  const method = speculative.method;
+  const rows: string[][] = [];
+  for (const temperature of ordered(
+    settings.temperatures,
+    results.map((result) => result.temperature),
+  )) {
+    for (const set of ordered(
+      settings.sets,
+      results.map((result) => result.set),
+    )) {
+      const mine = results.find((result) => result.method === method && result.temperature === temperature && result.set === set);
+      const plain = results.find((result) => result.kind === 'autoregressive' && result.temperature === temperature && result.set === set);
+      if (!mine) continue;
+      rows.push([
+        escapeText(set),
+        String(temperature),
+        mine.answerTokens === undefined ? '–' : fixed(mine.answerTokens, 1),
+        `**${fixed(mine.endToEndRatio ?? 0, 2)}x**`,
+        `${fixed(mine.ratioToFastestAutoregressive, 2)}x`,
+        `${mine.timeToFirstTokenMs?.count ? fixed(mine.timeToFirstTokenMs.median, 1) : '–'} / ${plain?.timeToFirstTokenMs?.count ? fixed(plain.timeToFirstTokenMs.median, 1) : '–'}`,
+        `${fixed(mine.tau.median, 2)} (${fixed(mine.tau.mean, 2)})`,
+        kindShares(mine),
+      ]);
+    }
+  }
+  return [
+    '## Headline',
+    '',
+    `${escapeText(method)} against the fastest autoregressive decoder: end to end (what a user waits for, prompt processing included), decode only, and the time to the first token (median ms, speculative / autoregressive).`,
+    '',
+    ...table(
+      [
+        'set',
+        'temperature',
+        'answer tokens',
+        'end-to-end ratio',
+        'decode ratio',
+        'time to first token ms',
+        'tau median (mean)',
+        'from the draft: image words / other',
+      ],
+      rows,
+    ),
   ];
 }
 

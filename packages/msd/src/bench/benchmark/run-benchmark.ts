@@ -8,6 +8,7 @@ import { MsdPipeline } from '../../pipeline';
 import type { BenchmarkReport, MethodResult, PhaseTimes, TuningSummary } from './benchmark-report';
 import type { BenchmarkPrompt } from './benchmark-prompts';
 import { spread } from './spread';
+import { acceptanceByKind, imageDependentTokens, type AcceptanceByKind } from './token-kinds';
 import { bundledModelDirectory } from '../../bundled-model';
 
 /** A decoder the benchmark can time: msd itself, or another library behind the same small interface. */
@@ -86,6 +87,10 @@ interface Sample {
   steps: number;
   plainSteps: number;
   timings: PhaseTimes;
+  /** Milliseconds to the first token (NaN for a baseline timed as a black box). */
+  timeToFirstTokenMs: number;
+  /** Tokens per kind, and those the draft supplied (undefined for non-msd methods). */
+  kinds?: AcceptanceByKind;
 }
 
 const REFERENCE = 'msd autoregressive';
@@ -188,8 +193,11 @@ function msdMethods(
   tuning: TuningSummary | undefined,
   maxNewTokens: number,
 ): Method[] {
+  const decodeText = (ids: number[]) => first.tokenizer.decode(ids, { skipSpecialTokens: true });
   const fromStats = (tokenIds: number[], stats: GenerationStats, speculative: boolean): Sample => ({
     tokenIds,
+    timeToFirstTokenMs: stats.timeToFirstTokenMs,
+    ...(speculative ? { kinds: acceptanceByKind(imageDependentTokens(tokenIds, decodeText), stats.tokenSources) } : {}),
     tokensPerSecond: stats.decodeTokensPerSecond,
     endToEndTokensPerSecond: stats.tokensPerSecond,
     tau: stats.tau,
@@ -250,6 +258,7 @@ function baselineMethod(baseline: BenchmarkBaseline, maxNewTokens: number): Meth
         steps: tokenIds.length,
         plainSteps: 0,
         timings: { ...empty, total: totalMilliseconds },
+        timeToFirstTokenMs: Number.NaN,
       };
     },
   };
@@ -332,12 +341,27 @@ function summarize(methods: Method[], measured: Measured, temperature: number): 
         steps: mine.reduce((total, sample) => total + sample.steps, 0),
         stepsWithoutDrafting: mine.reduce((total, sample) => total + sample.plainSteps, 0),
         timings: meanTimings(mine.map((sample) => sample.timings)),
+        timeToFirstTokenMs: spread(mine.map((sample) => sample.timeToFirstTokenMs).filter(Number.isFinite)),
+        answerTokens: mine.reduce((total, sample) => total + sample.tokenIds.length, 0) / Math.max(1, mine.length),
+        ...(method.kind === 'speculative' ? { acceptanceByTokenKind: sumKinds(mine) } : {}),
         peakRssMiB: measured.peakRss[m]! / 2 ** 20,
         ...(identical !== undefined ? { identicalToReference: { identical, total: indices.length } } : {}),
       });
     }
   }
   return results;
+}
+
+function sumKinds(samples: readonly Sample[]): AcceptanceByKind {
+  const total: AcceptanceByKind = { image: { tokens: 0, fromDraft: 0 }, other: { tokens: 0, fromDraft: 0 } };
+  for (const kinds of samples.map((sample) => sample.kinds)) {
+    if (!kinds) continue;
+    for (const key of ['image', 'other'] as const) {
+      total[key].tokens += kinds[key].tokens;
+      total[key].fromDraft += kinds[key].fromDraft;
+    }
+  }
+  return total;
 }
 
 function sameTokens(a: readonly number[], b: readonly number[]): boolean {
