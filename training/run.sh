@@ -6,18 +6,19 @@
 # export stages always on Debian's torch 1.13, whose TorchScript ONNX exporter the graphs and their
 # parity cases are pinned to. Without the venv everything runs on Debian's Python.
 set -euo pipefail
-cd "$(dirname "$0")"
+# Paths on the command line (--run, --from-bundle) are the caller's: no cd.
+here=$(cd "$(dirname "$0")" && pwd)
 # OpenBLAS misdetects some virtual CPUs as "Prescott" (SSE3 only) and runs matmuls ~7x slower.
 # Name the core it should use when the CPU has the instructions and nobody chose already.
 if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
   if grep -q -m1 -w avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
   elif grep -q -m1 -w avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
 fi
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
 export_python=/usr/bin/python3
 train_python=${MSD_TRAIN_PYTHON:-}
 if [ -z "$train_python" ]; then
-  if [ -x .venv/bin/python ]; then train_python=$PWD/.venv/bin/python; else train_python=$export_python; fi
+  if [ -x "$here/.venv/bin/python" ]; then train_python=$here/.venv/bin/python; else train_python=$export_python; fi
 fi
 
 python_for() {

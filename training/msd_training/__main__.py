@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         default="target",
         help="answers the draft learns from: the target's own greedy answers (self-distillation) or the dataset's",
     )
+    parser.add_argument(
+        "--from-bundle",
+        metavar="DIR",
+        help="export-transformersjs: convert a bundled model directory (e.g. packages/tiny-llava/model) instead of the run's checkpoint",
+    )
     parser.add_argument("--small", action="store_true", help="tiny sizes for tests and smoke runs")
     args = parser.parse_args(argv)
     os.makedirs(args.run, exist_ok=True)

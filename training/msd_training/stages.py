@@ -408,10 +408,15 @@ def _hf_model_files(args, model, out: str) -> None:
 def export_transformersjs(args) -> None:
     """The target in transformers.js's LLaVA layout, in <run>/model-transformersjs/: the baseline the
     benchmarks run `@huggingface/transformers`' generate() on (same weights as the bundle)."""
-    from .transformersjs_export import export_transformersjs as export
+    from .transformersjs_export import export_transformersjs as export, export_transformersjs_from_bundle
 
-    model = _load_target(args)
     out = os.path.join(args.run, "model-transformersjs")
+    if args.from_bundle:
+        # No checkpoint needed: the bundled graphs themselves, with a 2D-mask front end on the decoder.
+        paths = export_transformersjs_from_bundle(args.from_bundle, out)
+        print(f"exported {list(paths)} from the bundle {args.from_bundle} to {out}")
+        return
+    model = _load_target(args)
     paths = export(model, out, lambda directory: _hf_model_files(args, model, directory))
     print(f"exported {list(paths)} and transformers.js's config files to {out}")
 

@@ -191,3 +191,83 @@ def export_transformersjs(
     write_hf_files(out_dir)
     adapt_model_files(model.config, out_dir)
     return paths
+
+
+def merged_decoder_from_bundle(decoder_path: str, out_path: str, heads: int, head_dim: int) -> None:
+    """``decoder_model_merged.onnx`` from the bundle's ``decoder_model.onnx``, without the PyTorch checkpoint.
+
+    The bundled graph takes msd's 4D additive mask; a few nodes in front of it build that mask from
+    transformers.js's 2D ``attention_mask`` exactly as `padding_causal_mask` does (position ``past + t``
+    sees the real keys up to itself, blocked entries get float32's minimum), and the past inputs get
+    the fixed head counts transformers.js shapes its empty first past from. The weights are the
+    bundle's own bytes, so `msd bench --transformers-js` can be reproduced from what is committed.
+    """
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(decoder_path)
+    graph = model.graph
+    old = next(i for i in graph.input if i.name == "attention_mask")
+    inner = "attention_mask_4d"
+    for node in graph.node:
+        node.input[:] = [inner if name == "attention_mask" else name for name in node.input]
+    graph.input.remove(old)
+    position = [i.name for i in graph.input].index("position_ids") + 1
+    graph.input.insert(position, helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"]))
+
+    def constant(name: str, value) -> str:
+        graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    zero, one = constant("tjs_zero", np.int64(0)), constant("tjs_one", np.int64(1))
+    axis0, axis1 = constant("tjs_axis0", np.array([0], np.int64)), constant("tjs_axis1", np.array([1], np.int64))
+    open_value, blocked = constant("tjs_open", np.float32(0)), constant("tjs_blocked", np.float32(np.finfo(np.float32).min))
+    nodes = [
+        helper.make_node("Shape", ["attention_mask"], ["tjs_mask_shape"]),
+        helper.make_node("Gather", ["tjs_mask_shape", one], ["tjs_total"], axis=0),
+        helper.make_node("Shape", ["inputs_embeds"], ["tjs_embeds_shape"]),
+        helper.make_node("Gather", ["tjs_embeds_shape", one], ["tjs_new"], axis=0),
+        helper.make_node("Sub", ["tjs_total", "tjs_new"], ["tjs_past"]),
+        helper.make_node("Range", [zero, "tjs_new", one], ["tjs_rows"]),
+        helper.make_node("Add", ["tjs_rows", "tjs_past"], ["tjs_query"]),
+        helper.make_node("Unsqueeze", ["tjs_query", axis1], ["tjs_query_column"]),
+        helper.make_node("Range", [zero, "tjs_total", one], ["tjs_key"]),
+        helper.make_node("Unsqueeze", ["tjs_key", axis0], ["tjs_key_row"]),
+        helper.make_node("LessOrEqual", ["tjs_key_row", "tjs_query_column"], ["tjs_causal"]),
+        helper.make_node("Unsqueeze", ["tjs_causal", axis0], ["tjs_causal_batch"]),
+        helper.make_node("Equal", ["attention_mask", zero], ["tjs_padding"]),
+        helper.make_node("Not", ["tjs_padding"], ["tjs_real"]),
+        helper.make_node("Unsqueeze", ["tjs_real", axis1], ["tjs_real_rows"]),
+        helper.make_node("And", ["tjs_causal_batch", "tjs_real_rows"], ["tjs_allowed"]),
+        helper.make_node("Where", ["tjs_allowed", open_value, blocked], ["tjs_mask_3d"]),
+        helper.make_node("Unsqueeze", ["tjs_mask_3d", axis1], [inner]),
+    ]
+    for index, node in enumerate(nodes):
+        graph.node.insert(index, node)
+    for value in graph.input:
+        if value.name.startswith("past_key_values."):
+            dims = value.type.tensor_type.shape.dim
+            dims[1].ClearField("dim_param")
+            dims[1].dim_value = heads
+            dims[3].ClearField("dim_param")
+            dims[3].dim_value = head_dim
+    onnx.checker.check_model(model)
+    onnx.save(model, out_path)
+
+
+def export_transformersjs_from_bundle(bundle_dir: str, out_dir: str) -> dict[str, str]:
+    """The transformers.js directory from a bundled msd model directory alone (what `packages/tiny-llava/model` holds)."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.makedirs(os.path.join(out_dir, "onnx"))
+    for name in os.listdir(bundle_dir):
+        if name.endswith(".json") and name != "manifest.json":
+            shutil.copy(os.path.join(bundle_dir, name), os.path.join(out_dir, name))
+    paths = {name: os.path.join(out_dir, "onnx", f"{name}.onnx") for name in GRAPHS}
+    for name in ("vision_encoder", "embed_tokens"):
+        shutil.copy(os.path.join(bundle_dir, "onnx", f"{name}.onnx"), paths[name])
+    config = LlavaConfig.from_dict(_read_json(os.path.join(bundle_dir, "config.json")))
+    t = config.text_config
+    merged_decoder_from_bundle(os.path.join(bundle_dir, "onnx", "decoder_model.onnx"), paths["decoder_model_merged"], t.num_key_value_heads, t.head_dim)
+    adapt_model_files(config, out_dir)
+    return paths

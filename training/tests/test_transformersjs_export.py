@@ -135,3 +135,26 @@ def test_merged_decoder_matches_the_target_decoder(run_dir):
         logits2, _, _ = lm(step, torch.tensor([[7]]), torch.zeros(1, 1, 1, 8), presents)
         stepped = merged(step, torch.ones(1, 8, dtype=torch.int64), torch.tensor([[7]]), *flat, torch.tensor(1))
         assert torch.allclose(stepped[0], logits2, atol=1e-5)
+
+
+def test_from_bundle_needs_no_checkpoint(run_dir, tmp_path):
+    """`export-transformersjs --from-bundle DIR`: the bundle's own graphs, a 2D-mask front end on the decoder.
+
+    Its numerics (identical greedy tokens against msd) are checked by packages/msd/bench/check-transformers-js.ts."""
+    from msd_training.transformersjs_export import merged_decoder_from_bundle
+
+    assert main(["export-target", "--run", run_dir, "--small"]) == 0
+    merged = str(tmp_path / "merged.onnx")
+    head_dim = TEXT["hidden_size"] // TEXT["num_attention_heads"]
+    merged_decoder_from_bundle(os.path.join(run_dir, "model", "onnx", "decoder_model.onnx"), merged, TEXT["num_key_value_heads"], head_dim)
+    graph = onnx.load(merged).graph
+    initializers = {i.name for i in graph.initializer}
+    by_name = {i.name: i for i in graph.input if i.name not in initializers}
+    assert list(by_name)[:3] == ["inputs_embeds", "position_ids", "attention_mask"]
+    assert by_name["attention_mask"].type.tensor_type.elem_type == TensorProto.INT64
+    assert _dims(by_name["attention_mask"]) == ["batch_size", "total_sequence_length"]
+    assert _dims(by_name["past_key_values.0.key"]) == ["batch_size", TEXT["num_key_value_heads"], "past_sequence_length", head_dim]
+    # The old 4D input is now computed inside the graph, and nothing reads a graph input by its old name.
+    produced = {name for node in graph.node for name in node.output}
+    assert "attention_mask_4d" in produced
+    assert [o.name for o in graph.output][:1] == ["logits"]

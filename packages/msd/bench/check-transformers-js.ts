@@ -5,9 +5,9 @@
  * as msd's own autoregressive greedy decoding of the bundled model (same weights). Prints identical
  * counts and both methods' tokens per second; exits 1 if a prompt or its tokens differ.
  *
- *   training/run.sh export-transformersjs --run "$PWD/training/runs/default"   # needs target.ckpt + sp.model there
+ *   training/run.sh export-transformersjs --from-bundle packages/tiny-llava/model --run /tmp/tjs   # from the committed bundle
  *   pnpm exec tsx --conditions=@msd/source packages/msd/bench/check-transformers-js.ts \
- *     --model-dir training/runs/default/model-transformersjs [--msd-model DIR] [--per-set 4,3,3] [--max-new-tokens 48] [--threads 2]
+ *     --model-dir /tmp/tjs/model-transformersjs [--msd-model DIR] [--per-set 4,3,3] [--max-new-tokens 48] [--threads 2]
  *     [--tjs-session msd|defaults]
  *
  * A second transformers.js instance runs with transformers.js's own image processor (no LLaVA
