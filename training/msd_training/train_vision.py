@@ -39,20 +39,47 @@ class VisionPretrainer(nn.Module):
         self.shape = nn.Linear(d, len(scenes.SHAPES) + 2)
         self.background = nn.Linear(d, len(scenes.BACKGROUNDS))
         self.count = nn.Linear(d, COUNT_CLASSES)
+        self.object_shape = nn.Linear(d, len(scenes.SHAPES) + 2)
 
     def forward(self, pixel_values: torch.Tensor) -> dict[str, torch.Tensor]:
         patches = self.tower(pixel_values)[:, 1:]  # drop CLS, as the "default" feature strategy does
         pooled = patches.mean(1)
-        return {"colour": self.colour(patches), "shape": self.shape(patches), "background": self.background(pooled), "count": self.count(pooled)}
+        return {
+            "patches": patches,
+            "colour": self.colour(patches),
+            "shape": self.shape(patches),
+            "background": self.background(pooled),
+            "count": self.count(pooled),
+        }
 
 
-def losses(outputs: dict[str, torch.Tensor], labels: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {
+def object_groups(colour: torch.Tensor, shape: torch.Tensor) -> list[tuple[int, torch.Tensor, int]]:
+    """(image, patch mask, shape class) of every object: (colour, shape) pairs are unique within a scene,
+    so the patches labelled with one pair are one object's."""
+    groups = []
+    padding = len(scenes.SHAPES) + 1
+    for image in range(colour.shape[0]):
+        on_object = (shape[image] > 0) & (shape[image] < padding)
+        keys = colour[image] * 16 + shape[image]
+        for key in torch.unique(keys[on_object]).tolist():
+            groups.append((image, keys == key, key % 16))
+    return groups
+
+
+def losses(model: VisionPretrainer, outputs: dict[str, torch.Tensor], labels: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    parts = {
         "colour": F.cross_entropy(outputs["colour"].flatten(0, 1), labels["colour"].flatten()),
         "shape": F.cross_entropy(outputs["shape"].flatten(0, 1), labels["shape"].flatten()),
         "background": F.cross_entropy(outputs["background"], labels["background"]),
         "count": F.cross_entropy(outputs["count"], labels["count"]),
     }
+    groups = object_groups(labels["colour"], labels["shape"])
+    if groups:
+        # An object's shape from the mean of its patches: the outline lives in the edge patches, and
+        # this asks the tower to carry it to every patch the object covers.
+        pooled = torch.stack([outputs["patches"][image][mask].mean(0) for image, mask, _ in groups])
+        parts["object_shape"] = F.cross_entropy(model.object_shape(pooled), torch.tensor([target for _, _, target in groups]))
+    return parts
 
 
 def _object_accuracy(predicted: torch.Tensor, truth: torch.Tensor, background: int, padding: int) -> float:
@@ -67,9 +94,17 @@ def evaluate(model: VisionPretrainer, images: np.ndarray, labels: dict[str, np.n
     pixels = torch.from_numpy(normalise(images[:limit]))
     truth = {k: torch.from_numpy(v[:limit]) for k, v in labels.items()}
     outputs = model(pixels)
-    predicted = {k: v.argmax(-1) for k, v in outputs.items()}
+    predicted = {k: v.argmax(-1) for k, v in outputs.items() if k != "patches"}
+    groups = object_groups(truth["colour"], truth["shape"])
+    pooled = torch.stack([outputs["patches"][image][mask].mean(0) for image, mask, _ in groups])
+    object_shape = model.object_shape(pooled).argmax(-1)
+    # Per-patch predictions voted per object: what an attention layer reading the patches can recover.
+    votes = [int(torch.mode(predicted["shape"][image][mask]).values) for image, mask, _ in groups]
+    targets = torch.tensor([target for _, _, target in groups])
     model.train()
     return {
+        "shape_of_objects": float((object_shape == targets).float().mean()),
+        "shape_of_objects_by_patch_vote": float((torch.tensor(votes) == targets).float().mean()),
         "colour_on_objects": _object_accuracy(predicted["colour"], truth["colour"], 0, len(scenes.COLOURS) + 1),
         "shape_on_objects": _object_accuracy(predicted["shape"], truth["shape"], 0, len(scenes.SHAPES) + 1),
         "background": float((predicted["background"] == truth["background"]).float().mean()),
@@ -108,7 +143,7 @@ def train(run_dir: str, config: VisionConfig, steps: int = 1500, batch_size: int
             group["lr"] = lr * max(scale, 0.02)
         pick = rng.integers(0, len(images), batch_size)
         batch = {k: torch.from_numpy(v[pick]) for k, v in labels.items()}
-        parts = losses(model(torch.from_numpy(normalise(images[pick]))), batch)
+        parts = losses(model, model(torch.from_numpy(normalise(images[pick]))), batch)
         loss = sum(parts.values())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

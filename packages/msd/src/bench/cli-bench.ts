@@ -67,7 +67,7 @@ export async function runBench(options: BenchCommandOptions, command: string): P
       modelDirectory,
       prompts: selectPrompts(options, modelDirectory),
       rounds: numberOption(options.rounds, 'rounds') ?? 3,
-      maxNewTokens: numberOption(options['max-new-tokens'], 'max-new-tokens') ?? 48,
+      maxNewTokens: numberOption(options['max-new-tokens'], 'max-new-tokens') ?? 200,
       temperatures: options.temperature?.length ? options.temperature.map((value) => numberOption(value, 'temperature')!) : [0, 1],
       device,
       threads,

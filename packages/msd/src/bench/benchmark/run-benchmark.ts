@@ -32,7 +32,7 @@ export interface BenchmarkOptions {
   prompts: readonly BenchmarkPrompt[];
   /** Passes over all prompts. Default 3. */
   rounds?: number;
-  /** Tokens per generation. Default 48. */
+  /** Tokens per generation. Default 200: long enough for the `detailed` set's answers (40-150 tokens). */
   maxNewTokens?: number;
   /** Temperatures to run; 0 checks that every method produced the same tokens. Default [0, 1]. */
   temperatures?: readonly number[];
@@ -72,6 +72,8 @@ interface Method {
   kind: MethodResult['kind'];
   draft?: string;
   tree?: TreeShape;
+  /** The tree of sampled runs, when it differs from `tree`. */
+  samplingTree?: TreeShape;
   run(prompt: BenchmarkPrompt, temperature: number, seed: number): Promise<Sample>;
 }
 
@@ -117,7 +119,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   if (options.prompts.length === 0) throw new InvalidArgumentError({ argument: 'prompts', message: 'The benchmark has no prompts.' });
   const progress = options.onProgress ?? (() => {});
   const rounds = options.rounds ?? 3;
-  const maxNewTokens = options.maxNewTokens ?? 48;
+  const maxNewTokens = options.maxNewTokens ?? 200;
   const temperatures = options.temperatures ?? [0, 1];
   const threads = options.threads ?? 2;
   const modelDirectory = options.modelDirectory ?? (await bundledModelDirectory());
@@ -223,7 +225,14 @@ function msdMethods(
   const methods: Method[] = [{ name: REFERENCE, kind: 'autoregressive', run: generate(first, false) }];
   for (const [draft, pipeline] of pipelines) {
     if (!draft) continue;
-    methods.push({ name: `msd + ${draft} draft`, kind: 'speculative', draft, tree: pipeline.treeShape, run: generate(pipeline, true) });
+    methods.push({
+      name: `msd + ${draft} draft`,
+      kind: 'speculative',
+      draft,
+      tree: pipeline.treeShape,
+      samplingTree: pipeline.samplingTreeShape,
+      run: generate(pipeline, true),
+    });
   }
   const tuned = tuning && pipelines.get(defaultDraft ?? '');
   if (tuning && tuned) {
@@ -325,7 +334,7 @@ function summarize(methods: Method[], measured: Measured, temperature: number): 
         method: method.name,
         kind: method.kind,
         ...(method.draft ? { draft: method.draft } : {}),
-        ...(method.tree ? { tree: method.tree } : {}),
+        ...(method.tree ? { tree: temperature > 0 ? (method.samplingTree ?? method.tree) : method.tree } : {}),
         set,
         temperature,
         generations: mine.length,
