@@ -27,10 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--vision-steps", type=int, default=1000, help="steps of vision-tower pretraining")
+    parser.add_argument(
+        "--vision-object-head",
+        action="store_true",
+        help="also train the tower to give each object's shape from the mean of its patches (not yet used by the bundled model)",
+    )
     parser.add_argument("--target-steps", type=int, default=1600)
     parser.add_argument("--target-extra-steps", type=int, default=0, help="steps of an optional second cosine cycle (warm restart)")
-    parser.add_argument("--draft-steps", type=int, default=4000)
-    parser.add_argument("--feature-samples", type=int, default=3000, help="training questions whose target features the drafts learn from")
+    parser.add_argument("--draft-steps", type=int, default=3000)
+    parser.add_argument("--feature-samples", type=int, default=2400, help="training questions whose target features the drafts learn from")
     parser.add_argument(
         "--draft-data",
         choices=["target", "dataset"],

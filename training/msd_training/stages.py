@@ -26,7 +26,9 @@ def vision(args) -> None:
     from .modeling import VisionConfig
 
     config = VisionConfig(**TINY_VISION) if args.small else VisionConfig()
-    train_vision.train(args.run, config, steps=4 if args.small else args.vision_steps, batch_size=4 if args.small else 64, seed=args.seed)
+    train_vision.train(
+        args.run, config, steps=4 if args.small else args.vision_steps, batch_size=4 if args.small else 64, seed=args.seed, object_head=args.vision_object_head
+    )
 
 
 TINY_VISION = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}

@@ -66,14 +66,14 @@ def object_groups(colour: torch.Tensor, shape: torch.Tensor) -> list[tuple[int, 
     return groups
 
 
-def losses(model: VisionPretrainer, outputs: dict[str, torch.Tensor], labels: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def losses(model: VisionPretrainer, outputs: dict[str, torch.Tensor], labels: dict[str, torch.Tensor], object_head: bool = False) -> dict[str, torch.Tensor]:
     parts = {
         "colour": F.cross_entropy(outputs["colour"].flatten(0, 1), labels["colour"].flatten()),
         "shape": F.cross_entropy(outputs["shape"].flatten(0, 1), labels["shape"].flatten()),
         "background": F.cross_entropy(outputs["background"], labels["background"]),
         "count": F.cross_entropy(outputs["count"], labels["count"]),
     }
-    groups = object_groups(labels["colour"], labels["shape"])
+    groups = object_groups(labels["colour"], labels["shape"]) if object_head else []
     if groups:
         # An object's shape from the mean of its patches: the outline lives in the edge patches, and
         # this asks the tower to carry it to every patch the object covers.
@@ -97,7 +97,7 @@ def evaluate(model: VisionPretrainer, images: np.ndarray, labels: dict[str, np.n
     predicted = {k: v.argmax(-1) for k, v in outputs.items() if k != "patches"}
     groups = object_groups(truth["colour"], truth["shape"])
     pooled = torch.stack([outputs["patches"][image][mask].mean(0) for image, mask, _ in groups])
-    object_shape = model.object_shape(pooled).argmax(-1)
+    object_shape = model.object_shape(pooled).argmax(-1)  # untrained (chance) without --vision-object-head
     # Per-patch predictions voted per object: what an attention layer reading the patches can recover.
     votes = [int(torch.mode(predicted["shape"][image][mask]).values) for image, mask, _ in groups]
     targets = torch.tensor([target for _, _, target in groups])
@@ -117,7 +117,7 @@ def _load_labels(run_dir: str, split: str) -> dict[str, np.ndarray]:
         return {k: data[k] for k in data.files}
 
 
-def train(run_dir: str, config: VisionConfig, steps: int = 1500, batch_size: int = 64, lr: float = 1e-3, seed: int = 1234) -> dict:
+def train(run_dir: str, config: VisionConfig, steps: int = 1500, batch_size: int = 64, lr: float = 1e-3, seed: int = 1234, object_head: bool = False) -> dict:
     """Trains and writes `vision.pt` (the tower's state dict) and `vision-train.json` (held-out probe accuracy)."""
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
@@ -143,7 +143,7 @@ def train(run_dir: str, config: VisionConfig, steps: int = 1500, batch_size: int
             group["lr"] = lr * max(scale, 0.02)
         pick = rng.integers(0, len(images), batch_size)
         batch = {k: torch.from_numpy(v[pick]) for k, v in labels.items()}
-        parts = losses(model, model(torch.from_numpy(normalise(images[pick]))), batch)
+        parts = losses(model, model(torch.from_numpy(normalise(images[pick]))), batch, object_head)
         loss = sum(parts.values())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -155,7 +155,7 @@ def train(run_dir: str, config: VisionConfig, steps: int = 1500, batch_size: int
     accuracy = evaluate(model, heldout_images, heldout_labels)
     print(f"[vision] held-out probe accuracy {json.dumps(accuracy)}", flush=True)
     torch.save(model.tower.state_dict(), os.path.join(run_dir, "vision.pt"))
-    report = {"steps": steps, "batch_size": batch_size, "seconds": time.time() - began, "heldout_probe_accuracy": accuracy}
+    report = {"steps": steps, "batch_size": batch_size, "object_head": object_head, "seconds": time.time() - began, "heldout_probe_accuracy": accuracy}
     with open(os.path.join(run_dir, "vision-train.json"), "w") as f:
         json.dump(report, f, indent=2)
     return report
