@@ -382,6 +382,7 @@ async function tunedTree(directory: string, device: DeviceName, threads: number,
     progress(`no tuned tree for this model on ${device} with ${threads || 'default'} threads; using the default (run \`msd tune\`)`);
     return DEFAULT_TREE;
   }
-  progress(`tuned tree: depth ${tuning.chosen.depth}, branching ${tuning.chosen.branching}, ${tuning.chosen.totalTokens} nodes`);
+  const confidence = tuning.chosen.minConfidence ? `, min confidence ${tuning.chosen.minConfidence}` : '';
+  progress(`tuned tree: depth ${tuning.chosen.depth}, branching ${tuning.chosen.branching}, ${tuning.chosen.totalTokens} nodes${confidence}`);
   return tuning.chosen;
 }

@@ -27,7 +27,8 @@ export interface TuneTreeOptions {
 /**
  * The tree shapes `msd tune` considers: depth 2-6, branching 1-4, and for each a few node budgets between
  * a single chain and `depth x branching` nodes (never above 24: on a CPU, verifying more costs more than it
- * can win).
+ * can win); then adaptive shapes (`minConfidence` 0.15, 0.3, 0.5): chains of 8 and 12, and depth 8 with
+ * branching 2.
  *
  * @example
  * ```ts
@@ -45,7 +46,22 @@ export function defaultTreeCandidates(): TreeShape[] {
       for (const totalTokens of budgets) shapes.push({ depth, branching, totalTokens });
     }
   }
+  // Adaptive depth: deep chains and narrow trees that stop where the draft is unsure.
+  for (const minConfidence of [0.15, 0.3, 0.5]) {
+    for (const depth of [8, 12]) shapes.push({ depth, branching: 1, totalTokens: depth, minConfidence });
+    shapes.push({ depth: 8, branching: 2, totalTokens: 12, minConfidence });
+  }
   return shapes;
+}
+
+/**
+ * The tree a step actually drafted on average: with `minConfidence` (or EOS) a step drafts fewer nodes
+ * and rounds than the shape allows, and it is those that cost time.
+ */
+function effectiveTree(tree: TreeShape, meanNodes: number): TreeShape {
+  const totalTokens = Math.max(1, Math.min(tree.totalTokens, Math.round(meanNodes)));
+  const depth = Math.max(1, Math.min(tree.depth, Math.ceil(totalTokens / tree.branching)));
+  return { depth, branching: tree.branching, totalTokens };
 }
 
 /**
@@ -100,17 +116,19 @@ export async function tuneTree(pipeline: MsdPipeline, options: TuneTreeOptions):
     let tokens = 0;
     let steps = 0;
     let overhead = 0;
+    let drafted = 0;
     for (const prompt of options.prompts) {
       const { stats } = await pipeline.generate({ prompt: prompt.prompt, images: prompt.images, maxNewTokens, tree, adaptive: false });
       tokens += stats.tokens - 1;
       steps += stats.steps;
       overhead += stats.timings.overhead;
+      drafted += stats.draftedTokens;
     }
     const tau = steps ? tokens / steps : 1;
-    const step = predictedStepMilliseconds(curves, tree, tau, steps ? overhead / steps : 0);
+    const step = predictedStepMilliseconds(curves, effectiveTree(tree, steps ? drafted / steps : tree.totalTokens), tau, steps ? overhead / steps : 0);
     scored.push({ tree, predictedTau: tau, predictedSpeedup: (tau * autoregressiveStep) / step });
     progress(
-      `shape ${index + 1}/${candidates.length} depth ${tree.depth} branching ${tree.branching} nodes ${tree.totalTokens}: tau ${tau.toFixed(2)}, predicted ${((tau * autoregressiveStep) / step).toFixed(2)}x`,
+      `shape ${index + 1}/${candidates.length} depth ${tree.depth} branching ${tree.branching} nodes ${tree.totalTokens}${tree.minConfidence ? ` min confidence ${tree.minConfidence}` : ''}: tau ${tau.toFixed(2)}, predicted ${((tau * autoregressiveStep) / step).toFixed(2)}x`,
     );
   }
   scored.sort((a, b) => b.predictedSpeedup - a.predictedSpeedup);

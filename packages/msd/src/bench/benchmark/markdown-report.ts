@@ -250,7 +250,7 @@ function ordered<T>(preferred: readonly T[], present: readonly T[]): T[] {
 }
 
 function treeName(tree: TreeShape): string {
-  return `depth ${tree.depth}, branching ${tree.branching}, ${tree.totalTokens} nodes`;
+  return `depth ${tree.depth}, branching ${tree.branching}, ${tree.totalTokens} nodes${tree.minConfidence ? `, min confidence ${tree.minConfidence}` : ''}`;
 }
 
 function fixed(value: number, digits: number): string {
