@@ -52,13 +52,13 @@ export interface PipelineOptions {
 }
 
 /**
- * Default tree: a chain of 5. On a 2-core CPU with the bundled model, side by side on the held-out
- * sets (`msd bench`, docs/benchmarks.md), chains of 4-6 decoded fastest: the self-distilled draft agrees
- * with the target's greedy token 93% of the time, while every draft call costs about a sixth of a
- * target step, so depth pays and width does not. On a GPU, where wider trees are nearly free to
- * verify, run `msd tune` (`tree: 'tuned'`).
+ * Default tree: depth 6, up to 3 children per node, 9 drafted tokens kept by cumulative draft score
+ * (EAGLE-2's reranking). On a 2-core CPU with the bundled model, `msd tune` over the held-out detailed,
+ * one-image and text-only prompts put it among the best shapes with the highest tau (docs/benchmarks.md):
+ * every draft call costs about a tenth of a target step, and long answers reward depth. On a GPU, where
+ * wider trees are nearly free to verify, run `msd tune` (`tree: 'tuned'`).
  */
-export const DEFAULT_TREE: TreeShape = { depth: 5, branching: 1, totalTokens: 5 };
+export const DEFAULT_TREE: TreeShape = { depth: 6, branching: 3, totalTokens: 9 };
 
 /**
  * Default tree of sampled requests (temperature > 0): several candidates per node. At temperature 1
