@@ -52,13 +52,13 @@ export interface PipelineOptions {
 }
 
 /**
- * Default tree: depth 6, up to 3 children per node, 9 drafted tokens kept by cumulative draft score
- * (EAGLE-2's reranking). On a 2-core CPU with the bundled model, `msd tune` over the held-out detailed,
- * one-image and text-only prompts put it among the best shapes with the highest tau (docs/benchmarks.md):
- * every draft call costs about a tenth of a target step, and long answers reward depth. On a GPU, where
- * wider trees are nearly free to verify, run `msd tune` (`tree: 'tuned'`).
+ * Default tree: a chain of 5. On a 2-core CPU with the bundled model, side by side on the held-out sets
+ * (`msd bench`, docs/benchmarks.md), it beat the wider tree `msd tune` rated close (depth 6, 3 children,
+ * 9 nodes) on every greedy set: 2.13x vs 1.56x one-image, 1.73x vs 1.12x text-only, 1.82x vs 1.77x on
+ * long answers. A draft call costs about a seventh of a target step here, so depth pays and width does
+ * not. On a GPU, where wider trees are nearly free to verify, run `msd tune` (`tree: 'tuned'`).
  */
-export const DEFAULT_TREE: TreeShape = { depth: 6, branching: 3, totalTokens: 9 };
+export const DEFAULT_TREE: TreeShape = { depth: 5, branching: 1, totalTokens: 5 };
 
 /**
  * Default tree of sampled requests (temperature > 0): several candidates per node. At temperature 1

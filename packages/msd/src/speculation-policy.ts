@@ -108,9 +108,11 @@ export class SpeculationPolicy {
     this.verifyMs = state.verifyMs;
     this.autoregressiveMs = state.autoregressiveMs;
     this.speculativeSteps = 2;
-    // The averages and the countdown to the next probe carry over; a long backoff does not. At
-    // temperature 1 one probe step is weak evidence, and a doubled backoff carried from answer to
-    // answer kept short-answer kinds from drafting for many generations.
+    // The averages, the backoff and the countdown to the next probe carry over while a fallback is in
+    // force: a kind of request where drafting keeps losing (sampled text-only answers of a weak
+    // draft) then probes once per `backoff` tokens across answers, not at the start of every answer,
+    // which is what kept it below autoregressive speed. A probe that pays resets the backoff.
+    if (state.probing) this.backoff = Math.min(Math.max(state.backoff, this.settings.initialBackoff), this.settings.maximumBackoff);
     this.remaining = Math.min(state.remaining, this.backoff);
     this.probing = state.probing;
   }

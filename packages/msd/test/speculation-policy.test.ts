@@ -69,9 +69,12 @@ describe('SpeculationPolicy', () => {
       { tokensPerStep: 4, speculativeMs: 6, verifyMs: 3.5, autoregressiveMs: 3, backoff: 8, remaining: 0, probing: false },
     );
     expect(good.shouldSpeculate()).toBe(true);
-    // A long backoff earned in one generation is not carried over: the next probes within initialBackoff.
-    const long = new SpeculationPolicy({ initialBackoff: 8 }, { ...state, backoff: 64, remaining: 40 });
-    expect(long.state()).toMatchObject({ backoff: 8, remaining: 8 });
+    // A long backoff earned in failed probes carries over while the fallback is in force, capped at
+    // maximumBackoff; once drafting pays again (probing false) the next generation starts afresh.
+    const long = new SpeculationPolicy({ initialBackoff: 8, maximumBackoff: 32 }, { ...state, backoff: 64, remaining: 40 });
+    expect(long.state()).toMatchObject({ backoff: 32, remaining: 32 });
+    const recovered = new SpeculationPolicy({ initialBackoff: 8 }, { ...state, backoff: 64, remaining: 0, probing: false });
+    expect(recovered.state()).toMatchObject({ backoff: 8, remaining: 0 });
   });
 
   it('remembers the last state per kind of request', () => {
