@@ -6,7 +6,9 @@ Target (`llava-hf/llava-1.5-7b-hf`): `config.json` + safetensors (sharded with `
 * transformers < 4.52 (what the hub files use): `language_model.model.*`, `language_model.lm_head.weight`,
   `vision_tower.*`, `multi_modal_projector.*` — identical to our parameter names;
 * transformers >= 4.52 (`save_pretrained` of a recent version): `model.language_model.*`, `model.vision_tower.*`,
-  `model.multi_modal_projector.*` and a top-level `lm_head.weight`.
+  `model.multi_modal_projector.*` and a top-level `lm_head.weight`;
+* transformers 5: as 4.52, with the CLIP tower saved without its `vision_model.` level
+  (`model.vision_tower.embeddings.*`).
 
 Draft (`lucylyn/MSD-LLaVA1.5-7B`): `config.json` (a LlamaConfig) + `pytorch_model.bin` (or safetensors) with
 `embed_tokens.weight` (optional), `fc.{weight,bias}`, `layers.0.self_attn.{q,k,v,o}_proj.weight`,
@@ -40,7 +42,8 @@ LLAMA_7B_TEXT_DEFAULTS = dict(
     intermediate_size=11008,
     num_hidden_layers=32,
     num_attention_heads=32,
-    rms_norm_eps=1e-5,
+    # transformers' LlamaConfig default, which it uses when a config omits the field (llava-1.5's states 1e-5).
+    rms_norm_eps=1e-6,
     rope_theta=10000.0,
     max_position_embeddings=4096,
 )
@@ -102,6 +105,24 @@ def _pick(source: dict, defaults: dict, fields) -> dict:
     return {k: source[k] if source.get(k) is not None else defaults[k] for k in fields if k in defaults}
 
 
+def _rope_parameters(where: str, source: dict) -> dict:
+    """transformers 5 states RoPE as `rope_parameters` ({"rope_type", "rope_theta", ...}); older configs as
+    `rope_theta` / `rope_scaling`. Returns `source` with `rope_theta` set from whichever is there; any RoPE
+    type but plain ("default") is refused, naming the field, rather than silently run as plain RoPE."""
+    parameters = source.get("rope_parameters")
+    if parameters is None:
+        return source
+    if not isinstance(parameters, dict):
+        raise CheckpointError(f"{where}: rope_parameters={parameters!r} must be an object")
+    rope_type = parameters.get("rope_type", parameters.get("type", "default"))
+    if rope_type != "default":
+        raise CheckpointError(f"{where}: rope_parameters.rope_type={rope_type!r} is not supported (plain RoPE only)")
+    theta = parameters.get("rope_theta")
+    if source.get("rope_theta") is not None and theta is not None and float(source["rope_theta"]) != float(theta):
+        raise CheckpointError(f"{where}: rope_theta={source['rope_theta']!r} and rope_parameters.rope_theta={theta!r} disagree")
+    return {**source, **({"rope_theta": float(theta)} if theta is not None else {})}
+
+
 def _unsupported(where: str, source: dict) -> None:
     if source.get("rope_scaling"):
         raise CheckpointError(f"{where}: rope_scaling={source['rope_scaling']!r} is not supported (plain RoPE only)")
@@ -120,6 +141,7 @@ def llava_config_from_hf(config: dict) -> LlavaConfig:
     if "vocab_size" not in text_in and config.get("vocab_size") is not None:  # older configs state it at the top level
         text_in["vocab_size"] = config["vocab_size"]
     _unsupported("config.json text_config", text_in)
+    text_in = _rope_parameters("config.json text_config", text_in)
     text = _pick(text_in, LLAMA_7B_TEXT_DEFAULTS, TextConfig.__dataclass_fields__)
     text["num_key_value_heads"] = text_in.get("num_key_value_heads") or text["num_attention_heads"]
     vision_in = config.get("vision_config") or {}
@@ -145,6 +167,7 @@ def draft_config_from_hf(config: dict | None, target: LlavaConfig, shapes: dict 
     t = target.text_config
     source = dict(config or {})
     _unsupported("draft config.json", source)
+    source = _rope_parameters("draft config.json", source)
     defaults = {k: getattr(t, k) for k in TextConfig.__dataclass_fields__}
     if shapes and "layers.0.mlp.gate_proj.weight" in shapes:
         defaults["intermediate_size"] = shapes["layers.0.mlp.gate_proj.weight"][0]
@@ -181,7 +204,11 @@ def normalize_llava_key(key: str) -> str:
         return "language_model.model." + key[len("model.language_model.") :]
     for prefix in ("model.vision_tower.", "model.multi_modal_projector."):
         if key.startswith(prefix):
-            return key[len("model.") :]
+            key = key[len("model.") :]
+            break
+    # transformers 5 saves the CLIP tower without its `vision_model.` level (`vision_tower.embeddings.*`).
+    if key.startswith("vision_tower.") and not key.startswith("vision_tower.vision_model."):
+        return "vision_tower.vision_model." + key[len("vision_tower.") :]
     return key
 
 

@@ -64,7 +64,8 @@ class LlavaConfig:
 
     @property
     def image_seq_length(self) -> int:
-        return self.vision_config.num_patches
+        # "full" keeps the CLS position: the encoder emits one row more than there are patches.
+        return self.vision_config.num_patches + (1 if self.vision_feature_select_strategy == "full" else 0)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -568,3 +568,28 @@ def test_cli_reports_a_missing_key(checkpoints, tmp_path, capsys):
     rc = er.main(["--llava", write_llava(tmp_path / "broken", tensors), "--draft", checkpoints["draft"], "--out", str(tmp_path / "out")])
     assert rc == 1
     assert "missing (1): multi_modal_projector.linear_2.bias" in capsys.readouterr().err
+
+
+def test_transformers_5_config_fields_and_defaults():
+    """transformers 5 states RoPE as `rope_parameters`; absent `rms_norm_eps` is LlamaConfig's 1e-6; "full" keeps CLS."""
+    base = {"model_type": "llava", "text_config": {"vocab_size": 32064, "hidden_size": 64, "num_attention_heads": 4}, "vision_config": {"image_size": 84, "patch_size": 14}}
+    plain = llava_config_from_hf(base)
+    assert plain.text_config.rms_norm_eps == 1e-6 and plain.text_config.rope_theta == 10000.0
+    assert plain.image_seq_length == 36
+    with_parameters = {**base, "text_config": {**base["text_config"], "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0}}}
+    assert llava_config_from_hf(with_parameters).text_config.rope_theta == 1e6
+    scaled = {**base, "text_config": {**base["text_config"], "rope_parameters": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1e6}}}
+    with pytest.raises(CheckpointError, match="rope_parameters.rope_type='linear'"):
+        llava_config_from_hf(scaled)
+    disagree = {**base, "text_config": {**base["text_config"], "rope_theta": 1e4, "rope_parameters": {"rope_type": "default", "rope_theta": 1e6}}}
+    with pytest.raises(CheckpointError, match="disagree"):
+        llava_config_from_hf(disagree)
+    full = llava_config_from_hf({**base, "vision_feature_select_strategy": "full"})
+    assert full.image_seq_length == 37
+
+
+def test_transformers_5_vision_key_layout():
+    assert normalize_llava_key("model.vision_tower.embeddings.class_embedding") == "vision_tower.vision_model.embeddings.class_embedding"
+    assert normalize_llava_key("model.vision_tower.encoder.layers.0.mlp.fc1.weight") == "vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight"
+    assert normalize_llava_key("vision_tower.post_layernorm.weight") == "vision_tower.vision_model.post_layernorm.weight"
+    assert normalize_llava_key("vision_tower.vision_model.pre_layrnorm.bias") == "vision_tower.vision_model.pre_layrnorm.bias"

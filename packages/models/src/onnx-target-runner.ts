@@ -1,5 +1,6 @@
 import {
   causalAttentionMask,
+  ConfigError,
   InvalidArgumentError,
   TokenTypeCode,
   type ModelManifest,
@@ -90,7 +91,9 @@ export class OnnxTargetRunner implements TargetRunner<KvCache> {
    */
   async encodeImages(pixels: Float32Array, dims: readonly number[]): Promise<Float32Array> {
     const output = await this.vision.run({ pixel_values: new this.ort.Tensor('float32', pixels, dims as number[]) });
-    return output.image_features!.data as Float32Array;
+    const features = output.image_features!;
+    checkImageFeatureRows(features.dims, this.manifest.imageTokensPerImage);
+    return features.data as Float32Array;
   }
 
   /**
@@ -240,4 +243,24 @@ export class OnnxTargetRunner implements TargetRunner<KvCache> {
   async close(): Promise<void> {
     await Promise.all([this.vision.release(), this.embedding.release(), this.decoder.release(), this.gather?.release()]);
   }
+}
+
+/**
+ * Throws a `ConfigError` unless the vision encoder emitted the manifest's number of positions per image.
+ * A graph with a dynamic position axis could emit another count (a "full" select strategy keeps CLS);
+ * fusing would then misplace every image row without any error.
+ *
+ * @example
+ * ```ts
+ * checkImageFeatureRows([1, 144, 256], 144); // fine
+ * ```
+ */
+export function checkImageFeatureRows(dims: readonly number[], imageTokensPerImage: number): void {
+  const rows = dims[dims.length - 2];
+  if (rows === imageTokensPerImage) return;
+  throw new ConfigError({
+    path: 'manifest.json imageTokensPerImage',
+    message: `The vision encoder emitted ${rows} positions per image, but the manifest says ${imageTokensPerImage}.`,
+    hint: 'Re-export the model with msd_training.export_real (it counts the CLS position for vision_feature_select_strategy "full").',
+  });
 }
