@@ -572,7 +572,11 @@ def test_cli_reports_a_missing_key(checkpoints, tmp_path, capsys):
 
 def test_transformers_5_config_fields_and_defaults():
     """transformers 5 states RoPE as `rope_parameters`; absent `rms_norm_eps` is LlamaConfig's 1e-6; "full" keeps CLS."""
-    base = {"model_type": "llava", "text_config": {"vocab_size": 32064, "hidden_size": 64, "num_attention_heads": 4}, "vision_config": {"image_size": 84, "patch_size": 14}}
+    base = {
+        "model_type": "llava",
+        "text_config": {"vocab_size": 32064, "hidden_size": 64, "num_attention_heads": 4},
+        "vision_config": {"image_size": 84, "patch_size": 14},
+    }
     plain = llava_config_from_hf(base)
     assert plain.text_config.rms_norm_eps == 1e-6 and plain.text_config.rope_theta == 10000.0
     assert plain.image_seq_length == 36
