@@ -6,8 +6,9 @@ against. It follows Hugging Face's ``CLIPImageProcessor`` driven by a
 
 1. open the image, first frame only (animated GIF / WebP);
 2. apply the EXIF orientation (``ImageOps.exif_transpose``);
-3. 16-bit greyscale (PIL modes ``I;16*`` / ``I``) is scaled to 8 bit (``>> 8``);
-   plain PIL would clip it to 0..255 instead, which turns most images white;
+3. 16-bit greyscale (PIL modes ``I;16*`` / ``I``) is clipped to 0..255, as PIL's
+   ``convert('RGB')`` does and so transformers' processors (most such images turn
+   white; written out here so the result does not depend on the Pillow version);
 4. ``convert('RGB')`` when ``do_convert_rgb``: alpha is dropped (not
    composited), palette colours are used regardless of transparency, CMYK uses
    PIL's naive formula. Embedded ICC profiles are IGNORED, as in PIL/HF;
@@ -115,7 +116,7 @@ def decode_image(source) -> Image.Image:
     image = ImageOps.exif_transpose(image)
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         arr = np.asarray(image).astype(np.int64)
-        image = Image.fromarray(np.clip(arr >> 8, 0, 255).astype(np.uint8), "L")
+        image = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "L")
     if image.mode != "RGB":
         image = image.convert("RGB")
     return image

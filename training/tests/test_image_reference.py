@@ -76,9 +76,12 @@ def test_alpha_dropped_not_composited():
     assert tuple(np.asarray(decode_image(encode(rgba)))[0, 0]) == (200, 100, 50)
 
 
-def test_sixteen_bit_grey_scaled_by_high_byte():
-    grey = Image.fromarray(np.full((4, 4), 0xAB12, np.uint16), "I;16")
-    assert tuple(np.asarray(decode_image(encode(grey)))[0, 0]) == (0xAB, 0xAB, 0xAB)
+def test_sixteen_bit_grey_clipped_as_pil_converts_it():
+    values = np.array([[0, 200, 255, 256, 0xAB12, 65535]], np.uint16)
+    grey = Image.fromarray(values, "I;16")
+    decoded = np.asarray(decode_image(encode(grey)))[0, :, 0]
+    assert decoded.tolist() == [0, 200, 255, 255, 255, 255]
+    assert decoded.tolist() == np.asarray(grey.convert("RGB"))[0, :, 0].tolist()
 
 
 def test_exif_orientation_applied():

@@ -77,6 +77,11 @@ export interface ProbedImage {
   height: number;
   /** CMYK images decode through {@link cmykToRgb}. */
   cmyk: boolean;
+  /**
+   * 16-bit greyscale without alpha. PIL opens it in mode `I;16`, and `convert('RGB')` clips its values
+   * to 255 instead of scaling them, so it decodes through {@link clipGrey16}.
+   */
+  grey16?: boolean;
 }
 
 /**
@@ -101,7 +106,8 @@ export async function probeImage(input: ImageInput, limits: ImageLimits, failOn:
   const width = metadata.width ?? 0;
   const height = metadata.pageHeight ?? metadata.height ?? 0;
   checkPixels(label, width, height, limits.maxPixels, `${width}x${height}`);
-  return { bytes, label, width, height, cmyk: metadata.space === 'cmyk' };
+  const grey16 = metadata.depth === 'ushort' && metadata.channels === 1;
+  return { bytes, label, width, height, cmyk: metadata.space === 'cmyk', grey16 };
 }
 
 /** Decodes the first frame of a probed image to 8-bit RGB (see {@link decodeImage}). */
@@ -114,6 +120,11 @@ export async function decodeProbed(probed: ProbedImage, limits: ImageLimits, fai
       if (info.channels !== 4) throw new Error(`expected 4 CMYK channels, got ${info.channels}`);
       return { data: cmykToRgb(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)), width: info.width, height: info.height };
     }
+    if (probed.grey16) {
+      const { data, info } = await pipeline.toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+      if (info.channels !== 1) throw new Error(`expected 1 grey channel, got ${info.channels}`);
+      return { data: clipGrey16(new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2)), width: info.width, height: info.height };
+    }
     const { data, info } = await pipeline.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`expected 3 RGB channels, got ${info.channels}`);
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
@@ -123,10 +134,26 @@ export async function decodeProbed(probed: ProbedImage, limits: ImageLimits, fai
 }
 
 /**
+ * 16-bit grey values to 8-bit RGB as PIL converts mode `I;16`: values above 255 clip to 255 (a 16-bit
+ * greyscale PNG is mostly white in PIL, and so in Hugging Face's processors), each replicated 3 times.
+ *
+ * @example
+ * ```ts
+ * clipGrey16(new Uint16Array([0, 200, 30000])); // Uint8Array [0, 0, 0, 200, 200, 200, 255, 255, 255]
+ * ```
+ */
+export function clipGrey16(values: Uint16Array): Uint8Array {
+  const rgb = new Uint8Array(values.length * 3);
+  for (let index = 0; index < values.length; index++) rgb.fill(Math.min(values[index]!, 255), index * 3, index * 3 + 3);
+  return rgb;
+}
+
+/**
  * Decodes an image to 8-bit RGB exactly as PIL's `ImageOps.exif_transpose` +
  * `convert('RGB')` would: first frame only, EXIF orientation applied, alpha
  * dropped without compositing, palette colours used regardless of
- * transparency, greyscale replicated, 16-bit scaled to 8-bit (`>> 8`), CMYK
+ * transparency, greyscale replicated, 16-bit colour scaled to 8-bit (`>> 8`), 16-bit greyscale without alpha
+ * clipped to 255 (PIL's mode `I;16`), CMYK
  * converted with PIL's naive formula. Embedded ICC profiles are ignored, as
  * PIL and Hugging Face ignore them.
  *

@@ -24,6 +24,7 @@ import {
   preprocessImages,
   resizeTarget,
 } from '@msd/vision';
+import { clipGrey16 } from '../src/decode-image';
 import { cmykToRgb } from '../src/cmyk-to-rgb';
 import { mapWithConcurrency } from '../src/map-with-concurrency';
 import { ensureFixture, fixtureDir, llavaConfigPath, packageDir, repoRoot } from './fixture';
@@ -106,7 +107,7 @@ describe('colour cases', () => {
     }
   });
 
-  it('scales 16-bit to 8-bit by the high byte', async () => {
+  it('scales 16-bit colour to 8-bit by the high byte, and clips 16-bit greyscale as PIL does', async () => {
     for (const file of ['rgb16-320x240.png', 'grey16-256x320.png']) {
       const ours = await decodeImage(img(file));
       const wide = await sharp(img(file))
@@ -116,9 +117,11 @@ describe('colour cases', () => {
       const words = new Uint16Array(wide.buffer, wide.byteOffset, wide.byteLength / 2);
       const channels = words.length / (ours.width * ours.height);
       for (let p = 0; p < ours.width * ours.height; p += 101) {
-        expect(ours.data[p * 3]).toBe(words[p * channels]! >> 8);
+        const word = words[p * channels]!;
+        expect(ours.data[p * 3]).toBe(file.startsWith('grey') ? Math.min(word, 255) : word >> 8);
       }
     }
+    expect(Array.from(clipGrey16(new Uint16Array([0, 200, 256, 30000])))).toEqual([0, 0, 0, 200, 200, 200, 255, 255, 255, 255, 255, 255]);
   });
 
   it("converts CMYK with PIL's naive formula", async () => {
