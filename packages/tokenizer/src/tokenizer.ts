@@ -112,6 +112,8 @@ export class Tokenizer {
 
   private readonly full: HfTokenizer;
   private readonly plain: HfTokenizer;
+  /** `plain` for text that does not start the input: a `Metaspace` with `prepend_scheme: "first"` adds no `▁` there. */
+  private readonly continuation: HfTokenizer;
   private readonly splitter: SpecialTokenSplitter;
   private readonly addedIds: Map<string, number>;
   private readonly specialIdSet: Set<number>;
@@ -131,6 +133,11 @@ export class Tokenizer {
       this.full = new HfTokenizer({ ...tokenizerJson, added_tokens: added }, libraryConfig);
       // The same tokenizer without added tokens: it cannot match special-token strings inside text.
       this.plain = new HfTokenizer({ ...tokenizerJson, added_tokens: [] }, libraryConfig);
+      const continuationPreTokenizer = withoutFirstPrepend(tokenizerJson.pre_tokenizer);
+      this.continuation =
+        continuationPreTokenizer === tokenizerJson.pre_tokenizer
+          ? this.plain
+          : new HfTokenizer({ ...tokenizerJson, pre_tokenizer: continuationPreTokenizer, added_tokens: [] }, libraryConfig);
       keepByteOrderMarks(this.full.decoder);
     } catch (cause) {
       throw new ConfigError({
@@ -225,9 +232,11 @@ export class Tokenizer {
     checkString(text, 'text', 'encodeTemplate');
     checkPromptLength(text.length, options?.maxCharacters);
     const ids: number[] = [];
+    let atStart = true;
     for (const piece of this.splitter.split(text)) {
       if (piece.type === 'special') ids.push(this.addedIds.get(piece.token) as number);
-      else for (const id of this.encodeText(piece.text)) ids.push(id);
+      else for (const id of this.encodeText(piece.text, atStart)) ids.push(id);
+      atStart = false;
     }
     return options?.addSpecialTokens ? this.withBosEos(ids) : ids;
   }
@@ -254,7 +263,8 @@ export class Tokenizer {
     const types: number[] = [];
     let text = '';
     const flushText = () => {
-      for (const id of this.encodeText(text)) {
+      // Text is at the start of the input only when no special or image token came before it.
+      for (const id of this.encodeText(text, ids.length === 0)) {
         ids.push(id);
         types.push(TokenTypeCode.text);
       }
@@ -392,9 +402,14 @@ export class Tokenizer {
     return [...(bos === undefined ? [] : [bos]), ...ids, ...(eos === undefined ? [] : [eos])];
   }
 
-  /** Plain-text encoding, no checks: callers have checked the type and the length limit. */
-  private encodeText(text: string): number[] {
-    return text === '' ? [] : this.plain.encode(text, { add_special_tokens: false }).ids;
+  /**
+   * Plain-text encoding, no checks: callers have checked the type and the length limit. `atStart` says
+   * whether the text begins the whole input: Hugging Face's `Metaspace` with `prepend_scheme: "first"`
+   * prepends `▁` only to the piece at offset 0, not to text after a special or image token.
+   */
+  private encodeText(text: string, atStart = true): number[] {
+    if (text === '') return [];
+    return (atStart ? this.plain : this.continuation).encode(text, { add_special_tokens: false }).ids;
   }
 
   private checkId(id: unknown, index: number): void {
@@ -484,4 +499,19 @@ function postProcessorSpecials(postProcessor: unknown): [string | undefined, str
   }
   const special = (item: unknown) => (item as { SpecialToken?: { id?: string } } | undefined)?.SpecialToken?.id;
   return [special(single[0]), special(single[single.length - 1])];
+}
+
+/**
+ * The pre-tokenizer with every `Metaspace` of `prepend_scheme: "first"` set to `"never"`, for text that
+ * does not begin the input; the same object when there is none.
+ */
+function withoutFirstPrepend(preTokenizer: unknown): unknown {
+  if (preTokenizer === null || typeof preTokenizer !== 'object') return preTokenizer;
+  const node = preTokenizer as { type?: string; prepend_scheme?: string; pretokenizers?: unknown[] };
+  if (node.type === 'Metaspace' && node.prepend_scheme === 'first') return { ...node, prepend_scheme: 'never' };
+  if (node.type === 'Sequence' && Array.isArray(node.pretokenizers)) {
+    const children = node.pretokenizers.map(withoutFirstPrepend);
+    return children.every((child, index) => child === node.pretokenizers![index]) ? preTokenizer : { ...node, pretokenizers: children };
+  }
+  return preTokenizer;
 }
