@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@msd/core';
 import type { DeviceName } from '@msd/runtime';
+import type { Resampler } from '@msd/vision';
 import { numberOption as number } from './cli-arguments';
 import { resolveGenerateOptions } from './generate-options';
 import { DEFAULT_TREE, MsdPipeline } from './pipeline';
@@ -21,6 +22,7 @@ export interface GenerateCommandOptions {
   'no-speculative'?: boolean;
   'no-adaptive'?: boolean;
   draft?: string;
+  resampler?: string;
   json?: boolean;
 }
 
@@ -88,6 +90,14 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     maxNewTokens: number(options['max-new-tokens'], 'max-new-tokens'),
   };
   resolveGenerateOptions(settings, DEFAULT_TREE);
+  const resampler = options.resampler;
+  if (resampler !== undefined && !['pil', 'auto', 'sharp'].includes(resampler)) {
+    throw new InvalidArgumentError({
+      argument: 'resampler',
+      message: `--resampler must be pil, auto or sharp, got '${resampler}'.`,
+      hint: 'pil (default) reproduces Hugging Face exactly; auto and sharp resize large images faster with libvips.',
+    });
+  }
   const devices = (options.device ?? 'cpu').split(',') as DeviceName[];
   const log = (message: string) => process.stderr.write(`[msd] ${message}\n`);
   const pipeline = await MsdPipeline.create({
@@ -95,6 +105,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     ...(options['no-speculative'] ? { draft: false as const } : options.draft ? { draft: options.draft } : {}),
     device: devices,
     session: threads === undefined ? {} : { intraOpNumThreads: threads },
+    ...(resampler ? { resampler: resampler as Resampler } : {}),
     onProgress: options.json ? () => {} : log,
   });
   const abort = new AbortController();

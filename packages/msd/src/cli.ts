@@ -25,7 +25,7 @@ const usage = `msd — multimodal speculative decoding for vision-language model
 Usage:
   msd generate --prompt TEXT | --prompt-file PATH|- [--image PATH]... [--model DIR] [--device cpu|webgpu|cuda|...]
                [--temperature T] [--top-p P] [--top-k K] [--seed N] [--max-new-tokens N]
-               [--no-speculative] [--no-adaptive] [--draft NAME] [--threads N] [--json]
+               [--no-speculative] [--no-adaptive] [--draft NAME] [--threads N] [--resampler pil|auto|sharp] [--json]
       Stream the answer of the model (default: the bundled tiny LLaVA) and print statistics.
       Long prompts go through --prompt-file (- reads standard input): arguments over 24 KiB are refused.
 
@@ -88,6 +88,7 @@ async function main(argv: string[]): Promise<number> {
         'no-speculative': { type: 'boolean', default: false },
         'no-adaptive': { type: 'boolean', default: false },
         draft: { type: 'string' },
+        resampler: { type: 'string' },
         json: { type: 'boolean', default: false },
       },
       strict: true,

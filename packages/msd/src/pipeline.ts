@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { checkTreeShape, ConfigError, InvalidArgumentError, MsdError, type ModelManifest, type TreeShape } from '@msd/core';
 import { resolveDevice, type CreateSessionOptions, type DeviceName } from '@msd/runtime';
 import { IncrementalDetokenizer, Tokenizer } from '@msd/tokenizer';
-import type { ImagePreprocessor } from '@msd/vision';
+import type { ImagePreprocessor, Resampler } from '@msd/vision';
 import { OnnxDraftRunner, OnnxTargetRunner, prepareInputs, readModelDirectory, type PreparedInputs } from '@msd/models';
 import { throwIfAborted } from './abort';
 import { bundledModelDirectory } from './bundled-model';
@@ -47,6 +47,12 @@ export interface PipelineOptions {
    * than the next ones (onnxruntime does its first-run work then). Costs one short generation.
    */
   warmUp?: boolean;
+  /**
+   * How images are resized (`@msd/vision`'s `Resampler`). Default `'pil'`: pixel values equal Hugging
+   * Face's `CLIPImageProcessor`, so greedy answers equal transformers'. `'auto'` / `'sharp'` use libvips,
+   * faster on large photos, within a few grey levels of it.
+   */
+  resampler?: Resampler;
   /** Safety limits, checked before any expensive work (see {@link PipelineLimits} for the defaults). */
   limits?: Partial<PipelineLimits>;
 }
@@ -142,6 +148,7 @@ export class MsdPipeline {
     const { ImagePreprocessor } = await import('@msd/vision');
     const preprocessor = await ImagePreprocessor.load(join(directory, 'preprocessor_config.json'), {
       limits: { maxBytes: limits.maxImageBytes, maxPixels: limits.maxImagePixels },
+      ...(options.resampler ? { resampler: options.resampler } : {}),
     });
     const draftName = options.draft === false ? undefined : (options.draft ?? manifest.defaultDraft);
     const draftSpec = draftName === undefined ? undefined : manifest.drafts[draftName];

@@ -64,6 +64,17 @@ describe('msd generate with hostile or careless input', () => {
     expect(JSON.parse(fromStdin.stdout).tokenIds.length).toBeGreaterThan(0);
   });
 
+  it('--resampler picks the resize implementation; an unknown one is a typed error before any model loads', () => {
+    const question = prompt();
+    const args = ['generate', '--image', question.images[0]!, '--prompt', question.question, '--max-new-tokens', '8', '--json'];
+    const fast = run([...args, '--resampler', 'sharp']);
+    expect(fast.status, fast.stderr).toBe(0);
+    expect(JSON.parse(fast.stdout).tokenIds.length).toBeGreaterThan(0);
+    const bogus = run([...args, '--resampler', 'bilinear']);
+    expect(bogus.status).toBe(1);
+    expect(bogus.stderr).toMatch(/\[invalid_argument\] --resampler must be pil, auto or sharp/);
+  });
+
   it('empty and out-of-range numbers are typed errors before any model loads', () => {
     const empty = run(['generate', '--prompt', 'Hi', '--temperature', '']);
     expect(empty.status).toBe(1);

@@ -75,7 +75,12 @@ export interface PreprocessBatchOptions extends PreprocessCallOptions {
 export interface ImagePreprocessorOptions extends DecodeImageOptions {
   /** Images processed at once by {@link ImagePreprocessor.preprocessBatch}. Default 4. */
   concurrency?: number;
-  /** Resize implementation; default `'auto'` (see {@link Resampler}). */
+  /**
+   * Resize implementation (see {@link Resampler}). Default `'pil'`: the exact port of Pillow's resize, so
+   * pixel values equal Hugging Face's `CLIPImageProcessor` (libvips differs by up to 17 grey levels on
+   * downscaled screenshots, enough to change greedy answers). `'auto'` or `'sharp'` trade that for speed
+   * on large images; `msd bench` reports the difference.
+   */
   resampler?: Resampler;
 }
 
@@ -111,7 +116,7 @@ export class ImagePreprocessor {
       throw new InvalidArgumentError({ argument: 'resampler', message: `resampler must be 'auto', 'sharp' or 'pil', got ${String(options.resampler)}.` });
     }
     this.config = config;
-    this.options = options;
+    this.options = { ...options, resampler: options.resampler ?? 'pil' };
   }
 
   /**

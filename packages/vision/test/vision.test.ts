@@ -301,6 +301,15 @@ describe('batch', () => {
     expect(viaHelper.data).toEqual(batch.data);
   });
 
+  it("resizes with the exact Pillow port by default: equal to resampler 'pil', not to libvips", async () => {
+    const photo = img('rgb-640x480.jpg'); // downscaled to 336: 'auto' would pick libvips here
+    const byDefault = await (await ImagePreprocessor.load(llavaConfigPath)).preprocess(photo);
+    const exact = await (await ImagePreprocessor.load(llavaConfigPath, { resampler: 'pil' })).preprocess(photo);
+    const fast = await (await ImagePreprocessor.load(llavaConfigPath, { resampler: 'sharp' })).preprocess(photo);
+    expect(byDefault.data).toEqual(exact.data);
+    expect(fast.data).not.toEqual(exact.data);
+  });
+
   it('rejects bad batches and options', async () => {
     const noCrop = new ImagePreprocessor(parsePreprocessorConfig({ do_center_crop: false, size: { shortest_edge: 64 } }));
     await expect(noCrop.preprocessBatch(files)).rejects.toSatisfy(InvalidArgumentError.isInstance);
