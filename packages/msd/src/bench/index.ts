@@ -12,6 +12,8 @@ export type { BenchmarkPrompt } from './benchmark/benchmark-prompts';
 export type { BenchmarkReport, MethodResult, Spread, PhaseTimes, CostPoint, TuningSummary } from './benchmark/benchmark-report';
 export { IMAGE_DEPENDENT_WORDS, imageDependentTokens, acceptanceByKind } from './benchmark/token-kinds';
 export type { AcceptanceByKind } from './benchmark/token-kinds';
+export { measureResizeCost } from './benchmark/resize-cost';
+export type { ResizeCost } from './benchmark/resize-cost';
 export { writeBenchmarkReport } from './benchmark/write-report';
 export { markdownReport } from './benchmark/markdown-report';
 export type { ReportCharts } from './benchmark/markdown-report';

@@ -1,3 +1,4 @@
+import type { ResizeCost } from './resize-cost';
 import type { TreeShape } from '@msd/core';
 import type { GenerationTimings } from '../../generation-stats';
 import type { AcceptanceByKind } from './token-kinds';
@@ -135,6 +136,8 @@ export interface BenchmarkReport {
   results: MethodResult[];
   /** The hardware-aware tree tuning used for the tuned method, if any. */
   tuning?: TuningSummary;
+  /** What exact (Hugging Face-identical) resizing cost against libvips on the run's images. */
+  resizing?: ResizeCost;
   /** Problems that did not stop the run (e.g. a baseline that could not be loaded). */
   notes: string[];
 }

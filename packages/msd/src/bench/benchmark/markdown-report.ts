@@ -51,6 +51,7 @@ export function markdownReport(report: BenchmarkReport, charts: ReportCharts): s
     resultsSection(report.results, report.settings),
     image('Tokens per target step (tau) per generation', charts.tau, '## Tau distribution'),
     report.tuning ? tuningSection(report.tuning, charts.costCurve) : [],
+    report.resizing ? resizingSection(report.resizing) : [],
     notesSection(report.notes),
   ];
   return `${sections
@@ -202,6 +203,14 @@ function timeSplit(result: MethodResult): string {
   // Another library is timed as a black box: only its total is known.
   if (result.kind === 'baseline') return `– (total ${fixed(total, 1)})`;
   return `${fixed(draftPrefill ?? 0, 1)} / ${fixed(draft, 1)} / ${fixed(verify, 1)} / ${fixed(overhead, 1)}`;
+}
+
+function resizingSection(cost: NonNullable<BenchmarkReport['resizing']>): string[] {
+  return [
+    '## Image resizing',
+    '',
+    `msd resizes with an exact port of Pillow's resize by default, so pixels equal Hugging Face's \`CLIPImageProcessor\`. On this run's ${cost.images} image(s), ${cost.rounds} round(s): **${fixed(cost.exactMs, 2)} ms** per image exact (\`resampler: 'pil'\`) against ${fixed(cost.fastMs, 2)} ms with libvips (\`'auto'\`), ${fixed(cost.exactMs / Math.max(cost.fastMs, 1e-9), 2)}x; largest pixel difference between the two ${cost.maxDifference.toExponential(2)} (normalised units).`,
+  ];
 }
 
 function tuningSection(tuning: TuningSummary, costCurve: string | undefined): string[] {

@@ -10,6 +10,7 @@ import type { BenchmarkPrompt } from './benchmark-prompts';
 import { spread } from './spread';
 import { acceptanceByKind, imageDependentTokens, type AcceptanceByKind } from './token-kinds';
 import { bundledModelDirectory } from '../../bundled-model';
+import { measureResizeCost } from './resize-cost';
 
 /** A decoder the benchmark can time: msd itself, or another library behind the same small interface. */
 export interface BenchmarkBaseline {
@@ -150,6 +151,9 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       const samples = await measure(runnable, options.prompts, rounds, temperature, progress);
       results.push(...summarize(runnable, samples, temperature));
     }
+    const images = [...new Set(options.prompts.flatMap((entry) => entry.images))];
+    if (images.length > 0) progress(`timing exact against fast resizing on ${images.length} image(s)`);
+    const resizing = images.length > 0 ? await measureResizeCost(modelDirectory, images, rounds) : undefined;
     const report: BenchmarkReport = {
       createdAt,
       command: options.command ?? 'runBenchmark()',
@@ -172,6 +176,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       },
       results,
       ...(options.tuning ? { tuning: options.tuning } : {}),
+      ...(resizing ? { resizing } : {}),
       notes,
     };
     const broken = results.filter((result) => result.identicalToReference && result.identicalToReference.identical < result.identicalToReference.total);
