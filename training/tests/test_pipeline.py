@@ -46,7 +46,10 @@ def test_bundle_layout_and_manifest(run_dir):
 def test_evaluations_were_written(run_dir):
     with open(os.path.join(run_dir, "vision-train.json")) as f:
         vision = json.load(f)
-    assert set(vision["heldout_probe_accuracy"]) == {"colour_on_objects", "shape_on_objects", "background", "count"}
+    probes = vision["heldout_probe_accuracy"]
+    # Per patch, and per object (the object head's own prediction, and a vote of the object's patches).
+    assert set(probes) == {"colour_on_objects", "shape_on_objects", "shape_of_objects", "shape_of_objects_by_patch_vote", "background", "count"}
+    assert all(0 <= value <= 1 for value in probes.values())
     with open(os.path.join(run_dir, "target-eval.json")) as f:
         result = json.load(f)
     assert 0 <= result["accuracy"] <= 1 and "blank_image_accuracy" in result
