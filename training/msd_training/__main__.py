@@ -32,7 +32,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also train the tower to give each object's shape from the mean of its patches (not yet used by the bundled model)",
     )
+    parser.add_argument("--vision-minutes", type=float, help="train the tower for this many minutes instead of --vision-steps (for GPU leases)")
+    parser.add_argument("--vision-batch", type=int, default=64)
     parser.add_argument("--target-steps", type=int, default=1600)
+    parser.add_argument("--target-minutes", type=float, help="train the target for this many minutes instead of --target-steps")
+    parser.add_argument("--target-batch", type=int, default=16)
+    parser.add_argument("--target-lr", type=float, default=1.5e-3)
+    parser.add_argument("--device", default="auto", help="training device: auto (CUDA when PyTorch sees a GPU), cpu or cuda")
     parser.add_argument("--target-extra-steps", type=int, default=0, help="steps of an optional second cosine cycle (warm restart)")
     parser.add_argument("--draft-steps", type=int, default=3000)
     parser.add_argument("--feature-samples", type=int, default=2400, help="training questions whose target features the drafts learn from")

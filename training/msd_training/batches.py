@@ -20,6 +20,9 @@ class Batch:
     loss_mask: torch.Tensor  # [B, T] 1 where the NEXT-token target is learned (answer + EOS)
     pixel_values: torch.Tensor  # [n_images, 3, H, W] in prompt order, batch-major
 
+    def to(self, device: torch.device) -> Batch:
+        return Batch(self.input_ids.to(device), self.valid.to(device), self.loss_mask.to(device), self.pixel_values.to(device))
+
 
 def read_samples(path: str) -> list[dict]:
     with open(path) as f:

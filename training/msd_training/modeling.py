@@ -205,7 +205,7 @@ class RMSNorm(nn.Module):
 
 def rope(positions: torch.Tensor, head_dim: int, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
     """cos/sin of shape [B, 1, T, head_dim] for explicit (tree) position ids."""
-    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32, device=positions.device) / head_dim))
     angles = positions.to(torch.float32).unsqueeze(-1) * inv_freq
     emb = torch.cat([angles, angles], dim=-1).unsqueeze(1)
     return emb.cos(), emb.sin()
@@ -347,9 +347,9 @@ class LlamaForCausalLM(nn.Module):
 def causal_mask(valid: torch.Tensor, dtype=torch.float32) -> torch.Tensor:
     """[B, 1, T, T] additive mask: causal, and padded keys (valid == 0) hidden."""
     b, t = valid.shape
-    allowed = torch.tril(torch.ones(t, t, dtype=torch.bool)).unsqueeze(0) & valid.bool().unsqueeze(1)
+    allowed = torch.tril(torch.ones(t, t, dtype=torch.bool, device=valid.device)).unsqueeze(0) & valid.bool().unsqueeze(1)
     # A fully padded query row would softmax over nothing; let it see itself.
-    allowed = allowed | torch.eye(t, dtype=torch.bool).unsqueeze(0)
+    allowed = allowed | torch.eye(t, dtype=torch.bool, device=valid.device).unsqueeze(0)
     return torch.where(allowed, 0.0, torch.finfo(dtype).min).unsqueeze(1).to(dtype)
 
 

@@ -27,7 +27,14 @@ def vision(args) -> None:
 
     config = VisionConfig(**TINY_VISION) if args.small else VisionConfig()
     train_vision.train(
-        args.run, config, steps=4 if args.small else args.vision_steps, batch_size=4 if args.small else 64, seed=args.seed, object_head=args.vision_object_head
+        args.run,
+        config,
+        steps=4 if args.small else args.vision_steps,
+        batch_size=4 if args.small else args.vision_batch,
+        seed=args.seed,
+        object_head=args.vision_object_head,
+        device=args.device,
+        minutes=args.vision_minutes,
     )
 
 
@@ -47,8 +54,19 @@ def target(args) -> None:
     )
     # An optional second cosine cycle (a warm restart resumed from the first's checkpoint).
     cycles = [2, 4] if args.small else [args.target_steps] + ([args.target_steps + args.target_extra_steps] if args.target_extra_steps else [])
+    if args.target_minutes is not None:
+        cycles = cycles[:1]
     for steps in cycles:
-        train_target.train(args.run, steps=steps, batch_size=4 if args.small else 16, lr=1.5e-3, seed=args.seed, overrides=overrides)
+        train_target.train(
+            args.run,
+            steps=steps,
+            batch_size=4 if args.small else args.target_batch,
+            lr=args.target_lr,
+            seed=args.seed,
+            overrides=overrides,
+            device=args.device,
+            minutes=args.target_minutes,
+        )
 
 
 def _load_target(args):
@@ -56,7 +74,7 @@ def _load_target(args):
 
     from .modeling import LlavaConfig, LlavaForConditionalGeneration
 
-    state = torch.load(os.path.join(args.run, "target.ckpt"))
+    state = torch.load(os.path.join(args.run, "target.ckpt"), map_location="cpu")
     model = LlavaForConditionalGeneration(LlavaConfig.from_dict(state["config"]))
     model.load_state_dict(state["model"])
     from .onnx_export import round_to_fp16
@@ -179,7 +197,7 @@ def _load_draft(args, name: str, target):
 
     from .modeling import DraftConfig, MsdDraft, TextConfig
 
-    state = torch.load(os.path.join(args.run, f"draft-{name}.pt"))
+    state = torch.load(os.path.join(args.run, f"draft-{name}.pt"), map_location="cpu")
     config = DraftConfig(text_config=TextConfig(**state["config"]["text_config"]), decoupled=state["config"]["decoupled"])
     draft = MsdDraft(config)
     draft.load_state_dict(state["model"])

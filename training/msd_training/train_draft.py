@@ -128,7 +128,7 @@ def train(
         "features": _file_signature(features_path),
     }
     if os.path.exists(checkpoint):
-        state = torch.load(checkpoint)
+        state = torch.load(checkpoint, map_location="cpu")
         if state.get("setup") == setup:
             draft.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])

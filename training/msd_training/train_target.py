@@ -17,6 +17,7 @@ from .batches import BatchMaker, MixedSampler, read_samples
 from .conversation import ConversationEncoder, SpecialIds
 from .modeling import LlavaConfig, LlavaForConditionalGeneration, TextConfig, VisionConfig, causal_mask, rope
 from .progress import Progress
+from .step_budget import StepBudget, pick_device
 
 
 def init_weights(model: torch.nn.Module, std: float = 0.02) -> None:
@@ -69,8 +70,21 @@ def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
 
 
 def train(
-    run_dir: str, steps: int = 3000, batch_size: int = 16, lr: float = 1e-3, seed: int = 1234, overrides: dict | None = None, checkpoint_every: int = 200
+    run_dir: str,
+    steps: int = 3000,
+    batch_size: int = 16,
+    lr: float = 1e-3,
+    seed: int = 1234,
+    overrides: dict | None = None,
+    checkpoint_every: int = 200,
+    device: str = "auto",
+    minutes: float | None = None,
 ) -> LlavaForConditionalGeneration:
+    """Trains (or resumes) the target and writes `target.ckpt` and `target-train.json`.
+
+    With `minutes`, the step count is chosen to fill that much wall-clock time (see step_budget); a
+    resumed run keeps the step count it was started with."""
+    device = pick_device(device)
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     sp = spm.SentencePieceProcessor(model_file=os.path.join(run_dir, "sp.model"))
@@ -81,18 +95,21 @@ def train(
     if os.path.exists(vision_path):
         # The pretrained tower stays frozen (LLaVA-1.5 keeps CLIP frozen too): the language model
         # and projector learn to read features that already say what is where.
-        model.vision_tower.load_state_dict(torch.load(vision_path))
+        model.vision_tower.load_state_dict(torch.load(vision_path, map_location="cpu"))
         model.vision_tower.requires_grad_(False)
         print("[target] vision tower from vision.pt, frozen", flush=True)
+    model.to(device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=lr, betas=(0.9, 0.95), weight_decay=0.05)
     checkpoint_path = os.path.join(run_dir, "target.ckpt")
     start = 0
     if os.path.exists(checkpoint_path):
-        state = torch.load(checkpoint_path)
+        state = torch.load(checkpoint_path, map_location="cpu")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start = state["step"]
+        if minutes is not None and state.get("steps"):
+            steps, minutes = state["steps"], None
         print(f"[target] resuming from step {start}", flush=True)
 
     encoder = load_encoder(run_dir, config)
@@ -108,26 +125,32 @@ def train(
     rng = random.Random(seed + start)
     params = sum(p.numel() for p in model.parameters())
     print(f"[target] {params / 1e6:.2f}M parameters, {steps} steps of {batch_size}", flush=True)
+    budget = StepBudget(minutes, steps, calibrate_from=start + 10, calibrate_to=start + 40)
+    steps = budget.steps
     progress = Progress(steps - start, "target")
+    warmup = 200 if minutes is not None else min(200, steps // 10)
     losses: dict[str, list[float]] = {}
     began = time.time()
     model.train()
-    for step in range(start, steps):
+    step = start
+    while step < steps:
         kind, samples = sampler.next()
-        batch = maker.make(samples, rng)
+        batch = maker.make(samples, rng).to(device)
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, steps, lr, warmup=min(200, steps // 10))
+            group["lr"] = lr_at(step, steps, lr, warmup=warmup)
         loss = answer_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         losses.setdefault(kind, []).append(loss.item())
+        steps = budget.after_step(step, device)
+        progress.total = steps - start
         progress.update(**{f"loss_{k}": float(np.mean(v[-50:])) for k, v in losses.items()})
-        if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
-            torch.save(
-                {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step + 1, "config": config.to_dict()}, checkpoint_path + ".tmp"
-            )
+        step += 1
+        if step % checkpoint_every == 0 or step == steps:
+            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "steps": steps, "config": config.to_dict()}
+            torch.save(state, checkpoint_path + ".tmp")
             os.replace(checkpoint_path + ".tmp", checkpoint_path)
     report_path = os.path.join(run_dir, "target-train.json")
     if start >= steps:
@@ -142,6 +165,8 @@ def train(
             {
                 "steps": steps,
                 "batch_size": batch_size,
+                "lr": lr,
+                "device": device.type,
                 "seconds": previous.get("seconds", 0) + time.time() - began,
                 "parameters": params,
                 "final_loss": {k: float(np.mean(v[-100:])) for k, v in losses.items()},
