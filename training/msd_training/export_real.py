@@ -52,6 +52,10 @@ COPIED_FILES = (
     "preprocessor_config.json",
     "special_tokens_map.json",
     "tokenizer.model",
+    # transformers >= 4.43 keeps a processor's chat template out of tokenizer_config.json.
+    "chat_template.jinja",
+    "chat_template.json",
+    "processor_config.json",
 )
 
 _NP_DTYPES = {

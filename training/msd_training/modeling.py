@@ -249,12 +249,22 @@ class LlamaAttention(nn.Module):
         present = (k, v)
         groups = c.num_attention_heads // c.num_key_value_heads
         if groups > 1:
-            k = k.repeat_interleave(groups, dim=1)
-            v = v.repeat_interleave(groups, dim=1)
+            k, v = _repeat_kv(k, groups, exporting), _repeat_kv(v, groups, exporting)
         scores = q @ k.transpose(-1, -2) / math.sqrt(c.head_dim) + mask
         out = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2)
         merged = _reshape_keeping(out, (0, -1, c.num_attention_heads * c.head_dim)) if exporting else out.reshape(out.shape[0], out.shape[1], -1)
         return self.o_proj(merged), present
+
+
+def _repeat_kv(x: torch.Tensor, groups: int, exporting: bool) -> torch.Tensor:
+    """[B, kv, T, D] -> [B, kv * groups, T, D], each KV head serving `groups` query heads in turn.
+
+    Not repeat_interleave: torch 1.13 exports it with the shapes of the trace baked in, and the graph
+    then fails at any other sequence length (grouped-query targets such as Qwen2 or Llama 3)."""
+    # Head counts come from the config as plain ints: the traced graph keeps batch and length dynamic.
+    kv, d = int(x.shape[1]), int(x.shape[3])
+    expanded = x.unsqueeze(2).expand(-1, -1, groups, -1, -1)
+    return _reshape_keeping(expanded, (0, kv * groups, -1, d)) if exporting else expanded.reshape(x.shape[0], kv * groups, x.shape[2], d)
 
 
 def _split_heads(x: torch.Tensor, heads: int, head_dim: int, exporting: bool) -> torch.Tensor:

@@ -107,6 +107,11 @@ export function readModelDirectory(path: string): ModelDirectory {
   }
   const manifest = validateModelManifest(parsed, manifestPath);
   const files = [...Object.values(manifest.graphs), ...Object.values(manifest.drafts)].map((graph) => graph.file);
-  for (const file of ['tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json', ...files]) confinedFile(path, file);
+  // transformers 5 saves the image processor inside processor_config.json instead.
+  const imageProcessorFile =
+    existsSync(join(path, 'preprocessor_config.json')) || !existsSync(join(path, 'processor_config.json'))
+      ? 'preprocessor_config.json'
+      : 'processor_config.json';
+  for (const file of ['tokenizer.json', 'tokenizer_config.json', imageProcessorFile, ...files]) confinedFile(path, file);
   return { path, manifest };
 }

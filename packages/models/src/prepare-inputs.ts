@@ -1,5 +1,14 @@
-import type { TokenTypeTags } from '@msd/core';
-import { buildLlavaPrompt, expandImagePlaceholders, type ChatMessage, type LlavaPromptOptions, type Tokenizer } from '@msd/tokenizer';
+import { TokenTypeCode, type TokenTypeTags } from '@msd/core';
+import {
+  applyChatTemplate,
+  buildLlavaPrompt,
+  expandImagePlaceholders,
+  type ChatMessage,
+  type EncodedPrompt,
+  type LlavaPromptOptions,
+  type PromptSegment,
+  type Tokenizer,
+} from '@msd/tokenizer';
 import type { ImageInput, ImagePreprocessor, ImageTensor } from '@msd/vision';
 
 /** Options of {@link prepareInputs}. */
@@ -14,7 +23,11 @@ export interface PrepareInputsOptions {
   messages: readonly ChatMessage[];
   /** One image per image part, in order. */
   images?: readonly ImageInput[];
-  /** LLaVA prompt options (system prompt, generation prompt). */
+  /**
+   * Build the LLaVA-1.5 format with these options (system prompt, generation prompt) instead of
+   * rendering the tokenizer's chat template. Without them, the tokenizer's `chat_template` is used
+   * when it has one, else the LLaVA-1.5 format.
+   */
   prompt?: LlavaPromptOptions;
   /**
    * Called with the prompt's length in positions (images expanded) after tokenizing and before any
@@ -61,14 +74,13 @@ export interface PreparedInputs {
  */
 export async function prepareInputs(options: PrepareInputsOptions): Promise<PreparedInputs> {
   const images = options.images ?? [];
-  const segments = buildLlavaPrompt(options.messages, options.prompt);
-  const expanded = expandImagePlaceholders(
-    options.tokenizer.encodePrompt(segments, options.maxCharacters === undefined ? {} : { maxCharacters: options.maxCharacters }),
-    {
-      imageTokensPerImage: options.imageTokensPerImage,
-      imageCount: images.length,
-    },
-  );
+  const { tokenizer } = options;
+  const segments = promptSegments(tokenizer, options.messages, options.prompt);
+  const encoded = tokenizer.encodePrompt(segments, options.maxCharacters === undefined ? {} : { maxCharacters: options.maxCharacters });
+  const expanded = expandImagePlaceholders(withPostProcessorBos(tokenizer, segments, encoded), {
+    imageTokensPerImage: options.imageTokensPerImage,
+    imageCount: images.length,
+  });
   options.checkPromptLength?.(expanded.ids.length);
   let pixelValues: ImageTensor | undefined;
   if (images.length > 0) {
@@ -83,4 +95,23 @@ export async function prepareInputs(options: PrepareInputsOptions): Promise<Prep
     pixelValues = await options.preprocessor.preprocessBatch(images, options.signal ? { signal: options.signal } : {});
   }
   return { ids: Int32Array.from(expanded.ids), tags: expanded.tags, pixelValues };
+}
+
+/** The model's own chat template when it has one (what transformers' processor renders), else LLaVA-1.5's. */
+function promptSegments(tokenizer: Tokenizer, messages: readonly ChatMessage[], llava: LlavaPromptOptions | undefined): PromptSegment[] {
+  if (llava !== undefined || tokenizer.chatTemplate === undefined) return buildLlavaPrompt(messages, llava);
+  return applyChatTemplate(tokenizer, messages, { addGenerationPrompt: true });
+}
+
+/**
+ * BOS as Hugging Face's post-processor adds it: when the tokenizer adds one (`add_bos_token`) and
+ * the template did not write it. It goes on after encoding, so the first text still counts as the
+ * start of the input (a `Metaspace` with `prepend_scheme: "first"` prepends `▁` there).
+ */
+function withPostProcessorBos(tokenizer: Tokenizer, segments: readonly PromptSegment[], encoded: EncodedPrompt): EncodedPrompt {
+  const bos = tokenizer.bosTokenId;
+  const first = segments[0];
+  const written = first?.type === 'special' && first.token === tokenizer.bosToken;
+  if (!tokenizer.addBosToken || bos === undefined || written) return encoded;
+  return { ids: [bos, ...encoded.ids], types: Uint8Array.from([TokenTypeCode.special, ...encoded.types]) };
 }

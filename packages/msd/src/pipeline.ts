@@ -146,7 +146,7 @@ export class MsdPipeline {
     const tokenizer = await Tokenizer.fromDirectory(directory);
     checkTokenIds(tokenizer, manifest, join(directory, 'manifest.json'));
     const { ImagePreprocessor } = await import('@msd/vision');
-    const preprocessor = await ImagePreprocessor.load(join(directory, 'preprocessor_config.json'), {
+    const preprocessor = await ImagePreprocessor.load(directory, {
       limits: { maxBytes: limits.maxImageBytes, maxPixels: limits.maxImagePixels },
       ...(options.resampler ? { resampler: options.resampler } : {}),
     });

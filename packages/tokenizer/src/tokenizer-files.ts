@@ -84,7 +84,9 @@ export interface TokenizerFiles {
 }
 
 /**
- * Reads and parses `tokenizer.json` and `tokenizer_config.json` from a directory.
+ * Reads and parses `tokenizer.json` and `tokenizer_config.json` from a directory. When
+ * tokenizer_config.json has no `chat_template`, one is taken from `chat_template.jinja` or
+ * `chat_template.json` beside it (where transformers >= 4.43 saves a processor's template).
  *
  * Throws a `ConfigError` (`tokenizer_file_missing` or `tokenizer_file_malformed`) naming the file.
  *
@@ -98,12 +100,53 @@ export interface TokenizerFiles {
  */
 export async function readTokenizerFiles(directory: string): Promise<TokenizerFiles> {
   const tokenizerJson = await readJsonFile(join(directory, 'tokenizer.json'));
-  const tokenizerConfig = await readJsonFile(join(directory, 'tokenizer_config.json'));
+  const tokenizerConfig = (await readJsonFile(join(directory, 'tokenizer_config.json'))) as TokenizerConfigJson;
+  if (isObject(tokenizerConfig) && tokenizerConfig.chat_template == null) {
+    const template = await readSeparateChatTemplate(directory);
+    if (template !== undefined) tokenizerConfig.chat_template = template;
+  }
   return {
     tokenizerJson: tokenizerJson as TokenizerJson,
-    tokenizerConfig: tokenizerConfig as TokenizerConfigJson,
+    tokenizerConfig,
     source: directory,
   };
+}
+
+/**
+ * transformers >= 4.43 saves a processor's template beside the tokenizer rather than in
+ * tokenizer_config.json: `chat_template.jinja` (the raw template, transformers 5) or
+ * `chat_template.json` (`{"chat_template": "..."}`); llava-hf repositories carry one of them.
+ */
+async function readSeparateChatTemplate(directory: string): Promise<string | undefined> {
+  const jinja = await readOptionalText(join(directory, 'chat_template.jinja'));
+  if (jinja !== undefined) return jinja;
+  const jsonPath = join(directory, 'chat_template.json');
+  if ((await readOptionalText(jsonPath)) === undefined) return undefined;
+  const parsed = await readJsonFile(jsonPath);
+  if (!isObject(parsed) || typeof parsed.chat_template !== 'string') {
+    throw new ConfigError({
+      path: jsonPath,
+      code: 'tokenizer_file_malformed',
+      message: 'expected {"chat_template": "<jinja template>"}.',
+      hint: 'Re-download the file, or put the template in tokenizer_config.json under "chat_template".',
+    });
+  }
+  return parsed.chat_template;
+}
+
+async function readOptionalText(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError({
+      path,
+      code: 'tokenizer_file_missing',
+      message: `cannot read the file (${(cause as NodeJS.ErrnoException).code ?? String(cause)}).`,
+      hint: 'Check the file permissions.',
+      cause,
+    });
+  }
 }
 
 async function readJsonFile(path: string): Promise<unknown> {

@@ -206,7 +206,9 @@ export function checkParsedConfig(config: PreprocessorConfig): void {
 
 /**
  * Loads and validates a `preprocessor_config.json`: from a model directory, a
- * file path, or an already-parsed object.
+ * file path, or an already-parsed object. A directory without one may hold
+ * transformers 5's `processor_config.json` instead, whose `image_processor`
+ * object carries the same fields.
  *
  * @example
  * ```ts
@@ -218,8 +220,16 @@ export function checkParsedConfig(config: PreprocessorConfig): void {
 export async function loadPreprocessorConfig(source: string | Record<string, unknown>): Promise<PreprocessorConfig> {
   if (typeof source !== 'string') return parsePreprocessorConfig(source);
   let file = source;
+  let nested = false;
   try {
-    if ((await stat(source)).isDirectory()) file = join(source, 'preprocessor_config.json');
+    if ((await stat(source)).isDirectory()) {
+      file = join(source, 'preprocessor_config.json');
+      const processorFile = join(source, 'processor_config.json');
+      if (!(await exists(file)) && (await exists(processorFile))) {
+        file = processorFile;
+        nested = true;
+      }
+    }
   } catch (cause) {
     throw new ConfigError({
       path: source,
@@ -247,5 +257,25 @@ export async function loadPreprocessorConfig(source: string | Record<string, unk
   } catch (cause) {
     throw new ConfigError({ path: file, message: 'is not valid JSON.', hint: 'Fix or re-download the file.', cause });
   }
+  if (nested) {
+    const imageProcessor = (json as { image_processor?: unknown } | null)?.image_processor;
+    if (imageProcessor === null || typeof imageProcessor !== 'object' || Array.isArray(imageProcessor)) {
+      throw new ConfigError({
+        path: file,
+        message: 'has no "image_processor" object, and the directory has no preprocessor_config.json.',
+        hint: 'Save the processor with transformers (processor.save_pretrained) or add a preprocessor_config.json.',
+      });
+    }
+    return parsePreprocessorConfig(imageProcessor, `${file} (image_processor)`);
+  }
   return parsePreprocessorConfig(json, file);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { spread } from './spread';
 
 /** What exact resizing costs against libvips on a benchmark's images (see {@link measureResizeCost}). */
@@ -30,9 +29,8 @@ export interface ResizeCost {
  */
 export async function measureResizeCost(modelDirectory: string, images: readonly string[], rounds = 3): Promise<ResizeCost> {
   const { ImagePreprocessor } = await import('@msd/vision');
-  const config = join(modelDirectory, 'preprocessor_config.json');
-  const exact = await ImagePreprocessor.load(config, { resampler: 'pil' });
-  const fast = await ImagePreprocessor.load(config, { resampler: 'auto' });
+  const exact = await ImagePreprocessor.load(modelDirectory, { resampler: 'pil' });
+  const fast = await ImagePreprocessor.load(modelDirectory, { resampler: 'auto' });
   const exactTimes: number[] = [];
   const fastTimes: number[] = [];
   let maxDifference = 0;

@@ -130,8 +130,7 @@ export async function loadTransformersJsBaseline(directory: string, options: Tra
   const tokenizer = processor.tokenizer!;
   const config = processor.config as { patch_size: number; num_additional_image_tokens: number };
   const eos = Number((model.config as unknown as { text_config: { eos_token_id: number } }).text_config.eos_token_id);
-  const msdPreprocessor =
-    (options.imagePreprocessing ?? 'msd') === 'msd' ? await ImagePreprocessor.load(join(absolute, 'preprocessor_config.json')) : undefined;
+  const msdPreprocessor = (options.imagePreprocessing ?? 'msd') === 'msd' ? await ImagePreprocessor.load(absolute) : undefined;
 
   const chatText = (prompt: string, images: number): string => {
     const content = [...Array.from({ length: images }, () => ({ type: 'image' })), { type: 'text', text: prompt }];
