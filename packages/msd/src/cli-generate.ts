@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@msd/core';
 import type { DeviceName } from '@msd/runtime';
-import type { Resampler } from '@msd/vision';
+import { RESAMPLERS, type Resampler } from '@msd/vision';
 import { numberOption as number } from './cli-arguments';
 import { resolveGenerateOptions } from './generate-options';
 import { DEFAULT_TREE, MsdPipeline } from './pipeline';
@@ -91,10 +91,10 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
   };
   resolveGenerateOptions(settings, DEFAULT_TREE);
   const resampler = options.resampler;
-  if (resampler !== undefined && !['pil', 'auto', 'sharp'].includes(resampler)) {
+  if (resampler !== undefined && !(RESAMPLERS as readonly string[]).includes(resampler)) {
     throw new InvalidArgumentError({
       argument: 'resampler',
-      message: `--resampler must be pil, auto or sharp, got '${resampler}'.`,
+      message: `--resampler must be ${RESAMPLERS.join(', ')}, got '${resampler}'.`,
       hint: 'pil (default) reproduces Hugging Face exactly; auto and sharp resize large images faster with libvips.',
     });
   }

@@ -6,7 +6,7 @@ import { checkPixels, resolveImageLimits, type ImageLimits } from './image-limit
 import { mapWithConcurrency } from './map-with-concurrency';
 import { padBackground, padToSquare } from './pad-to-square';
 import { checkParsedConfig, loadPreprocessorConfig, type PreprocessorConfig } from './preprocessor-config';
-import { chooseResampler, resizeRgb, resizeTarget, type Resampler } from './resize-image';
+import { chooseResampler, RESAMPLERS, resizeRgb, resizeTarget, type Resampler } from './resize-image';
 import type { RgbImage } from './rgb-image';
 import { checkAbortSignal, throwIfAborted } from './throw-if-aborted';
 import { writeChwTensor } from './to-tensor';
@@ -112,8 +112,11 @@ export class ImagePreprocessor {
     if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
       throw new InvalidArgumentError({ argument: 'concurrency', message: `concurrency must be a positive integer, got ${options.concurrency}.` });
     }
-    if (options.resampler !== undefined && !['auto', 'sharp', 'pil'].includes(options.resampler)) {
-      throw new InvalidArgumentError({ argument: 'resampler', message: `resampler must be 'auto', 'sharp' or 'pil', got ${String(options.resampler)}.` });
+    if (options.resampler !== undefined && !RESAMPLERS.includes(options.resampler)) {
+      throw new InvalidArgumentError({
+        argument: 'resampler',
+        message: `resampler must be one of ${RESAMPLERS.map((name) => `'${name}'`).join(', ')}, got ${String(options.resampler)}.`,
+      });
     }
     this.config = config;
     this.options = { ...options, resampler: options.resampler ?? 'pil' };

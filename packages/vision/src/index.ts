@@ -18,7 +18,7 @@ export { DEFAULT_IMAGE_LIMITS, resolveImageLimits } from './image-limits';
 export type { ImageLimits } from './image-limits';
 export { padToSquare, padBackground } from './pad-to-square';
 export type { PadToSquareOptions } from './pad-to-square';
-export { resizeRgb, resizeTarget, chooseResampler } from './resize-image';
+export { resizeRgb, resizeTarget, chooseResampler, RESAMPLERS } from './resize-image';
 export type { Resampler } from './resize-image';
 export { pilResize } from './pil-resample';
 export type { PilFilter } from './pil-resample';

@@ -25,7 +25,19 @@ const KERNELS: Record<ResampleFilter, keyof KernelEnum | undefined> = {
  * const options = { resampler: 'pil' as Resampler };
  * ```
  */
-export type Resampler = 'auto' | 'sharp' | 'pil';
+export type Resampler = (typeof RESAMPLERS)[number];
+
+/**
+ * Every {@link Resampler}, for validating user input (CLI flags, request fields) in one place.
+ *
+ * @example
+ * ```ts
+ * import { RESAMPLERS } from '@msd/vision';
+ *
+ * RESAMPLERS.includes('pil'); // true
+ * ```
+ */
+export const RESAMPLERS: readonly ['pil', 'auto', 'sharp'] = ['pil', 'auto', 'sharp'];
 
 /**
  * The implementation {@link resizeRgb} uses for a given resize.
