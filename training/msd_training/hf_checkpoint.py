@@ -221,8 +221,6 @@ def _vision_config(vision_in: dict) -> dict:
     vision = _pick(source, defaults, VisionConfig.__dataclass_fields__)
     if vision["hidden_act"] not in VISION_ACTIVATIONS:
         raise CheckpointError(f"{where}: hidden_act={vision['hidden_act']!r} is not supported ({', '.join(VISION_ACTIVATIONS)})")
-    if vision["image_size"] % vision["patch_size"]:
-        raise CheckpointError(f"{where}: image_size {vision['image_size']} is not a multiple of patch_size {vision['patch_size']}")
     return {**vision, "model_type": model_type}
 
 

@@ -450,7 +450,11 @@ class DraftConfig:
     decoupled: bool = True
 
     def to_dict(self) -> dict:
-        return {"text_config": asdict(self.text_config), "decoupled": self.decoupled}
+        text = asdict(self.text_config)
+        for key, default in _TEXT_ADDED.items():  # as LlavaConfig.to_dict: Llama drafts serialise as before
+            if text[key] == default:
+                del text[key]
+        return {"text_config": text, "decoupled": self.decoupled}
 
 
 class MsdDraft(nn.Module):
