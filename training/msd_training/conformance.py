@@ -27,7 +27,7 @@ import sys
 
 import numpy as np
 
-KIND_NAMES = ("clip-llama-hub-fp16", "clip-llama-452-bf16", "clip-llama-tf5", "clip-llama-full")
+KIND_NAMES = ("clip-llama-hub-fp16", "clip-llama-452-bf16", "clip-llama-tf5", "clip-llama-full", "siglip-qwen2")
 # Per kind: key layout, stored dtype, shards, tokenizer flavour, and the config quirks it carries.
 KINDS = {
     # The hub files of llava-hf/llava-1.5-7b-hf: pre-4.52 keys, fp16, sharded, legacy tokenizer,
@@ -48,6 +48,18 @@ KINDS = {
     "clip-llama-tf5": {"layout": "tf5", "dtype": "float32", "shards": 1, "tokenizer": "metaspace", "rope_theta": 1e6, "select": "default"},
     # vision_feature_select_strategy "full": the CLS position is an image token too.
     "clip-llama-full": {"layout": "tf5", "dtype": "float16", "shards": 1, "tokenizer": "legacy", "rope_theta": 10000.0, "select": "full"},
+    # llava-interleave-qwen's layout: SigLIP tower (no CLS, last layer, all patches), Qwen2 decoder (q/k/v
+    # biases, tied embeddings, theta 1e6), SiglipImageProcessor, ChatML, byte-level BPE without BOS.
+    "siglip-qwen2": {
+        "arch": "siglip-qwen2",
+        "layout": "tf5",
+        "dtype": "bfloat16",
+        "shards": 2,
+        "tokenizer": "bytelevel",
+        "rope_theta": 1e6,
+        "select": "full",
+        "feature_layer": -1,
+    },
 }
 
 IMAGE_SIZE, PATCH = 84, 14
@@ -64,6 +76,20 @@ CHAT_TEMPLATE = (
     "{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] + ' ' }}{% endif %}{% endfor %}"
     "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}"
 )
+
+
+SIGLIP_IMAGE_SIZE = 56
+# ChatML, as Qwen2 chat models write it, with LLaVA's image placeholder ahead of the text; written for this suite.
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' }}"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}{{ '<image>\n' }}{% endif %}{% endfor %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}"
+    "{% endif %}{{ '<|im_end|>\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+CHATML_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>")
+# Qwen2's pre-tokenizer split (contractions, letters, single digits, punctuation runs, newlines, spaces).
+QWEN2_SPLIT = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 
 
 def _repo_root() -> str:
@@ -177,6 +203,47 @@ def write_tokenizer(out: str, flavour: str) -> None:
         json.dump(config, f, indent=2)
 
 
+def write_bytelevel_tokenizer(out: str) -> None:
+    """A small Qwen2-style byte-level BPE (NFC, Qwen2's split, byte-level bytes, no BOS), trained here on
+    generated text, with ChatML's specials and `<image>` appended after the merges' tokens."""
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    rng = np.random.default_rng(7)
+    words = (
+        "the a of and to in is it that this picture image colour colours screen text photo bright dark wide tall "
+        "describe what where which compare left right up down red green blue white black grey sea sky one two three "
+        "sentence list differ between them shape detail used dominates brightest way Item MB line tabbed spaces"
+    ).split()
+    lines = [question for _, question in CASES]
+    for _ in range(1500):
+        count = int(rng.integers(3, 12))
+        sentence = " ".join(str(rng.choice(words)) for _ in range(count))
+        lines.append(sentence.capitalize() + str(rng.choice([".", "?", "!", ",", ":"])) + (" " + str(rng.integers(0, 100)) if rng.random() < 0.2 else ""))
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.normalizer = normalizers.NFC()
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Split(Regex(QWEN2_SPLIT), behavior="isolated", invert=False), pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
+    )
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=700, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tokenizer.train_from_iterator(lines, trainer)
+    tokenizer.add_special_tokens([AddedToken(token, special=True, normalized=False) for token in CHATML_SPECIALS])
+    os.makedirs(out, exist_ok=True)
+    tokenizer.save(os.path.join(out, "tokenizer.json"))
+    config = {
+        "tokenizer_class": "Qwen2Tokenizer",
+        "bos_token": None,
+        "eos_token": "<|im_end|>",
+        "pad_token": "<|endoftext|>",
+        "unk_token": None,
+        "add_prefix_space": False,
+        "model_max_length": 1024,
+        "extra_special_tokens": {"image_token": "<image>"},
+    }
+    with open(os.path.join(out, "tokenizer_config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+
+
 # ---------------------------------------------------------------------------------------------- checkpoint
 
 
@@ -210,6 +277,61 @@ def build_model(kind: dict, seed: int):
     return model
 
 
+def build_siglip_qwen2(kind: dict, seed: int, vocab: dict[str, int]):
+    """LLaVA with a SigLIP tower and a Qwen2 decoder (tied embeddings), as llava-interleave-qwen is laid out."""
+    import torch
+    from transformers import LlavaConfig, LlavaForConditionalGeneration, Qwen2Config, SiglipVisionConfig
+
+    torch.manual_seed(seed)
+    patches = (SIGLIP_IMAGE_SIZE // PATCH) ** 2
+    vision = SiglipVisionConfig(image_size=SIGLIP_IMAGE_SIZE, patch_size=PATCH, **VISION)
+    text = Qwen2Config(
+        vocab_size=len(vocab),
+        max_position_embeddings=1024,
+        rope_parameters={"rope_type": "default", "rope_theta": kind["rope_theta"]},
+        tie_word_embeddings=True,
+        eos_token_id=vocab["<|im_end|>"],
+        pad_token_id=vocab["<|endoftext|>"],
+        bos_token_id=None,
+        **TEXT,
+    )
+    config = LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=vocab["<image>"],
+        vision_feature_layer=kind["feature_layer"],
+        vision_feature_select_strategy=kind["select"],
+        image_seq_length=patches,
+        tie_word_embeddings=True,
+    )
+    model = LlavaForConditionalGeneration(config).eval()
+    assert model.lm_head.weight.data_ptr() == model.model.language_model.embed_tokens.weight.data_ptr(), "lm_head is not tied"
+    model.generation_config.eos_token_id = vocab["<|im_end|>"]
+    model.generation_config.pad_token_id = vocab["<|endoftext|>"]
+    model.generation_config.bos_token_id = None
+    dtype = getattr(torch, kind["dtype"])
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            # The tied embedding is the output layer too: widened like lm_head elsewhere, so greedy
+            # tokens have clear winners (RMSNorm keeps the decoder's inputs at scale). A signed random
+            # final norm keeps the last token's own embedding from always winning (a tied model's
+            # random weights otherwise repeat the prompt's last token).
+            if "embed_tokens" in name:
+                parameter.mul_(30.0)
+            elif name == "model.language_model.norm.weight":
+                parameter.normal_(0.0, 1.0)
+            elif "language_model" in name and name.endswith(("o_proj.weight", "down_proj.weight")):
+                parameter.mul_(10.0)  # layer outputs that compete with the wide embedding in the residual
+            elif "language_model" in name and name.endswith(("q_proj.weight", "k_proj.weight")):
+                parameter.mul_(6.0)  # sharper attention, so earlier positions (the image) steer the answer
+            elif parameter.dim() == 2:
+                parameter.mul_(2.0)
+            elif name.endswith("_proj.bias"):
+                parameter.normal_(0.0, 0.5)  # random q/k/v biases (initialised to zero), so the export must carry them
+            parameter.copy_(parameter.to(dtype).to(torch.float32))
+    return model
+
+
 def _hub_key(key: str) -> str:
     key = key.replace("model.vision_tower.", "vision_tower.vision_model.")
     key = key.replace("model.multi_modal_projector.", "multi_modal_projector.")
@@ -229,6 +351,8 @@ def save_checkpoint(model, kind: dict, out: str) -> None:
     rename = {"hub": _hub_key, "4.52": _key_452, "tf5": lambda key: key}[kind["layout"]]
     dtype = getattr(torch, kind["dtype"])
     state = {rename(k): v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
+    if model.config.tie_word_embeddings:
+        state.pop(rename("lm_head.weight"))  # as save_pretrained writes a tied model: the embedding only
     names = sorted(state)
     shards = [names[i :: kind["shards"]] for i in range(kind["shards"])]
     os.makedirs(out, exist_ok=True)
@@ -280,7 +404,25 @@ def write_processor(out: str, kind: dict) -> None:
     processor.save_pretrained(out)
 
 
-def write_draft(out: str, seed: int) -> None:
+def write_siglip_processor(out: str, kind: dict) -> None:
+    from transformers import AutoTokenizer, LlavaProcessor, SiglipImageProcessor
+
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    image_processor = SiglipImageProcessor(
+        size={"height": SIGLIP_IMAGE_SIZE, "width": SIGLIP_IMAGE_SIZE}, resample=3, image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5]
+    )
+    processor = LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        patch_size=PATCH,
+        vision_feature_select_strategy=kind["select"],
+        chat_template=CHATML_TEMPLATE,
+        num_additional_image_tokens=0,  # SigLIP has no CLS
+    )
+    processor.save_pretrained(out)
+
+
+def write_draft(out: str, seed: int, vocab_size: int = 4002) -> None:
     """A random MSD draft (decoupled fc over [embedding, feature], one Llama layer) for the target's dims."""
     import torch
     from safetensors.torch import save_file
@@ -317,7 +459,7 @@ def write_draft(out: str, seed: int) -> None:
         "num_hidden_layers": 1,
         "rms_norm_eps": 1e-6,
         "max_position_embeddings": 1024,
-        "vocab_size": 4002,
+        "vocab_size": vocab_size,
     }
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
@@ -376,10 +518,21 @@ def build(out: str, kinds: list[str], seed: int = 0) -> None:
         directory = os.path.join(out, name)
         shutil.rmtree(directory, ignore_errors=True)
         checkpoint = os.path.join(directory, "checkpoint")
-        model = build_model(kind, seed + number)
-        save_checkpoint(model, kind, checkpoint)
-        write_processor(checkpoint, kind)
-        write_draft(os.path.join(directory, "draft"), seed + 100 + number)
+        if kind.get("arch") == "siglip-qwen2":
+            write_bytelevel_tokenizer(checkpoint)
+            with open(os.path.join(checkpoint, "tokenizer.json")) as f:
+                saved = json.load(f)
+            vocab = {**saved["model"]["vocab"], **{added["content"]: added["id"] for added in saved["added_tokens"]}}
+            model = build_siglip_qwen2(kind, seed + number, vocab)
+            save_checkpoint(model, kind, checkpoint)
+            model.generation_config.save_pretrained(checkpoint)
+            write_siglip_processor(checkpoint, kind)
+            write_draft(os.path.join(directory, "draft"), seed + 100 + number, vocab_size=len(vocab))
+        else:
+            model = build_model(kind, seed + number)
+            save_checkpoint(model, kind, checkpoint)
+            write_processor(checkpoint, kind)
+            write_draft(os.path.join(directory, "draft"), seed + 100 + number)
         cases = reference_cases(model, checkpoint, images, directory)
         with open(os.path.join(directory, "cases.json"), "w") as f:
             json.dump({"kind": name, "settings": kind, "versions": versions, "new_tokens": NEW_TOKENS, "cases": cases}, f, indent=1, ensure_ascii=False)

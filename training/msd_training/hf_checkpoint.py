@@ -10,6 +10,10 @@ Target (`llava-hf/llava-1.5-7b-hf`): `config.json` + safetensors (sharded with `
 * transformers 5: as 4.52, with the CLIP tower saved without its `vision_model.` level
   (`model.vision_tower.embeddings.*`).
 
+Besides LLaVA-1.5's CLIP + Llama, llava-interleave-qwen's SigLIP + Qwen2 loads (`vision_config.model_type
+"siglip_vision_model"`, `text_config.model_type "qwen2"`): SigLIP's pooling head (`vision_tower.head.*`), which
+LLaVA never uses, is skipped; a tied `lm_head` (`tie_word_embeddings`) that the checkpoint omits is the embedding.
+
 Draft (`lucylyn/MSD-LLaVA1.5-7B`): `config.json` (a LlamaConfig) + `pytorch_model.bin` (or safetensors) with
 `embed_tokens.weight` (optional), `fc.{weight,bias}`, `layers.0.self_attn.{q,k,v,o}_proj.weight`,
 `layers.0.mlp.{gate,up,down}_proj.weight`, `layers.0.post_attention_layernorm.weight`. Its `lm_head` is the
@@ -47,6 +51,30 @@ LLAMA_7B_TEXT_DEFAULTS = dict(
     rope_theta=10000.0,
     max_position_embeddings=4096,
 )
+#: transformers' Qwen2Config defaults, which it uses for fields a Qwen2 `text_config` omits.
+QWEN2_TEXT_DEFAULTS = dict(
+    vocab_size=151936,
+    hidden_size=4096,
+    intermediate_size=22016,
+    num_hidden_layers=32,
+    num_attention_heads=32,
+    rms_norm_eps=1e-6,
+    rope_theta=10000.0,
+    max_position_embeddings=32768,
+)
+#: transformers' SiglipVisionConfig defaults (google/siglip-base-patch16-224).
+SIGLIP_VISION_DEFAULTS = dict(
+    hidden_size=768,
+    intermediate_size=3072,
+    num_hidden_layers=12,
+    num_attention_heads=12,
+    image_size=224,
+    patch_size=16,
+    num_channels=3,
+    layer_norm_eps=1e-6,
+    hidden_act="gelu_pytorch_tanh",
+)
+VISION_ACTIVATIONS = ("quick_gelu", "gelu", "gelu_pytorch_tanh")
 #: CLIP ViT-L/14 at 336 px (openai/clip-vit-large-patch14-336).
 CLIP_L14_336_DEFAULTS = dict(
     hidden_size=1024,
@@ -68,6 +96,8 @@ LLAVA_DEFAULTS = dict(
     vision_feature_select_strategy="default",
     projector_hidden_act="gelu",
 )
+#: SigLIP's attention-pooling head (our parameter naming), which LLaVA never runs.
+SIGLIP_HEAD_PREFIX = "vision_tower.vision_model.head."
 # Buffers that some checkpoints carry and our modules recompute.
 IGNORED_KEYS = re.compile(r"(^|\.)(rotary_emb\.inv_freq|position_ids)$")
 DRAFT_KEYS = (
@@ -124,6 +154,12 @@ def _rope_parameters(where: str, source: dict) -> dict:
 
 
 def _unsupported(where: str, source: dict) -> None:
+    model_type = source.get("model_type", "llama")
+    if model_type not in ("llama", "qwen2"):
+        raise CheckpointError(f"{where}: model_type={model_type!r} is not supported (llama or qwen2)")
+    for flag in ("attention_bias", "mlp_bias", "use_sliding_window"):
+        if source.get(flag):
+            raise CheckpointError(f"{where}: {flag}={source[flag]!r} is not supported")
     if source.get("rope_scaling"):
         raise CheckpointError(f"{where}: rope_scaling={source['rope_scaling']!r} is not supported (plain RoPE only)")
     if source.get("hidden_act", "silu") != "silu":
@@ -142,11 +178,15 @@ def llava_config_from_hf(config: dict) -> LlavaConfig:
         text_in["vocab_size"] = config["vocab_size"]
     _unsupported("config.json text_config", text_in)
     text_in = _rope_parameters("config.json text_config", text_in)
-    text = _pick(text_in, LLAMA_7B_TEXT_DEFAULTS, TextConfig.__dataclass_fields__)
+    qwen2 = text_in.get("model_type") == "qwen2"
+    text = _pick(text_in, QWEN2_TEXT_DEFAULTS if qwen2 else LLAMA_7B_TEXT_DEFAULTS, TextConfig.__dataclass_fields__)
     text["num_key_value_heads"] = text_in.get("num_key_value_heads") or text["num_attention_heads"]
-    vision_in = config.get("vision_config") or {}
-    vision = _pick(vision_in, CLIP_L14_336_DEFAULTS, VisionConfig.__dataclass_fields__)
-    top = _pick(config, LLAVA_DEFAULTS, LLAVA_DEFAULTS)
+    text["qkv_bias"] = qwen2  # Qwen2's q/k/v projections always carry biases, Llama's never (attention_bias is refused)
+    # transformers 5 forwards the text config's flag to the llava config; either one ties lm_head.
+    text["tie_word_embeddings"] = bool(config.get("tie_word_embeddings") or text_in.get("tie_word_embeddings"))
+    vision = _vision_config(config.get("vision_config") or {})
+    defaults = {**LLAVA_DEFAULTS, **({"bos_token_id": None} if qwen2 else {})}  # Qwen2 tokenizers add no BOS
+    top = {k: config[k] if config.get(k) is not None else defaults[k] for k in defaults}
     # Newer configs may name the image token `image_token_id`.
     if config.get("image_token_index") is None and config.get("image_token_id") is not None:
         top["image_token_index"] = config["image_token_id"]
@@ -159,7 +199,29 @@ def llava_config_from_hf(config: dict) -> LlavaConfig:
         raise CheckpointError(f"config.json vision_feature_select_strategy={top['vision_feature_select_strategy']!r} is not supported")
     if config.get("multimodal_projector_bias") is False:
         raise CheckpointError("config.json multimodal_projector_bias=false is not supported (LLaVA-1.5's projector has biases)")
+    if top["projector_hidden_act"] not in ("gelu", "quick_gelu", "gelu_pytorch_tanh", "silu"):
+        raise CheckpointError(f"config.json projector_hidden_act={top['projector_hidden_act']!r} is not supported")
     return LlavaConfig(vision_config=VisionConfig(**vision), text_config=TextConfig(**{k: text[k] for k in TextConfig.__dataclass_fields__}), **top)
+
+
+def _vision_config(vision_in: dict) -> dict:
+    """VisionConfig fields of a CLIP or SigLIP `vision_config`; absent fields take that tower's defaults."""
+    where = "config.json vision_config"
+    model_type = vision_in.get("model_type", "clip_vision_model")
+    if model_type not in ("clip_vision_model", "siglip_vision_model"):
+        raise CheckpointError(f"{where}: model_type={model_type!r} is not supported (clip_vision_model or siglip_vision_model)")
+    source = dict(vision_in)
+    for key in ("image_size", "patch_size"):
+        value = source.get(key)
+        if isinstance(value, list | tuple):
+            if len(value) != 2 or value[0] != value[1]:
+                raise CheckpointError(f"{where}: {key}={value!r} is not supported (square only)")
+            source[key] = value[0]
+    defaults = SIGLIP_VISION_DEFAULTS if model_type == "siglip_vision_model" else CLIP_L14_336_DEFAULTS
+    vision = _pick(source, defaults, VisionConfig.__dataclass_fields__)
+    if vision["hidden_act"] not in VISION_ACTIVATIONS:
+        raise CheckpointError(f"{where}: hidden_act={vision['hidden_act']!r} is not supported ({', '.join(VISION_ACTIVATIONS)})")
+    return {**vision, "model_type": model_type}
 
 
 def draft_config_from_hf(config: dict | None, target: LlavaConfig, shapes: dict | None = None) -> DraftConfig:
@@ -174,6 +236,9 @@ def draft_config_from_hf(config: dict | None, target: LlavaConfig, shapes: dict 
     text = _pick(source, defaults, TextConfig.__dataclass_fields__)
     text["num_key_value_heads"] = source.get("num_key_value_heads") or text["num_attention_heads"]
     text["vocab_size"] = t.vocab_size  # lm_head is the target's; the embedding is padded to match
+    # The draft's own layer: biases where its checkpoint has them (EAGLE layers for Qwen2 may), never a tied head.
+    text["qkv_bias"] = bool(shapes and "layers.0.self_attn.q_proj.bias" in shapes)
+    text["tie_word_embeddings"] = False
     if text["hidden_size"] != t.hidden_size:
         raise CheckpointError(f"draft hidden_size {text['hidden_size']} != target hidden_size {t.hidden_size}: this draft was not trained for this target")
     return DraftConfig(text_config=TextConfig(**text), decoupled=True)
@@ -258,16 +323,23 @@ def load_llava(path: str, config: LlavaConfig | None = None) -> LlavaForConditio
         if not os.path.exists(config_path):
             raise CheckpointError(f"{path}: no config.json (expected a llava-hf model directory)")
         config = llava_config_from_hf(_read_json(config_path))
+        config.eos_token_id = _generation_eos(path, config.eos_token_id)
+    siglip = config.vision_config.model_type == "siglip_vision_model"
     checkpoint = Checkpoint(path)
     tensors, shapes = {}, {}
     for key in checkpoint.keys():
         if IGNORED_KEYS.search(key):
             continue
         name = normalize_llava_key(key)
+        if siglip and name.startswith(SIGLIP_HEAD_PREFIX):
+            continue  # the pooling head: LLaVA takes an encoder layer's hidden states
         if name in tensors:
             raise CheckpointError(f"{path}: {key} and another key both map to {name} (mixed key layouts?)")
         tensors[name] = lambda k=key: checkpoint.get(k)
         shapes[name] = checkpoint.shape(key)
+    lm_head, embed = "language_model.lm_head.weight", "language_model.model.embed_tokens.weight"
+    if config.text_config.tie_word_embeddings and lm_head not in tensors and embed in tensors:
+        tensors[lm_head], shapes[lm_head] = tensors[embed], shapes[embed]
     with no_init():
         model = LlavaForConditionalGeneration(config)
     try:
@@ -275,6 +347,21 @@ def load_llava(path: str, config: LlavaConfig | None = None) -> LlavaForConditio
     finally:
         checkpoint.close()
     return model.eval().requires_grad_(False)
+
+
+def _generation_eos(path: str, eos: int | None) -> int | None:
+    """`generation_config.json`'s eos_token_id (what transformers' generate stops on) over config.json's.
+
+    msd stops on one token: a list of several is refused, naming the field."""
+    file = os.path.join(path, "generation_config.json")
+    value = _read_json(file).get("eos_token_id") if os.path.exists(file) else None
+    if isinstance(value, list):
+        if len(set(value)) > 1:
+            raise CheckpointError(f"{file}: eos_token_id={value!r} is not supported (msd stops on a single EOS token)")
+        value = value[0] if value else None
+    if value is not None and not isinstance(value, int):
+        raise CheckpointError(f"{file}: eos_token_id={value!r} must be an integer")
+    return eos if value is None else value
 
 
 def _draft_files(path: str) -> tuple[str, dict | None]:

@@ -1,5 +1,9 @@
 """LLaVA-1.5 architecture (CLIP ViT tower, mlp2x_gelu projector, Llama decoder) and the MSD draft.
 
+The same modules also run llava-interleave-qwen's layout: a SigLIP tower (`VisionConfig.model_type
+"siglip_vision_model"`: no CLS, patch embedding with bias, no pre-layernorm) and a Qwen2 decoder
+(`TextConfig.qkv_bias`, optionally `tie_word_embeddings`).
+
 Parameter names follow the Hugging Face `llava-hf` checkpoints, so the same modules load a real
 `llava-1.5-7b-hf` state dict and our tiny model alike. Attention is written out (torch 1.13 has no
 scaled_dot_product_attention) and takes a 4D additive mask, which is what lets one decoder call
@@ -27,10 +31,16 @@ class VisionConfig:
     num_channels: int = 3
     layer_norm_eps: float = 1e-5
     hidden_act: str = "quick_gelu"
+    #: "clip_vision_model" (CLS token, pre-layernorm) or "siglip_vision_model" (neither; patch conv with bias).
+    model_type: str = "clip_vision_model"
 
     @property
     def num_patches(self) -> int:
         return (self.image_size // self.patch_size) ** 2
+
+    @property
+    def has_cls(self) -> bool:
+        return self.model_type != "siglip_vision_model"
 
 
 @dataclass
@@ -44,6 +54,10 @@ class TextConfig:
     rms_norm_eps: float = 1e-6
     rope_theta: float = 10000.0
     max_position_embeddings: int = 1024
+    #: Biases on q/k/v (Qwen2); o_proj never has one.
+    qkv_bias: bool = False
+    #: lm_head shares the embedding's weights (the checkpoint may omit lm_head.weight).
+    tie_word_embeddings: bool = False
 
     @property
     def head_dim(self) -> int:
@@ -56,7 +70,7 @@ class LlavaConfig:
     text_config: TextConfig = field(default_factory=TextConfig)
     image_token_index: int = 4000
     pad_token_id: int = 4001
-    bos_token_id: int = 1
+    bos_token_id: int | None = 1  # None: the tokenizer adds no BOS (Qwen2)
     eos_token_id: int = 2
     vision_feature_layer: int = -2
     vision_feature_select_strategy: str = "default"
@@ -64,11 +78,20 @@ class LlavaConfig:
 
     @property
     def image_seq_length(self) -> int:
-        # "full" keeps the CLS position: the encoder emits one row more than there are patches.
-        return self.vision_config.num_patches + (1 if self.vision_feature_select_strategy == "full" else 0)
+        # The tower emits patches (+ CLS for CLIP); "default" drops the first row (CLIP's CLS; for a
+        # tower without CLS, transformers drops the first patch all the same), "full" keeps every row.
+        v = self.vision_config
+        return v.num_patches + (1 if v.has_cls else 0) - (1 if self.vision_feature_select_strategy == "default" else 0)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        # Fields added for SigLIP/Qwen2 are written only when they differ from CLIP/Llama, so configs
+        # (export_info.json, training checkpoints) of CLIP+Llama models stay as they were.
+        for section, defaults in (("vision_config", _VISION_ADDED), ("text_config", _TEXT_ADDED)):
+            for key, default in defaults.items():
+                if data[section][key] == default:
+                    del data[section][key]
+        return data
 
     @staticmethod
     def from_dict(data: dict) -> LlavaConfig:
@@ -78,11 +101,17 @@ class LlavaConfig:
         return LlavaConfig(vision_config=VisionConfig(**vision), text_config=TextConfig(**text), **fields)
 
 
+_VISION_ADDED = {"model_type": "clip_vision_model"}
+_TEXT_ADDED = {"qkv_bias": False, "tie_word_embeddings": False}
+
+
 def _activation(name: str):
     if name == "quick_gelu":
         return lambda x: x * torch.sigmoid(1.702 * x)
     if name == "gelu":
         return F.gelu
+    if name == "gelu_pytorch_tanh":
+        return lambda x: F.gelu(x, approximate="tanh")
     if name == "silu":
         return F.silu
     raise ValueError(f"unsupported activation {name}")
@@ -145,6 +174,19 @@ class ClipEmbeddings(nn.Module):
         return torch.cat([cls, patches], dim=1) + self.position_embedding.weight.unsqueeze(0)
 
 
+class SiglipEmbeddings(nn.Module):
+    """SigLIP: patches only (no CLS), the patch convolution has a bias, one learned position per patch."""
+
+    def __init__(self, config: VisionConfig):
+        super().__init__()
+        self.patch_embedding = nn.Conv2d(config.num_channels, config.hidden_size, config.patch_size, config.patch_size, bias=True)
+        self.position_embedding = nn.Embedding(config.num_patches, config.hidden_size)
+
+    def forward(self, pixel_values):
+        patches = self.patch_embedding(pixel_values).flatten(2).transpose(1, 2)
+        return patches + self.position_embedding.weight.unsqueeze(0)
+
+
 class ClipEncoder(nn.Module):
     def __init__(self, config: VisionConfig):
         super().__init__()
@@ -154,8 +196,11 @@ class ClipEncoder(nn.Module):
 class ClipVisionModel(nn.Module):
     def __init__(self, config: VisionConfig):
         super().__init__()
-        self.embeddings = ClipEmbeddings(config)
-        self.pre_layrnorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        siglip = config.model_type == "siglip_vision_model"
+        self.embeddings = SiglipEmbeddings(config) if siglip else ClipEmbeddings(config)
+        # SigLIP has no pre-layernorm. Its post_layernorm is loaded but, as CLIP's, unused: LLaVA takes
+        # an encoder layer's hidden states (transformers' hidden_states[layer]), never the normed output.
+        self.pre_layrnorm = None if siglip else nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.encoder = ClipEncoder(config)
         self.post_layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
@@ -168,7 +213,9 @@ class ClipVisionTower(nn.Module):
     def forward(self, pixel_values: torch.Tensor, feature_layer: int = -2) -> torch.Tensor:
         """Hidden states of `feature_layer` (HF indexing: 0 = embeddings, -1 = last layer)."""
         model = self.vision_model
-        x = model.pre_layrnorm(model.embeddings(pixel_values))
+        x = model.embeddings(pixel_values)
+        if model.pre_layrnorm is not None:
+            x = model.pre_layrnorm(x)
         layers = len(model.encoder.layers)
         depth = feature_layer if feature_layer >= 0 else layers + 1 + feature_layer
         for layer in model.encoder.layers[:depth]:
@@ -225,9 +272,9 @@ class LlamaAttention(nn.Module):
         super().__init__()
         self.config = config
         d, hd = config.hidden_size, config.head_dim
-        self.q_proj = nn.Linear(d, config.num_attention_heads * hd, bias=False)
-        self.k_proj = nn.Linear(d, config.num_key_value_heads * hd, bias=False)
-        self.v_proj = nn.Linear(d, config.num_key_value_heads * hd, bias=False)
+        self.q_proj = nn.Linear(d, config.num_attention_heads * hd, bias=config.qkv_bias)
+        self.k_proj = nn.Linear(d, config.num_key_value_heads * hd, bias=config.qkv_bias)
+        self.v_proj = nn.Linear(d, config.num_key_value_heads * hd, bias=config.qkv_bias)
         self.o_proj = nn.Linear(config.num_attention_heads * hd, d, bias=False)
 
     def forward(self, x, cos, sin, mask, past_key=None, past_value=None):
@@ -403,7 +450,11 @@ class DraftConfig:
     decoupled: bool = True
 
     def to_dict(self) -> dict:
-        return {"text_config": asdict(self.text_config), "decoupled": self.decoupled}
+        text = asdict(self.text_config)
+        for key, default in _TEXT_ADDED.items():  # as LlavaConfig.to_dict: Llama drafts serialise as before
+            if text[key] == default:
+                del text[key]
+        return {"text_config": text, "decoupled": self.decoupled}
 
 
 class MsdDraft(nn.Module):

@@ -597,3 +597,125 @@ def test_transformers_5_vision_key_layout():
     assert normalize_llava_key("model.vision_tower.encoder.layers.0.mlp.fc1.weight") == "vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight"
     assert normalize_llava_key("vision_tower.post_layernorm.weight") == "vision_tower.vision_model.post_layernorm.weight"
     assert normalize_llava_key("vision_tower.vision_model.pre_layrnorm.bias") == "vision_tower.vision_model.pre_layrnorm.bias"
+
+
+# ---------------------------------------------------------------- SigLIP + Qwen2 (llava-interleave-qwen's layout)
+
+
+def siglip_qwen2_tensors(seed: int = 3) -> dict[str, np.ndarray]:
+    """transformers 5's key layout of a SigLIP + Qwen2 llava: no CLS or pre-layernorm, patch conv bias, the
+    pooling head, q/k/v biases, and no lm_head (tied to the embedding)."""
+    rng = np.random.default_rng(seed)
+    tensors = {}
+    for key, value in new_layout(hf_llava_tensors(seed)).items():
+        key = key.replace("model.vision_tower.vision_model.", "model.vision_tower.")
+        if "class_embedding" in key or "pre_layrnorm" in key or key == "lm_head.weight" or key.endswith("position_ids") or "inv_freq" in key:
+            continue
+        tensors[key] = value
+    patches = (IMAGE // PATCH) ** 2
+    tensors["model.vision_tower.embeddings.position_embedding.weight"] = rng.standard_normal((patches, DV)).astype(np.float32)
+    tensors["model.vision_tower.embeddings.patch_embedding.bias"] = rng.standard_normal(DV).astype(np.float32)
+    for name, shape in (("head.probe", (1, 1, DV)), ("head.attention.in_proj_weight", (3 * DV, DV)), ("head.mlp.fc1.weight", (IV, DV))):
+        tensors["model.vision_tower." + name] = rng.standard_normal(shape).astype(np.float32)
+    for i in range(LAYERS):
+        for proj in ("q_proj", "k_proj", "v_proj"):
+            tensors[f"model.language_model.layers.{i}.self_attn.{proj}.bias"] = rng.standard_normal(D).astype(np.float32)
+    return tensors
+
+
+SIGLIP_QWEN2_CONFIG = {
+    "model_type": "llava",
+    "image_token_index": 88,
+    "vision_feature_layer": -1,
+    "vision_feature_select_strategy": "full",
+    "tie_word_embeddings": True,
+    "text_config": {
+        "model_type": "qwen2",
+        "vocab_size": VOCAB,
+        "hidden_size": D,
+        "intermediate_size": I,
+        "num_hidden_layers": LAYERS,
+        "num_attention_heads": HEADS,
+        "num_key_value_heads": HEADS,
+        "rope_parameters": {"rope_type": "default", "rope_theta": 1e6},
+        "tie_word_embeddings": True,
+        "use_sliding_window": False,
+        "eos_token_id": 90,
+        "pad_token_id": 89,
+    },
+    "vision_config": {
+        "model_type": "siglip_vision_model",
+        "hidden_size": DV,
+        "intermediate_size": IV,
+        "num_hidden_layers": VLAYERS,
+        "num_attention_heads": VHEADS,
+        "image_size": IMAGE,
+        "patch_size": PATCH,
+    },
+}
+
+
+def test_siglip_qwen2_config():
+    config = llava_config_from_hf(SIGLIP_QWEN2_CONFIG)
+    v, t = config.vision_config, config.text_config
+    assert v.model_type == "siglip_vision_model" and not v.has_cls
+    assert v.hidden_act == "gelu_pytorch_tanh" and v.layer_norm_eps == 1e-6  # SiglipVisionConfig's defaults
+    assert t.qkv_bias and t.tie_word_embeddings and t.rope_theta == 1e6 and t.max_position_embeddings == 32768  # Qwen2Config's
+    assert config.bos_token_id is None and config.eos_token_id == 90
+    assert config.image_seq_length == (IMAGE // PATCH) ** 2  # "full": every patch, no CLS
+    assert llava_config_from_hf({**SIGLIP_QWEN2_CONFIG, "vision_feature_select_strategy": "default"}).image_seq_length == (IMAGE // PATCH) ** 2 - 1
+    # CLIP + Llama configs serialise as before (the new fields are left out at their defaults).
+    assert "qkv_bias" not in llava_config_from_hf(CONFIG).to_dict()["text_config"]
+    assert "model_type" not in llava_config_from_hf(CONFIG).to_dict()["vision_config"]
+
+
+@pytest.mark.parametrize(
+    "section, field, value, message",
+    [
+        ("text_config", "use_sliding_window", True, "use_sliding_window=True"),
+        ("text_config", "model_type", "mistral", "model_type='mistral'"),
+        ("text_config", "attention_bias", True, "attention_bias=True"),
+        ("vision_config", "model_type", "dinov2", "model_type='dinov2'"),
+        ("vision_config", "hidden_act", "relu", "hidden_act='relu'"),
+        ("vision_config", "image_size", [28, 56], r"image_size=\[28, 56\]"),
+    ],
+)
+def test_siglip_qwen2_unsupported_fields_are_named(section, field, value, message):
+    config = {**SIGLIP_QWEN2_CONFIG, section: {**SIGLIP_QWEN2_CONFIG[section], field: value}}
+    with pytest.raises(CheckpointError, match=message):
+        llava_config_from_hf(config)
+
+
+def test_siglip_qwen2_loads_and_exports(tmp_path):
+    tensors = siglip_qwen2_tensors()
+    directory = tmp_path / "siglip-qwen2"
+    directory.mkdir()
+    save_sharded_safetensors(str(directory), tensors, shards=2)
+    with open(directory / "config.json", "w") as f:
+        json.dump(SIGLIP_QWEN2_CONFIG, f)
+    with open(directory / "generation_config.json", "w") as f:
+        json.dump({"eos_token_id": [91]}, f)
+    model = load_llava(str(directory))
+    assert model.config.eos_token_id == 91  # generation_config.json's, what transformers' generate stops on
+    lm = model.language_model
+    assert torch.equal(lm.lm_head.weight, lm.model.embed_tokens.weight)
+    np.testing.assert_array_equal(lm.model.layers[1].self_attn.k_proj.bias.numpy(), tensors["model.language_model.layers.1.self_attn.k_proj.bias"])
+    assert lm.model.layers[0].self_attn.o_proj.bias is None
+    tower = model.vision_tower.vision_model
+    assert tower.pre_layrnorm is None and not hasattr(tower.embeddings, "class_embedding")
+    pixels = torch.randn(2, 3, IMAGE, IMAGE)
+    # feature layer -1: the last encoder layer's output as it is (post_layernorm is not applied).
+    x = torch.nn.functional.conv2d(pixels, tower.embeddings.patch_embedding.weight, tower.embeddings.patch_embedding.bias, stride=PATCH)
+    x = x.flatten(2).transpose(1, 2) + tower.embeddings.position_embedding.weight
+    for layer in tower.encoder.layers:
+        x = layer(x)
+    torch.testing.assert_close(model.image_features(pixels), model.multi_modal_projector(x))
+    out = tmp_path / "export"
+    paths = export_target(model, str(out))
+    for path in paths.values():
+        onnx.checker.check_model(path)
+    assert describe(paths["vision_encoder"])["outputs"][0]["dims"] == ["num_images", (IMAGE // PATCH) ** 2, D]
+    with open(directory / "generation_config.json", "w") as f:
+        json.dump({"eos_token_id": [91, 90]}, f)
+    with pytest.raises(CheckpointError, match="eos_token_id"):
+        load_llava(str(directory))

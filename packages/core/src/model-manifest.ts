@@ -52,7 +52,8 @@ export interface ModelManifest {
   imageTokenId: number;
   imageTokensPerImage: number;
   imageSize: number;
-  bosTokenId: number;
+  /** `null`: the model's tokenizer adds no BOS (Qwen2's byte-level BPE). */
+  bosTokenId: number | null;
   eosTokenId: number;
   padTokenId: number;
   vocabSize: number;

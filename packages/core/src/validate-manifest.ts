@@ -200,7 +200,7 @@ export function validateModelManifest(value: unknown, path?: string): ModelManif
     imageTokenId: tokenId('imageTokenId'),
     imageTokensPerImage: reader.integer(raw.imageTokensPerImage, 'imageTokensPerImage', 1, maxPositions - 1),
     imageSize: reader.integer(raw.imageSize, 'imageSize', 1, BOUNDS.imageSize),
-    bosTokenId: tokenId('bosTokenId'),
+    bosTokenId: raw.bosTokenId === null ? null : tokenId('bosTokenId'),
     eosTokenId: tokenId('eosTokenId'),
     padTokenId: tokenId('padTokenId'),
     vocabSize,

@@ -44,7 +44,6 @@ interface CaseResult {
 
 const PIXEL_TOLERANCE = 1e-5;
 const LOGIT_TOLERANCE = 1e-4;
-const EOS = 2;
 
 const root = process.env.MSD_CONFORMANCE_DIR;
 if (!root || !existsSync(root)) {
@@ -109,7 +108,8 @@ describe.each(kinds)('%s', (kind) => {
     result.logitDifference = maxDifference(logits, expectedLogits.data);
     expect(result.logitDifference, 'logits along the reference tokens').toBeLessThanOrEqual(LOGIT_TOLERANCE);
 
-    const expectedTokens = untilEos(testCase.tokens);
+    // The model's own EOS (generation_config.json's, as transformers' generate stops on it).
+    const expectedTokens = untilEos(testCase.tokens, pipeline.target.manifest.eosTokenId);
     const request = { messages: testCase.messages, images, maxNewTokens: reference.new_tokens };
     const greedy = await pipeline.generate({ ...request, speculative: false });
     result.greedyEqual = sameIds(greedy.tokenIds, expectedTokens);
@@ -145,8 +145,8 @@ async function logitsAlong(pipeline: MsdPipeline, inputs: Awaited<ReturnType<typ
   return out;
 }
 
-function untilEos(tokens: readonly number[]): number[] {
-  const end = tokens.indexOf(EOS);
+function untilEos(tokens: readonly number[], eos: number): number[] {
+  const end = tokens.indexOf(eos);
   return end === -1 ? [...tokens] : tokens.slice(0, end);
 }
 

@@ -354,6 +354,7 @@ function closedError(): MsdError {
 function checkTokenIds(tokenizer: Tokenizer, manifest: ModelManifest, path: string): void {
   for (const field of ['eosTokenId', 'bosTokenId', 'imageTokenId'] as const) {
     const id = manifest[field];
+    if (id === null) continue; // no BOS
     if (tokenizer.idToToken(id) === undefined) {
       throw new ConfigError({
         code: 'invalid_manifest',

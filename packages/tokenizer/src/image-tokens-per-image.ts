@@ -7,6 +7,9 @@ import { ConfigError, InvalidArgumentError } from '@msd/core';
  * Looks, in order, at `image_seq_length`, `num_image_tokens`, `mm_tokens_per_image`, then computes
  * `(image_size / patch_size)^2` from `vision_config` (plus one for the CLS token when
  * `vision_feature_select_strategy` is `'full'`; LLaVA's `'default'` drops it: 336/14 gives 576).
+ * A SigLIP tower (`vision_config.model_type: 'siglip_vision_model'`) has no CLS token: `'full'`
+ * keeps the patches, `'default'` drops the first patch, as transformers does; its patch grid is
+ * floored (384 px with patch 14 gives 27x27 = 729).
  * Throws a `ConfigError` (`missing_image_tokens_per_image`) when none is there.
  *
  * @example
@@ -39,15 +42,19 @@ export function imageTokensPerImage(config: number | Record<string, unknown>, pa
   if (vision && vision.image_size !== undefined && vision.patch_size !== undefined) {
     const [height, width] = pair(vision.image_size, 'vision_config.image_size', path);
     const [patchH, patchW] = pair(vision.patch_size, 'vision_config.patch_size', path);
-    if (height % patchH !== 0 || width % patchW !== 0) {
+    const siglip = vision.model_type === 'siglip_vision_model';
+    // SigLIP's towers floor the patch grid (siglip-so400m: 384 px / patch 14 -> 27x27), as the
+    // processor's count does; for CLIP a remainder means a broken config.
+    if (!siglip && (height % patchH !== 0 || width % patchW !== 0)) {
       throw new ConfigError({
         path,
         code: 'invalid_image_tokens_per_image',
         message: `vision_config.image_size ${height}x${width} is not a multiple of patch_size ${patchH}x${patchW}.`,
       });
     }
-    const patches = (height / patchH) * (width / patchW);
-    return config.vision_feature_select_strategy === 'full' ? patches + 1 : patches;
+    const patches = Math.floor(height / patchH) * Math.floor(width / patchW);
+    const cls = siglip ? 0 : 1;
+    return patches + cls - (config.vision_feature_select_strategy === 'full' ? 0 : 1);
   }
   throw new ConfigError({
     path,

@@ -207,6 +207,13 @@ describe('imageTokensPerImage', () => {
     expect(imageTokensPerImage({ vision_config: { image_size: [64, 32], patch_size: 16 } })).toBe(8);
   });
 
+  it('counts no CLS position for a SigLIP tower', () => {
+    const vision_config = { model_type: 'siglip_vision_model', image_size: 384, patch_size: 14 };
+    expect(imageTokensPerImage({ vision_config, vision_feature_select_strategy: 'full' })).toBe(729);
+    // transformers' "default" drops the first row whatever it is: for SigLIP, a patch.
+    expect(imageTokensPerImage({ vision_config, vision_feature_select_strategy: 'default' })).toBe(728);
+  });
+
   it('throws a ConfigError when it cannot tell, or InvalidArgumentError for a bad number', () => {
     expect(() => imageTokensPerImage({ text_config: {} }, 'model/config.json')).toThrow(/model\/config\.json/);
     expect(() => imageTokensPerImage({})).toThrow(ConfigError);

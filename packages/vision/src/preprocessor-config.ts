@@ -17,7 +17,8 @@ export type ResampleFilter = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos' | 'b
 
 /**
  * A validated, normalised `preprocessor_config.json` (CLIPImageProcessor fields
- * plus LLaVA-1.5's pad-to-square).
+ * plus LLaVA-1.5's pad-to-square; SiglipImageProcessor's resize to `{ height, width }`
+ * without a crop).
  *
  * @example
  * ```ts
@@ -57,6 +58,34 @@ export interface PreprocessorConfig {
 const PIL_RESAMPLE: Record<number, ResampleFilter | undefined> = { 0: 'nearest', 1: 'lanczos', 2: 'bilinear', 3: 'bicubic', 4: 'box', 5: 'hamming' };
 const CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 const CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
+const HALF: [number, number, number] = [0.5, 0.5, 0.5];
+
+/** What a config leaves out means what its `image_processor_type`'s class defaults to in transformers. */
+interface ProcessorDefaults {
+  size: PreprocessorConfig['size'];
+  doCenterCrop: boolean;
+  imageMean: [number, number, number];
+  imageStd: [number, number, number];
+}
+const CLIP_DEFAULTS: ProcessorDefaults = { size: { shortestEdge: 224 }, doCenterCrop: true, imageMean: CLIP_MEAN, imageStd: CLIP_STD };
+// SiglipImageProcessor: straight resize to 224x224 (no aspect ratio, no crop), mean and std 0.5.
+const SIGLIP_DEFAULTS: ProcessorDefaults = { size: { height: 224, width: 224 }, doCenterCrop: false, imageMean: HALF, imageStd: HALF };
+const PROCESSOR_DEFAULTS: Record<string, ProcessorDefaults> = {
+  CLIPImageProcessor: CLIP_DEFAULTS,
+  LlavaImageProcessor: CLIP_DEFAULTS,
+  SiglipImageProcessor: SIGLIP_DEFAULTS,
+};
+
+function processorDefaults(type: unknown, path?: string): ProcessorDefaults {
+  if (type === undefined || type === null) return CLIP_DEFAULTS;
+  // transformers names a class's backends CLIPImageProcessor, CLIPImageProcessorFast, CLIPImageProcessorPil.
+  const base = typeof type === 'string' ? type.replace(/(Fast|Pil)$/, '') : undefined;
+  const defaults = base === undefined ? undefined : PROCESSOR_DEFAULTS[base];
+  if (!defaults) {
+    fail(path, 'image_processor_type', `${describe(type)} is not supported; supported: ${Object.keys(PROCESSOR_DEFAULTS).join(', ')}.`);
+  }
+  return defaults;
+}
 
 function fail(path: string | undefined, field: string, message: string): never {
   throw new ConfigError({
@@ -109,8 +138,8 @@ function readHeightWidth(value: unknown, field: string, path?: string): { height
   return fail(path, field, `must be a number or { "height", "width" }, got ${describe(value)}.`);
 }
 
-function readSize(value: unknown, path?: string): PreprocessorConfig['size'] {
-  if (value === undefined || value === null) return { shortestEdge: 224 };
+function readSize(value: unknown, fallback: PreprocessorConfig['size'], path?: string): PreprocessorConfig['size'] {
+  if (value === undefined || value === null) return fallback;
   if (typeof value === 'number') return { shortestEdge: readPositiveInt(value, 'size', path) };
   if (value && typeof value === 'object' && 'shortest_edge' in value) {
     return { shortestEdge: readPositiveInt((value as Record<string, unknown>).shortest_edge, 'size.shortest_edge', path) };
@@ -154,11 +183,12 @@ export function parsePreprocessorConfig(raw: unknown, path?: string): Preprocess
     throw new ConfigError({ path, message: 'a preprocessor config must be a JSON object.', hint: 'Check the file is a preprocessor_config.json.' });
   }
   const record = raw as Record<string, unknown>;
+  const defaults = processorDefaults(record.image_processor_type, path);
   const rescaleFactor = record.rescale_factor ?? 1 / 255;
   if (typeof rescaleFactor !== 'number' || !Number.isFinite(rescaleFactor) || rescaleFactor <= 0) {
     fail(path, 'rescale_factor', `must be a finite positive number, got ${describe(rescaleFactor)}.`);
   }
-  const imageStd = readTriple(record.image_std, 'image_std', CLIP_STD, path);
+  const imageStd = readTriple(record.image_std, 'image_std', defaults.imageStd, path);
   if (imageStd.some((value) => value <= 0)) fail(path, 'image_std', `entries must be positive, got ${describe(imageStd)}.`);
   const aspect = record.image_aspect_ratio;
   if (aspect !== undefined && aspect !== null && typeof aspect !== 'string') {
@@ -166,14 +196,14 @@ export function parsePreprocessorConfig(raw: unknown, path?: string): Preprocess
   }
   return {
     doResize: readBool(record, 'do_resize', true, path),
-    size: readSize(record.size, path),
+    size: readSize(record.size, defaults.size, path),
     resample: readResample(record.resample, path),
-    doCenterCrop: readBool(record, 'do_center_crop', true, path),
+    doCenterCrop: readBool(record, 'do_center_crop', defaults.doCenterCrop, path),
     cropSize: record.crop_size === undefined || record.crop_size === null ? { height: 224, width: 224 } : readHeightWidth(record.crop_size, 'crop_size', path),
     doRescale: readBool(record, 'do_rescale', true, path),
     rescaleFactor,
     doNormalize: readBool(record, 'do_normalize', true, path),
-    imageMean: readTriple(record.image_mean, 'image_mean', CLIP_MEAN, path),
+    imageMean: readTriple(record.image_mean, 'image_mean', defaults.imageMean, path),
     imageStd,
     doConvertRgb: readBool(record, 'do_convert_rgb', true, path),
     doPad: readBool(record, 'do_pad', false, path) || aspect === 'pad',

@@ -73,7 +73,13 @@ export async function measureCostCurves(pipeline: MsdPipeline, options: MeasureC
   const prefill = await target.prefill(inputs.ids, inputs.tags, features);
   const draftPrefill = await draft.run(
     draft.emptyCache(),
-    prefillDraftInputs({ ids: [...inputs.ids, manifest.bosTokenId], tags: inputs.tags, targetHidden: prefill.hidden, imageFeatures: features, hiddenSize }),
+    prefillDraftInputs({
+      ids: [...inputs.ids, manifest.bosTokenId ?? manifest.eosTokenId],
+      tags: inputs.tags,
+      targetHidden: prefill.hidden,
+      imageFeatures: features,
+      hiddenSize,
+    }),
   );
   const token = inputs.ids[inputs.ids.length - 1]!;
   const verify = async (count: number): Promise<void> => {
