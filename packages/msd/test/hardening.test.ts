@@ -128,8 +128,12 @@ describe('sampling with a seed is reproducible', () => {
     outputs.add(JSON.stringify((await pipeline.generate({ ...options, speculative: false })).tokenIds));
     outputs.add(JSON.stringify((await pipeline.generate({ ...options, adaptive: false })).tokenIds));
     expect(outputs.size).toBe(1);
-    const other = await pipeline.generate({ ...options, seed: 8 });
-    expect(JSON.stringify(other.tokenIds)).not.toBe([...outputs][0]);
+    // The seed matters. The model describes its scenes almost deterministically (image answers' loss
+    // 0.06), so this part asks an open text question, where its distribution is wide.
+    const open = { prompt: 'Tell me about 64tass.', temperature: 1, maxNewTokens: 24 };
+    const first = JSON.stringify((await pipeline.generate({ ...open, seed: 7 })).tokenIds);
+    expect(JSON.stringify((await pipeline.generate({ ...open, seed: 7 })).tokenIds)).toBe(first);
+    expect(JSON.stringify((await pipeline.generate({ ...open, seed: 8 })).tokenIds)).not.toBe(first);
   });
 
   it('a subnormal temperature samples the argmax instead of failing', async () => {
