@@ -379,11 +379,26 @@ def save_checkpoint(model, kind: dict, out: str) -> None:
         json.dump(config, f, indent=2)
 
 
+def _save_llava_processor(out: str, kind: dict, image_processor, chat_template: str, additional_image_tokens: int) -> None:
+    """LlavaProcessor over the tokenizer already in `out` and the given image processor, saved the way
+    transformers saves it (processor_config.json, chat_template.jinja, tokenizer files)."""
+    from transformers import AutoTokenizer, LlavaProcessor
+
+    processor = LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=AutoTokenizer.from_pretrained(out),
+        patch_size=PATCH,
+        vision_feature_select_strategy=kind["select"],
+        chat_template=chat_template,
+        num_additional_image_tokens=additional_image_tokens,
+    )
+    processor.save_pretrained(out)
+
+
 def write_processor(out: str, kind: dict) -> None:
-    from transformers import AutoTokenizer, CLIPImageProcessor, LlavaProcessor
+    from transformers import CLIPImageProcessor
 
     write_tokenizer(out, kind["tokenizer"])
-    tokenizer = AutoTokenizer.from_pretrained(out)
     image_processor = CLIPImageProcessor(
         size={"shortest_edge": IMAGE_SIZE},
         crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE},
@@ -393,33 +408,16 @@ def write_processor(out: str, kind: dict) -> None:
         image_std=CLIP_STD,
         do_convert_rgb=True,
     )
-    processor = LlavaProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        patch_size=PATCH,
-        vision_feature_select_strategy=kind["select"],
-        chat_template=CHAT_TEMPLATE,
-        num_additional_image_tokens=1,
-    )
-    processor.save_pretrained(out)
+    _save_llava_processor(out, kind, image_processor, CHAT_TEMPLATE, additional_image_tokens=1)
 
 
 def write_siglip_processor(out: str, kind: dict) -> None:
-    from transformers import AutoTokenizer, LlavaProcessor, SiglipImageProcessor
+    from transformers import SiglipImageProcessor
 
-    tokenizer = AutoTokenizer.from_pretrained(out)
     image_processor = SiglipImageProcessor(
         size={"height": SIGLIP_IMAGE_SIZE, "width": SIGLIP_IMAGE_SIZE}, resample=3, image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5]
     )
-    processor = LlavaProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        patch_size=PATCH,
-        vision_feature_select_strategy=kind["select"],
-        chat_template=CHATML_TEMPLATE,
-        num_additional_image_tokens=0,  # SigLIP has no CLS
-    )
-    processor.save_pretrained(out)
+    _save_llava_processor(out, kind, image_processor, CHATML_TEMPLATE, additional_image_tokens=0)  # SigLIP has no CLS
 
 
 def write_draft(out: str, seed: int, vocab_size: int = 4002) -> None:

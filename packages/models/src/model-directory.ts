@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { ConfigError, validateModelManifest, type ModelManifest } from '@msd/core';
+import { imageProcessorConfigFile } from '@msd/vision';
 
 /** A model directory with its parsed manifest (see docs/model-format.md). */
 export interface ModelDirectory {
@@ -107,11 +108,6 @@ export function readModelDirectory(path: string): ModelDirectory {
   }
   const manifest = validateModelManifest(parsed, manifestPath);
   const files = [...Object.values(manifest.graphs), ...Object.values(manifest.drafts)].map((graph) => graph.file);
-  // transformers 5 saves the image processor inside processor_config.json instead.
-  const imageProcessorFile =
-    existsSync(join(path, 'preprocessor_config.json')) || !existsSync(join(path, 'processor_config.json'))
-      ? 'preprocessor_config.json'
-      : 'processor_config.json';
-  for (const file of ['tokenizer.json', 'tokenizer_config.json', imageProcessorFile, ...files]) confinedFile(path, file);
+  for (const file of ['tokenizer.json', 'tokenizer_config.json', imageProcessorConfigFile(path), ...files]) confinedFile(path, file);
   return { path, manifest };
 }

@@ -121,8 +121,9 @@ async function readSeparateChatTemplate(directory: string): Promise<string | und
   const jinja = await readOptionalText(join(directory, 'chat_template.jinja'));
   if (jinja !== undefined) return jinja;
   const jsonPath = join(directory, 'chat_template.json');
-  if ((await readOptionalText(jsonPath)) === undefined) return undefined;
-  const parsed = await readJsonFile(jsonPath);
+  const text = await readOptionalText(jsonPath);
+  if (text === undefined) return undefined;
+  const parsed = parseJsonText(jsonPath, text);
   if (!isObject(parsed) || typeof parsed.chat_template !== 'string') {
     throw new ConfigError({
       path: jsonPath,
@@ -164,6 +165,10 @@ async function readJsonFile(path: string): Promise<unknown> {
       cause,
     });
   }
+  return parseJsonText(path, text);
+}
+
+function parseJsonText(path: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (cause) {

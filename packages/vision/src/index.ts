@@ -7,7 +7,7 @@
  */
 export { ImagePreprocessor, preprocessImage, preprocessImages } from './image-preprocessor';
 export type { ImageTensor, ImagePreprocessorOptions, PreprocessCallOptions, PreprocessBatchOptions } from './image-preprocessor';
-export { parsePreprocessorConfig, loadPreprocessorConfig } from './preprocessor-config';
+export { parsePreprocessorConfig, loadPreprocessorConfig, imageProcessorConfigFile } from './preprocessor-config';
 export type { PreprocessorConfig, ResampleFilter } from './preprocessor-config';
 export { decodeImage, SUPPORTED_IMAGE_FORMATS } from './decode-image';
 export type { DecodeImageOptions } from './decode-image';

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, InvalidArgumentError } from '@msd/core';
@@ -253,12 +254,9 @@ export async function loadPreprocessorConfig(source: string | Record<string, unk
   let nested = false;
   try {
     if ((await stat(source)).isDirectory()) {
-      file = join(source, 'preprocessor_config.json');
-      const processorFile = join(source, 'processor_config.json');
-      if (!(await exists(file)) && (await exists(processorFile))) {
-        file = processorFile;
-        nested = true;
-      }
+      const name = imageProcessorConfigFile(source);
+      file = join(source, name);
+      nested = name === 'processor_config.json';
     }
   } catch (cause) {
     throw new ConfigError({
@@ -301,11 +299,20 @@ export async function loadPreprocessorConfig(source: string | Record<string, unk
   return parsePreprocessorConfig(json, file);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * Which file of a model directory holds its image processor: `preprocessor_config.json`, or, in a
+ * directory that has only transformers 5's `processor_config.json`, that one (the settings sit under
+ * its `image_processor` key). The name is returned even when neither file exists, so callers report
+ * the usual file as missing.
+ *
+ * @example
+ * ```ts
+ * import { imageProcessorConfigFile } from '@msd/vision';
+ *
+ * imageProcessorConfigFile('models/llava-1.5-7b-hf'); // 'preprocessor_config.json'
+ * ```
+ */
+export function imageProcessorConfigFile(directory: string): 'preprocessor_config.json' | 'processor_config.json' {
+  const usual = 'preprocessor_config.json';
+  return existsSync(join(directory, usual)) || !existsSync(join(directory, 'processor_config.json')) ? usual : 'processor_config.json';
 }
