@@ -31,6 +31,19 @@ for kind_dir in "$out"/*/; do
   (cd "$root/training" && /usr/bin/python3 -m msd_training.export_real --llava "$kind_dir/checkpoint" --draft "$kind_dir/draft" --out "$kind_dir/msd" >&2)
 done
 
+# An MSD draft trained for a checkpoint by the toolchain (docs/own-draft.md), end to end on two
+# kinds: features from the conversation file, a short two-stage training, export into a copy of the
+# exported model as its `msd` draft. own-draft.test.ts then checks it loads and stays lossless.
+for kind in clip-llama-hub-fp16 siglip-qwen2; do
+  [ -d "$out/$kind/msd" ] || continue
+  own=$out/own-draft/$kind
+  echo "[conformance] training an MSD draft for $kind" >&2
+  rm -rf "$own" && mkdir -p "$own" && cp -r "$out/$kind/msd" "$own/msd"
+  PYTHONPATH="$root/training" "$venv/bin/python" -m msd_training.checkpoint_draft all --llava "$out/$kind/checkpoint" \
+    --data "$out/images/draft-dataset.json" --work "$own/work" --turns 2 --max-new-tokens 24 --heldout 0.15 --steps 300 --device cpu >&2
+  (cd "$root/training" && /usr/bin/python3 -m msd_training.export_real --llava "$out/$kind/checkpoint" --draft "$own/work/draft" --out "$own/msd" --draft-only >&2)
+done
+
 echo "[conformance] comparing msd with transformers" >&2
 cd "$root"
 MSD_CONFORMANCE_DIR="$out" pnpm exec vitest run --config vitest.conformance.config.ts

@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="training device: auto (CUDA when PyTorch sees a GPU), cpu or cuda")
     parser.add_argument("--target-extra-steps", type=int, default=0, help="steps of an optional second cosine cycle (warm restart)")
     parser.add_argument("--draft-steps", type=int, default=3000)
+    parser.add_argument("--draft-minutes", type=float, help="train each draft for this many minutes instead of --draft-steps")
+    parser.add_argument("--draft-batch", type=int, default=16)
+    parser.add_argument("--draft-lr", type=float, default=1e-3)
+    parser.add_argument("--feature-batch", type=int, default=16, help="prompts the target answers and records at once (features stage)")
     parser.add_argument("--feature-samples", type=int, default=2400, help="training questions whose target features the drafts learn from")
     parser.add_argument(
         "--draft-data",

@@ -501,6 +501,28 @@ def reference_cases(model, checkpoint: str, images: dict[str, str], out: str) ->
     return cases
 
 
+def write_draft_dataset(out: str, images: dict[str, str]) -> str:
+    """A small conversation file in LLaVA's JSON format over the case images (the own-draft CI run):
+    one- and two-image questions, a two-turn conversation and text-only records."""
+    names = sorted(images)
+    questions = [question for _, question in CASES]
+    records = []
+    for index in range(48):
+        question = questions[index % len(questions)]
+        if index % 6 == 5:
+            records.append({"id": f"text-{index}", "conversations": [{"from": "human", "value": question}, {"from": "gpt", "value": "Yes."}]})
+            continue
+        chosen = [names[index % len(names)]] + ([names[(index * 7 + 3) % len(names)]] if index % 8 == 0 else [])
+        turns = [{"from": "human", "value": "<image>\n" * len(chosen) + question}, {"from": "gpt", "value": "It shows something."}]
+        if index % 10 == 1:
+            turns += [{"from": "human", "value": "And the colours?"}, {"from": "gpt", "value": "Mostly grey."}]
+        records.append({"id": f"image-{index}", "image": chosen if len(chosen) > 1 else chosen[0], "conversations": turns})
+    path = os.path.join(out, "draft-dataset.json")
+    with open(path, "w") as f:
+        json.dump(records, f, indent=1, ensure_ascii=False)
+    return path
+
+
 def build(out: str, kinds: list[str], seed: int = 0) -> None:
     import PIL
     import tokenizers
@@ -509,6 +531,7 @@ def build(out: str, kinds: list[str], seed: int = 0) -> None:
 
     image_dir = os.path.join(out, "images")
     images = make_images(image_dir)
+    write_draft_dataset(image_dir, images)
     versions = {"transformers": transformers.__version__, "tokenizers": tokenizers.__version__, "pillow": PIL.__version__, "torch": torch.__version__}
     print(f"[conformance] reference: {json.dumps(versions)}", flush=True)
     for number, name in enumerate(kinds):

@@ -318,7 +318,7 @@ def export_real(
             "outputs": graphs["draft_msd"]["outputs"],
             "decoupled": msd.config.decoupled,
             "topK": draft_top_k,
-            "curriculum": "released checkpoint",
+            "curriculum": _draft_curriculum(draft),
         }
     }
     target_graphs = {key: graphs[name] for key, name in TARGET_GRAPHS}
@@ -345,6 +345,75 @@ def export_real(
     return config
 
 
+def _draft_curriculum(draft: str) -> str:
+    """What the manifest says about where the draft came from."""
+    directory = draft if os.path.isdir(draft) else os.path.dirname(draft)
+    report = os.path.join(directory, "training.json")
+    if os.path.exists(report):
+        with open(report) as f:
+            steps = json.load(f).get("steps")
+        return f"two-stage, {steps} steps (msd_training.checkpoint_draft)"
+    return "released checkpoint"
+
+
+def export_draft_only(llava: str, draft: str, out: str, draft_top_k: int = 10, log: Callable[[str], None] = print) -> dict:
+    """Export only the draft into a model directory `export_real` made earlier, as its `msd` draft.
+
+    The target's graphs stay; manifest.json's `drafts.msd` and export_info.json's `draft` are replaced.
+    The draft's weights are rounded to fp16 when the target was exported with --fp16."""
+    manifest_path, info_path = os.path.join(out, "manifest.json"), os.path.join(out, "export_info.json")
+    for path in (manifest_path, info_path):
+        if not os.path.exists(path):
+            raise ExportError(f"{path} does not exist: export the target first (`export_real --llava ... --draft ... --out {out}` without --draft-only)")
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    with open(info_path) as f:
+        info = json.load(f)
+    fp16 = info.get("weights", "").startswith("fp16")
+    log(f"[export-real] loading the llava target from {llava} (the draft shares its embedding and head)")
+    model = load_llava(llava)
+    if model.config.to_dict() != info.get("llava"):
+        raise ExportError(f"{llava} is not the checkpoint {out} was exported from (its config differs from export_info.json's)")
+    log(f"[export-real] loading the MSD draft from {draft}")
+    msd = load_msd_draft(draft, model)
+    if fp16:
+        round_to_fp16(msd, FP16_MIN_ELEMENTS)
+    staging = os.path.join(out, ".staging-draft")
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
+    try:
+        staged = os.path.join(staging, "draft_msd.onnx")
+        log(f"[export-real] exporting draft_msd (top-k {draft_top_k})")
+        export_draft(msd, staged, draft_top_k)
+        final = os.path.join(out, "onnx", "draft_msd.onnx")
+        written = finalize_onnx(staged, final, fp16=fp16)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    described = describe(written["file"])
+    manifest["drafts"]["msd"] = {
+        "file": "onnx/draft_msd.onnx",
+        "inputs": described["inputs"],
+        "outputs": described["outputs"],
+        "decoupled": msd.config.decoupled,
+        "topK": draft_top_k,
+        "curriculum": _draft_curriculum(draft),
+    }
+    manifest["defaultDraft"] = "msd"
+    write_manifest(out, manifest)
+    info["source"]["draft"] = os.path.abspath(draft)
+    info["draft"] = {**msd.config.to_dict(), "top_k": draft_top_k, "checkpoint_embed_rows": msd.checkpoint_embed_rows}
+    info["graphs"]["draft_msd"] = {
+        "file": "onnx/draft_msd.onnx",
+        "external_data": f"onnx/{os.path.basename(written['external_data'])}" if written["external_data"] else None,
+        "weight_bytes": written["weight_bytes"],
+        **described,
+    }
+    with open(info_path, "w") as f:
+        json.dump(info, f, indent=2)
+    log(f"[export-real] done: {final} is {out}'s msd draft")
+    return manifest["drafts"]["msd"]
+
+
 def _check_no_shared_external_files(paths: dict[str, str]) -> None:
     """export_target writes all target graphs into one directory; torch names external files after tensors."""
     seen: dict[str, str] = {}
@@ -363,9 +432,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fp16", action="store_true", help="store weights as fp16 (+ Cast to float32 in the graph)")
     parser.add_argument("--draft-top-k", type=int, default=10, help="top-k the draft graph returns (default 10, the MSD/EAGLE-2 default)")
     parser.add_argument("--parity", default=None, help="also write PyTorch parity cases into this directory")
+    parser.add_argument("--draft-only", action="store_true", help="replace only the msd draft of a model directory exported earlier into --out")
     parser.add_argument("--external-data-threshold", type=int, default=EXTERNAL_DATA_THRESHOLD, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
+        if args.draft_only:
+            export_draft_only(args.llava, args.draft, args.out, draft_top_k=args.draft_top_k, log=lambda line: print(line, flush=True))
+            return 0
         export_real(
             args.llava,
             args.draft,

@@ -388,9 +388,11 @@ class LlamaForCausalLM(nn.Module):
         self.model = LlamaModel(config)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
 
-    def forward(self, inputs_embeds, position_ids, mask, past: list | None = None):
-        """Returns (logits, last hidden state after the final norm, presents)."""
+    def forward(self, inputs_embeds, position_ids, mask, past: list | None = None, logits: bool = True):
+        """Returns (logits, last hidden state after the final norm, presents); logits None when not asked for."""
         cos, sin = rope(position_ids, self.config.head_dim, self.config.rope_theta)
+        if inputs_embeds.dtype != cos.dtype:  # a bf16 target (feature recording on a GPU) stays bf16
+            cos, sin = cos.to(inputs_embeds.dtype), sin.to(inputs_embeds.dtype)
         x = inputs_embeds
         presents = []
         for i, layer in enumerate(self.model.layers):
@@ -398,7 +400,8 @@ class LlamaForCausalLM(nn.Module):
             x, present = layer(x, cos, sin, mask, pk, pv)
             presents.append(present)
         hidden = self.model.norm(x)
-        return self.lm_head(hidden), hidden, presents
+        # Feature recording needs only the hidden states; a 150k-word head over every position is gigabytes.
+        return (self.lm_head(hidden) if logits else None), hidden, presents
 
 
 def causal_mask(valid: torch.Tensor, dtype=torch.float32) -> torch.Tensor:

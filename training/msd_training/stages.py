@@ -144,16 +144,29 @@ def export_target(args) -> None:
 
 def features(args) -> None:
     from .features import record
+    from .step_budget import pick_device
     from .train_target import load_encoder
 
-    model = _load_target(args)
+    model = _load_target(args).to(pick_device(args.device))
     encoder = load_encoder(args.run, model.config)
     if args.small:
-        record(model, encoder, args.run, "train", 24, 24, args.seed, "features-train.npz", args.draft_data, max_new_tokens=8)
-        record(model, encoder, args.run, "heldout", 8, 8, args.seed, "features-heldout.npz", args.draft_data, max_new_tokens=8)
+        record(model, encoder, args.run, "train", 24, 24, args.seed, "features-train.npz", args.draft_data, max_new_tokens=8, batch_size=8)
+        record(model, encoder, args.run, "heldout", 8, 8, args.seed, "features-heldout.npz", args.draft_data, max_new_tokens=8, batch_size=8)
     else:
-        record(model, encoder, args.run, "train", args.feature_samples * 2 // 3, args.feature_samples // 3, args.seed, "features-train.npz", args.draft_data)
-        record(model, encoder, args.run, "heldout", 200, 100, args.seed, "features-heldout.npz", args.draft_data)
+        train_count = args.feature_samples
+        record(
+            model,
+            encoder,
+            args.run,
+            "train",
+            train_count * 2 // 3,
+            train_count // 3,
+            args.seed,
+            "features-train.npz",
+            args.draft_data,
+            batch_size=args.feature_batch,
+        )
+        record(model, encoder, args.run, "heldout", 200, 100, args.seed, "features-heldout.npz", args.draft_data, batch_size=args.feature_batch)
 
 
 DRAFTS = {
@@ -177,9 +190,12 @@ def _train_draft(args, name: str) -> None:
         decoupled=decoupled,
         curriculum=curriculum,
         steps=steps,
-        batch_size=4 if args.small else 16,
+        batch_size=4 if args.small else args.draft_batch,
+        lr=args.draft_lr,
         seed=args.seed,
         label=f"draft:{name}",
+        device=args.device,
+        minutes=None if args.small else args.draft_minutes,
     )
 
 

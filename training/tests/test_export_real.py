@@ -719,3 +719,43 @@ def test_siglip_qwen2_loads_and_exports(tmp_path):
         json.dump({"eos_token_id": [91, 90]}, f)
     with pytest.raises(CheckpointError, match="eos_token_id"):
         load_llava(str(directory))
+
+
+def test_draft_only_export_replaces_just_the_draft(checkpoints, exports, tmp_path):
+    import shutil
+
+    from msd_training.checkpoint_draft import save_draft
+    from msd_training.train_draft import new_draft
+
+    out = tmp_path / "model"
+    shutil.copytree(exports["root"] / "fp16", out)
+    before = {name: (out / "onnx" / name).read_bytes() for name in os.listdir(out / "onnx") if not name.startswith("draft_msd")}
+    target = load_llava(checkpoints["old"])
+    draft = new_draft(target, decoupled=True, seed=7)
+    save_draft(draft, str(tmp_path / "draft"))
+    (tmp_path / "draft" / "training.json").write_text(json.dumps({"steps": 12}))
+    er.main(["--llava", checkpoints["old"], "--draft", str(tmp_path / "draft"), "--out", str(out), "--draft-only", "--draft-top-k", "5"])
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["drafts"]["msd"]["curriculum"] == "two-stage, 12 steps (msd_training.checkpoint_draft)"
+    assert manifest["defaultDraft"] == "msd"
+    assert {name: (out / "onnx" / name).read_bytes() for name in before} == before
+    # The graph carries the new draft's weights, rounded to fp16 like the target's export.
+    round_to_fp16(draft)
+    weights = _initializers(str(out / "onnx" / "draft_msd.onnx"))
+    fc = draft.fc.weight.detach().numpy()
+    assert any(array.shape == fc.T.shape and np.array_equal(array, fc.T) for array in weights.values()), {k: v.shape for k, v in weights.items()}
+
+
+def test_draft_only_export_refuses_another_checkpoint_or_a_missing_export(checkpoints, exports, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "model"
+    shutil.copytree(exports["root"] / "fp32", out)
+    info = json.loads((out / "export_info.json").read_text())
+    info["llava"]["text_config"]["hidden_size"] += 1
+    (out / "export_info.json").write_text(json.dumps(info))
+    assert er.main(["--llava", checkpoints["old"], "--draft", checkpoints["draft"], "--out", str(out), "--draft-only"]) == 1
+    assert "is not the checkpoint" in capsys.readouterr().err
+    assert er.main(["--llava", checkpoints["old"], "--draft", checkpoints["draft"], "--out", str(tmp_path / "empty"), "--draft-only"]) == 1
+    assert "export the target first" in capsys.readouterr().err
