@@ -83,7 +83,7 @@ export async function* decode<TargetCache, DraftCache>(options: DecodeOptions<Ta
   checkContext(request.ids.length, settings, options.maxPositions);
   const sampler = new TokenSampler(settings, target.vocabSize);
 
-  // Phase 1: prefill, target then draft.
+  // Phase 1: prefill, target then draft (the draft's deferred while the policy starts in a fallback).
   const pixels = request.pixelValues;
   const features = pixels ? await stats.time('vision', () => target.encodeImages(pixels.data, pixels.dims)) : undefined;
   throwIfAborted(signal);
@@ -94,13 +94,18 @@ export async function* decode<TargetCache, DraftCache>(options: DecodeOptions<Ta
     stats.addStep(1, 0);
     yield [state.last];
     throwIfAborted(signal);
-    const draft = settings.speculative ? options.draft : undefined;
-    if (draft && !isFinished(state, settings, eosTokenId)) {
-      const start = { ids: request.ids, tags: request.tags, targetHidden: prefill.hidden, imageFeatures: features, firstToken: state.last };
-      drafting = await stats.time('draftPrefill', () => DraftState.start(draft, draft.emptyCache(), start));
-    }
+    const draft = settings.speculative && !isFinished(state, settings, eosTokenId) ? options.draft : undefined;
     const kind = { temperature: settings.temperature, hasImages: pixels !== undefined };
-    const policy = drafting && settings.adaptive ? new SpeculationPolicy(settings.adaptive, options.memory?.recall(kind)) : undefined;
+    const policy = draft && settings.adaptive ? new SpeculationPolicy(settings.adaptive, options.memory?.recall(kind)) : undefined;
+    if (draft) {
+      const start = { ids: request.ids, tags: request.tags, targetHidden: prefill.hidden, imageFeatures: features, firstToken: state.last };
+      // A generation that starts in a fallback (drafting did not pay for the last one of its kind) may
+      // never draft: its draft prefill waits for the first tree, joined with the plain steps before it.
+      drafting =
+        policy?.shouldSpeculate() === false
+          ? DraftState.deferred(draft, start)
+          : await stats.time('draftPrefill', () => DraftState.start(draft, draft.emptyCache(), start));
+    }
     const context: StepContext<TargetCache> = { target, settings, eosTokenId, sampler, stats, policy };
 
     // Phase 2: steps.

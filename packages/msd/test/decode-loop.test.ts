@@ -125,13 +125,42 @@ describe('decode on fake runners', () => {
     const result = await run({ maxNewTokens: 16, adaptive: { minimumGain: 1e-9 }, memory });
     expect(result.tokens).toEqual(expectedGreedy(16));
     expect(result.chunks.slice(0, 4).map((chunk) => chunk.length)).toEqual([1, 1, 1, 1]);
-    // Draft calls: prefill (one row per prompt position), then the catch-up with the 3 plain steps' pairs.
-    const updates = result.draft.calls.filter((call) => call.topkRows === 'last');
-    expect(updates[0]!.rows).toBe(PROMPT);
-    expect(updates[1]!.rows).toBe(3);
+    // The generation started in the fallback, so the draft's prefill waited for the first tree: one
+    // call over the prompt and the 3 plain steps' pairs, before the tree's own calls.
+    expect(result.draft.calls[0]).toMatchObject({ rows: PROMPT + 3, topkRows: 'last' });
+    expect(result.draft.calls[1]!.topkRows).toBe('all');
     // Back in step: the first tree after the catch-up is accepted whole.
     expect(result.chunks[4]!.length).toBe(DEFAULT_TREE.depth + 1);
     expectAllFreed(result);
+  });
+
+  it('a generation that stays in the fallback never calls the draft, and the next one catches up from its prompt', async () => {
+    const memory = new SpeculationMemory();
+    const fallback = { tokensPerStep: 1, speculativeMs: 9, verifyMs: 3, autoregressiveMs: 3, backoff: 64, remaining: 64, probing: true };
+    memory.remember({ temperature: 0, hasImages: false }, fallback);
+    const target = new FakeTarget();
+    const draft = new FakeDraft();
+    let emptyCaches = 0;
+    const emptyCache = draft.emptyCache.bind(draft);
+    draft.emptyCache = () => {
+      emptyCaches++;
+      return emptyCache();
+    };
+    const settings = resolveGenerateOptions({ maxNewTokens: 12 }, DEFAULT_TREE);
+    const tokens: number[] = [];
+    for await (const chunk of decode({ target, draft, request: textRequest(PROMPT), settings, eosTokenId: EOS, memory })) tokens.push(...chunk);
+    expect(tokens).toEqual(expectedGreedy(12));
+    expect(draft.calls).toHaveLength(0);
+    expect(emptyCaches).toBe(0);
+    // Its 11 plain steps counted toward the next probe, which the next generation reaches after 53.
+    expect(memory.recall({ temperature: 0, hasImages: false })).toMatchObject({ remaining: 53, probing: true });
+
+    // The same kind with the probe 2 steps away: the probe's draft call covers the prompt and both steps.
+    memory.remember({ temperature: 0, hasImages: false }, { ...fallback, backoff: 8, remaining: 2 });
+    const next = await run({ maxNewTokens: 12, adaptive: {}, memory });
+    expect(next.tokens).toEqual(expectedGreedy(12));
+    expect(next.draft.calls[0]).toMatchObject({ rows: PROMPT + 2, topkRows: 'last' });
+    expectAllFreed(next);
   });
 
   it('sampling with a seed: the same tokens with or without drafting, different with another seed', async () => {

@@ -77,6 +77,34 @@ describe('SpeculationPolicy', () => {
     expect(recovered.state()).toMatchObject({ backoff: 8, remaining: 0 });
   });
 
+  it('halves the backoff after a probe that pays, and restarts it only when the next step pays too', () => {
+    const policy = new SpeculationPolicy({ initialBackoff: 2, maximumBackoff: 16 });
+    const poor = { tokens: 1, milliseconds: 10, verifyMilliseconds: 3.5 };
+    policy.recordSpeculative(poor);
+    policy.recordSpeculative(poor);
+    const probe = (step: { tokens: number; milliseconds: number; verifyMilliseconds: number }) => {
+      while (!policy.shouldSpeculate()) policy.recordAutoregressive({ milliseconds: 3 });
+      policy.recordSpeculative(step);
+    };
+    // Failed probes climb 2, 4, 8, 16, and stay at the cap.
+    for (let failed = 0; failed < 4; failed++) probe(poor);
+    expect(policy.state()).toMatchObject({ backoff: 16, remaining: 16, probing: true });
+    // A probe accepts a whole chain: drafting resumes with half the backoff; a poor step right after
+    // it stops drafting for that long, and the next failed probe is back at the cap.
+    // (4 tokens in 10 ms against 3 ms a plain step pays; one more token in 10 ms brings the average under.)
+    const lucky = { tokens: 4, milliseconds: 10, verifyMilliseconds: 3.5 };
+    probe(lucky);
+    expect(policy.state()).toMatchObject({ backoff: 8, remaining: 0, probing: false });
+    policy.recordSpeculative(poor);
+    expect(policy.state()).toMatchObject({ backoff: 8, remaining: 8, probing: true });
+    probe(poor);
+    expect(policy.state()).toMatchObject({ backoff: 16, remaining: 16, probing: true });
+    // A probe that pays, then a step that pays too: drafting pays again, and the backoff restarts.
+    probe(lucky);
+    policy.recordSpeculative({ tokens: 5, milliseconds: 6, verifyMilliseconds: 3.5 });
+    expect(policy.state()).toMatchObject({ backoff: 2, remaining: 0, probing: false });
+  });
+
   it('remembers the last state per kind of request', () => {
     const memory = new SpeculationMemory();
     const state = { tokensPerStep: 1, speculativeMs: 6, verifyMs: 3.5, backoff: 8, remaining: 8, probing: true };
