@@ -24,7 +24,6 @@ from .progress import Progress
 from .step_budget import StepBudget, pick_device
 from .train_target import init_weights, lr_at
 
-
 FEATURE_ARRAYS = ("ids", "hidden", "image_embeds", "answer", "is_image", "modality", "offsets")
 
 
