@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@msd/core';
+import { InvalidArgumentError, type MsdError } from '@msd/core';
 
 /** A numeric command-line option, or `undefined` when absent; a typed error names the flag otherwise. */
 export function numberOption(value: string | undefined, flag: string): number | undefined {
@@ -29,4 +29,26 @@ export function joinNegativeValues(args: readonly string[], booleanFlags: Readon
     }
   }
   return joined;
+}
+
+/**
+ * A bad command line found before any model loads (an unknown value, a missing file): the CLI
+ * reports the wrapped error and exits 2, where a failure while running exits 1.
+ */
+export class CliUsageError extends Error {
+  constructor(readonly error: MsdError) {
+    super(error.message);
+    this.name = 'CliUsageError';
+  }
+}
+
+/** Runs the checks of a command's options; a typed error they throw becomes a {@link CliUsageError}. */
+export async function beforeLoading<T>(checks: () => T | Promise<T>): Promise<T> {
+  try {
+    return await checks();
+  } catch (error) {
+    const { MsdError } = await import('@msd/core');
+    if (MsdError.isInstance(error)) throw new CliUsageError(error);
+    throw error;
+  }
 }

@@ -1,9 +1,10 @@
 import { InvalidArgumentError } from '@msd/core';
 import type { DeviceName } from '@msd/runtime';
 import { RESAMPLERS, type Resampler } from '@msd/vision';
-import { numberOption as number } from './cli-arguments';
+import { beforeLoading, numberOption as number } from './cli-arguments';
 import { resolveGenerateOptions } from './generate-options';
 import { DEFAULT_TREE, MsdPipeline } from './pipeline';
+import { checkThreads, defaultPipelineLimits } from './pipeline-limits';
 import type { GenerationStats } from './generation-stats';
 
 /** Options of the `msd generate` command, as parsed from the command line. */
@@ -49,9 +50,36 @@ async function readPrompt(options: GenerateCommandOptions): Promise<string> {
     throw new InvalidArgumentError({
       argument: 'prompt',
       message: '--prompt (or --prompt-file) is required and must not be empty.',
-      hint: 'Run `msd --help` for usage.',
+      hint: 'Run `msd generate --help` for usage.',
     });
   return prompt;
+}
+
+/** Every image must be a readable file before any model loads (a typo should not cost a model load). */
+async function checkImages(images: readonly string[]): Promise<void> {
+  const { access, stat } = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
+  for (const image of images) {
+    try {
+      await access(image, constants.R_OK);
+      if (!(await stat(image)).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+    } catch (cause) {
+      throw new InvalidArgumentError({
+        argument: 'image',
+        message: `Cannot read image ${image}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.`,
+        hint: 'Check the path; --image takes a file (PNG, JPEG, WebP, GIF, TIFF, AVIF).',
+        cause,
+      });
+    }
+  }
+}
+
+/** How the CLI lets `msd generate` stop cleanly on Ctrl-C. */
+export interface GenerateInterruption {
+  /** Fires on Ctrl-C while generating. */
+  signal: AbortSignal;
+  /** Tells the CLI whether Ctrl-C should stop the generation (true) or end the process at once. */
+  interruptible: (value: boolean) => void;
 }
 
 async function readPromptFile(file: string): Promise<string> {
@@ -77,11 +105,11 @@ async function readPromptFile(file: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Runs `msd generate`: streams the answer to stdout and prints statistics; returns the exit code. */
-export async function runGenerate(options: GenerateCommandOptions): Promise<number> {
+/** Checks every option and file of `msd generate`; a bad one is a usage error (exit 2) before loading. */
+async function validate(options: GenerateCommandOptions) {
   const prompt = await readPrompt(options);
   const threads = number(options.threads, 'threads');
-  // Every value is checked before any model loads.
+  checkThreads(threads, 'threads', defaultPipelineLimits());
   const settings = {
     temperature: number(options.temperature, 'temperature'),
     topP: number(options['top-p'], 'top-p'),
@@ -98,18 +126,30 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
       hint: 'pil (default) reproduces Hugging Face exactly; auto and sharp resize large images faster with libvips.',
     });
   }
-  const devices = (options.device ?? 'cpu').split(',') as DeviceName[];
+  const images = options.image ?? [];
+  await checkImages(images);
+  const devices = (options.device ?? 'cpu').split(',').map((device) => device.trim()) as DeviceName[];
+  if (devices.some((device) => !device)) throw new InvalidArgumentError({ argument: 'device', message: `--device has an empty name: '${options.device}'.` });
+  return { prompt, threads, settings, resampler: resampler as Resampler | undefined, images, devices };
+}
+
+/**
+ * Runs `msd generate`: streams the answer to stdout, statistics to stderr; returns the exit code
+ * (0, or 130 when Ctrl-C stopped the generation).
+ */
+export async function runGenerate(options: GenerateCommandOptions, interruption?: GenerateInterruption): Promise<number> {
+  const { prompt, threads, settings, resampler, images, devices } = await beforeLoading(() => validate(options));
   const log = (message: string) => process.stderr.write(`[msd] ${message}\n`);
   const pipeline = await MsdPipeline.create({
     ...(options.model ? { modelDirectory: options.model } : {}),
     ...(options['no-speculative'] ? { draft: false as const } : options.draft ? { draft: options.draft } : {}),
     device: devices,
     session: threads === undefined ? {} : { intraOpNumThreads: threads },
-    ...(resampler ? { resampler: resampler as Resampler } : {}),
+    ...(resampler ? { resampler } : {}),
     onProgress: options.json ? () => {} : log,
   });
   const abort = new AbortController();
-  process.once('SIGINT', () => abort.abort());
+  interruption?.signal.addEventListener('abort', () => abort.abort(interruption.signal.reason), { once: true });
   // A reader that goes away (`| head -c 10`) ends the generation quietly, not with an EPIPE trace.
   let readerGone = false;
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -117,10 +157,12 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     readerGone = true;
     abort.abort();
   });
+  let pieces = 0;
+  interruption?.interruptible(true);
   try {
     const stream = pipeline.stream({
       prompt,
-      images: options.image ?? [],
+      images,
       ...settings,
       speculative: !options['no-speculative'],
       adaptive: !options['no-adaptive'],
@@ -128,16 +170,29 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     });
     let result;
     try {
-      for await (const delta of stream) if (!options.json) process.stdout.write(delta);
+      for await (const delta of stream) {
+        pieces++;
+        if (!options.json) process.stdout.write(delta);
+      }
       result = await stream.result;
     } catch (error) {
       if (readerGone) return 0;
+      if (interruption?.signal.aborted) {
+        if (!options.json) process.stdout.write('\n');
+        log(`interrupted after ${pieces} streamed piece(s) of text`);
+        return 130;
+      }
       throw error;
     }
     if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else process.stdout.write(`\n\n${formatStats(result.stats)}\n`);
+    else {
+      // The answer alone on stdout (`> answer.txt` captures just it); statistics beside the progress.
+      process.stdout.write('\n');
+      process.stderr.write(`\n${formatStats(result.stats)}\n`);
+    }
     return 0;
   } finally {
+    interruption?.interruptible(false);
     await pipeline.close();
   }
 }

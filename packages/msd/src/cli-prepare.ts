@@ -1,6 +1,8 @@
 import { InvalidArgumentError, countTokenTypes } from '@msd/core';
 import { Tokenizer } from '@msd/tokenizer';
-import { prepareInputs } from '@msd/models';
+import { prepareInputs, readModelDirectory } from '@msd/models';
+import { beforeLoading } from './cli-arguments';
+import { bundledModelDirectory } from './bundled-model';
 
 /** Options of the `msd prepare` command, as parsed from the command line. */
 export interface PrepareCommandOptions {
@@ -9,24 +11,41 @@ export interface PrepareCommandOptions {
   tokenizer?: string;
   preprocessor?: string;
   'image-tokens'?: string;
+  model?: string;
   json?: boolean;
 }
 
 function required(value: string | undefined, flag: string): string {
-  if (!value) throw new InvalidArgumentError({ argument: flag, message: `--${flag} is required.`, hint: 'Run `msd --help` for usage.' });
+  if (!value) throw new InvalidArgumentError({ argument: flag, message: `--${flag} is required.`, hint: 'Run `msd prepare --help` for usage.' });
   return value;
+}
+
+/** Where the tokenizer, the image processor and the image positions per image come from. */
+async function sources(options: PrepareCommandOptions) {
+  const needsModel = !options.tokenizer || !options['image-tokens'] || (!options.preprocessor && (options.image ?? []).length > 0);
+  const model = needsModel ? readModelDirectory(options.model ?? (await bundledModelDirectory())) : undefined;
+  const perImage = options['image-tokens'] === undefined ? model!.manifest.imageTokensPerImage : Number(options['image-tokens']);
+  if (!Number.isInteger(perImage) || perImage < 1) {
+    throw new InvalidArgumentError({ argument: 'image-tokens', message: `--image-tokens must be a positive integer, got ${options['image-tokens']}.` });
+  }
+  const { access } = await import('node:fs/promises');
+  for (const image of options.image ?? []) {
+    await access(image).catch((cause: NodeJS.ErrnoException) => {
+      throw new InvalidArgumentError({ argument: 'image', message: `Cannot read image ${image}: ${cause.code ?? String(cause)}.`, cause });
+    });
+  }
+  // A preprocessor_config.json path or a directory holding the image processor's config.
+  const preprocessor = options.preprocessor ?? model?.path;
+  return { tokenizer: options.tokenizer ?? model!.path, preprocessor, perImage };
 }
 
 /** Runs `msd prepare` and prints what the model would receive; returns the exit code. */
 export async function runPrepare(options: PrepareCommandOptions): Promise<number> {
   const images = options.image ?? [];
-  const prompt = required(options.prompt, 'prompt');
-  const tokenizer = await Tokenizer.fromDirectory(required(options.tokenizer, 'tokenizer'));
-  const perImage = Number(options['image-tokens'] ?? 576);
-  if (!Number.isInteger(perImage) || perImage < 1) {
-    throw new InvalidArgumentError({ argument: 'image-tokens', message: `--image-tokens must be a positive integer, got ${options['image-tokens']}.` });
-  }
-  const preprocessor = images.length ? await (await import('@msd/vision')).ImagePreprocessor.load(required(options.preprocessor, 'preprocessor')) : undefined;
+  const prompt = await beforeLoading(() => required(options.prompt, 'prompt'));
+  const { tokenizer: tokenizerSource, preprocessor: preprocessorSource, perImage } = await beforeLoading(() => sources(options));
+  const tokenizer = await Tokenizer.fromDirectory(tokenizerSource);
+  const preprocessor = images.length && preprocessorSource ? await (await import('@msd/vision')).ImagePreprocessor.load(preprocessorSource) : undefined;
   const started = performance.now();
   const inputs = await prepareInputs({
     tokenizer,

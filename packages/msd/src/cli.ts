@@ -3,11 +3,29 @@
  * The `msd` command line. Commands load their native modules (sharp, onnxruntime-node) only when run.
  */
 import { parseArgs } from 'node:util';
-import { MsdError } from '@msd/core';
+import { createRequire } from 'node:module';
+import { AbortedError, MsdError } from '@msd/core';
 import { MAX_PROCESS_ARGUMENT_BYTES } from '@msd/runtime';
-import { joinNegativeValues } from './cli-arguments';
+import { CliUsageError, joinNegativeValues } from './cli-arguments';
 import { runGenerate } from './cli-generate';
+import { CLI_COMMANDS, COMMAND_HELP, type CliCommand, OVERVIEW_HELP } from './cli-help';
 import { runPrepare } from './cli-prepare';
+
+/** Ctrl-C: a command in a phase that can stop cleanly (generating) gets the signal; otherwise msd exits now. */
+const interrupt = new AbortController();
+let interruptible = false;
+process.on('SIGINT', () => {
+  if (!interruptible || interrupt.signal.aborted) {
+    process.stderr.write('\n[msd] interrupted\n');
+    process.exit(130);
+  }
+  interrupt.abort(new AbortedError({ message: 'Interrupted (Ctrl-C).' }));
+});
+
+function version(): string {
+  // src/cli.ts and dist/cli.js both sit one level below the package's package.json.
+  return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+}
 
 const promptOptions = {
   set: { type: 'string', multiple: true },
@@ -19,36 +37,6 @@ const promptOptions = {
   'max-new-tokens': { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const;
-
-const usage = `msd — multimodal speculative decoding for vision-language models
-
-Usage:
-  msd generate --prompt TEXT | --prompt-file PATH|- [--image PATH]... [--model DIR] [--device cpu|webgpu|cuda|...]
-               [--temperature T] [--top-p P] [--top-k K] [--seed N] [--max-new-tokens N]
-               [--no-speculative] [--no-adaptive] [--draft NAME] [--threads N] [--resampler pil|auto|sharp] [--json]
-      Stream the answer of the model (default: the bundled tiny LLaVA) and print statistics.
-      Long prompts go through --prompt-file (- reads standard input): arguments over 24 KiB are refused.
-
-  msd bench [--set multimodal|two-image|text-only|detailed|all]... [--prompts FILE]... [--limit N]
-            [--rounds R] [--max-new-tokens N] [--temperature T]... [--drafts a,b] [--tuned]
-            [--depth D --branching K --total-tokens N --min-confidence P] [--transformers-js DIR] [--model DIR]
-            [--device D] [--threads N] [--draft-threads N] [--out DIR] [--json]
-      Time msd's autoregressive loop, msd with each draft (and the tuned tree), and
-      transformers.js side by side on the same prompts; write a report folder.
-
-  msd tune [--set ...]... [--prompts FILE]... [--limit N] [--quick] [--model DIR]
-           [--device D] [--threads N] [--json]
-      Measure verification and draft costs on this machine and choose the tree shape
-      with the best predicted speed; cached for --tuned and tree: 'tuned'.
-
-  msd prepare --image PATH --prompt TEXT --tokenizer DIR --preprocessor PATH
-              [--image-tokens N] [--json]
-      Build the LLaVA prompt, expand and tag image positions, preprocess the images,
-      and print what a model would receive.
-
-Options:
-  -h, --help   show this help
-`;
 
 /** The flags that take no value; every other flag's value may be a negative number. */
 const BOOLEAN_FLAGS = new Set(['json', 'no-speculative', 'no-adaptive', 'tuned', 'quick', 'help']);
@@ -66,9 +54,26 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...given] = argv;
   // `pnpm run bench -- --flags` passes the separator through.
   const rest = joinNegativeValues(given[0] === '--' ? given.slice(1) : given, BOOLEAN_FLAGS);
-  if (!command || command === '-h' || command === '--help') {
-    process.stdout.write(usage);
-    return command ? 0 : 1;
+  if (!command) {
+    process.stderr.write(OVERVIEW_HELP);
+    return 2;
+  }
+  if (command === '-h' || command === '--help' || command === 'help') {
+    const topic = rest[0] as CliCommand | undefined;
+    process.stdout.write(topic && topic in COMMAND_HELP ? COMMAND_HELP[topic] : OVERVIEW_HELP);
+    return 0;
+  }
+  if (command === '-v' || command === '--version' || command === 'version') {
+    process.stdout.write(`msd ${version()}\n`);
+    return 0;
+  }
+  if (!(CLI_COMMANDS as readonly string[]).includes(command)) {
+    process.stderr.write(`msd: unknown command '${command}'. Commands: ${CLI_COMMANDS.join(', ')} (msd --help).\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(COMMAND_HELP[command as CliCommand]);
+    return 0;
   }
   if (command === 'generate') {
     const { values } = parseArgs({
@@ -93,7 +98,12 @@ async function main(argv: string[]): Promise<number> {
       },
       strict: true,
     });
-    return runGenerate(values);
+    return runGenerate(values, {
+      signal: interrupt.signal,
+      interruptible: (value) => {
+        interruptible = value;
+      },
+    });
   }
   if (command === 'bench') {
     if (rest.some((argument) => argument === '--top-k' || argument.startsWith('--top-k='))) {
@@ -139,25 +149,30 @@ async function main(argv: string[]): Promise<number> {
         tokenizer: { type: 'string' },
         preprocessor: { type: 'string' },
         'image-tokens': { type: 'string' },
+        model: { type: 'string' },
         json: { type: 'boolean', default: false },
       },
       strict: true,
     });
     return runPrepare(values);
   }
-  process.stderr.write(`msd: unknown command '${command}'.\n\n${usage}`);
   return 2;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof CliUsageError) {
+      process.stderr.write(`msd: [${error.error.code}] ${error.error.message}\n`);
+      process.exit(2);
+    }
     if (MsdError.isInstance(error)) {
       process.stderr.write(`msd: [${error.code}] ${error.message}\n`);
       process.exit(1);
     }
     if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`msd: ${error.message}\n\n${usage}`);
+      const command = process.argv[2] as CliCommand;
+      process.stderr.write(`msd: ${error.message}\nRun \`msd ${command in COMMAND_HELP ? `${command} ` : ''}--help\` for the options.\n`);
       process.exit(2);
     }
     throw error;

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,9 @@ describe('msd generate', () => {
     const text = run(args);
     expect(text.status, text.stderr).toBe(0);
     expect(text.stderr).toMatch(/\[msd\] using device cpu/);
-    expect(text.stdout).toMatch(/tau \d+\.\d\d/);
+    // The answer alone on stdout; statistics beside the progress on stderr.
+    expect(text.stderr).toMatch(/tau \d+\.\d\d/);
+    expect(text.stdout).not.toMatch(/tau \d/);
     const json = run([...args, '--json']);
     const result = JSON.parse(json.stdout);
     expect(text.stdout.startsWith(result.text)).toBe(true);
@@ -31,16 +33,56 @@ describe('msd generate', () => {
     expect(plain.tokenIds).toEqual(result.tokenIds);
   });
 
-  it('prints a typed error and exits 1 for bad input', () => {
+  it('prints a typed error: exit 2 for bad usage (before loading), 1 for a failure while running', () => {
     const missing = run(['generate', '--prompt', 'Hi', '--image', '/nonexistent.png']);
-    expect(missing.status).toBe(1);
-    expect(missing.stderr).toMatch(/^msd: \[image_source_unreadable\]/m);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/^msd: \[invalid_argument\] Cannot read image \/nonexistent.png: ENOENT/m);
+    expect(missing.stderr).not.toMatch(/using device/);
     const device = run(['generate', '--prompt', 'Hi', '--device', 'dml']);
     expect(device.status).toBe(1);
     expect(device.stderr).toMatch(/\[device_unavailable\]/);
     const usage = run(['generate', '--bogus']);
     expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/Run `msd generate --help`/);
     void execFileSync;
+  });
+});
+
+describe('msd help and version', () => {
+  it('--version prints the package version; each command has its own --help with defaults', () => {
+    const version = run(['--version']);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^msd \d+\.\d+\.\d+/);
+    const overview = run(['--help']);
+    expect(overview.status).toBe(0);
+    expect(overview.stdout).toMatch(/generate.*\n.*bench/s);
+    for (const command of ['generate', 'bench', 'tune', 'prepare']) {
+      const help = run([command, '--help']);
+      expect(help.status, command).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`^Usage: msd ${command}`));
+      expect(help.stderr).toBe('');
+    }
+    expect(run(['generate', '--help']).stdout).toMatch(/--max-new-tokens N\s+most tokens to generate \(default: 64\)/);
+    expect(run(['help', 'bench']).stdout).toMatch(/^Usage: msd bench/);
+  });
+
+  it('no command and unknown commands are usage errors on stderr', () => {
+    const none = run([]);
+    expect(none.status).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toMatch(/Usage: msd <command>/);
+    const unknown = run(['generat']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command 'generat'/);
+  });
+
+  it('msd prepare reads the image positions per image from the model (144 for the bundled model)', () => {
+    const question = heldoutPrompts().find((entry) => entry.set === 'multimodal')!;
+    const prepared = run(['prepare', '--image', question.images[0]!, '--prompt', question.question, '--json']);
+    expect(prepared.status, prepared.stderr).toBe(0);
+    const summary = JSON.parse(prepared.stdout);
+    expect(summary.types.image).toBe(144);
+    expect(summary.pixelValues.dims).toEqual([1, 3, 96, 96]);
   });
 });
 
@@ -71,21 +113,25 @@ describe('msd generate with hostile or careless input', () => {
     expect(fast.status, fast.stderr).toBe(0);
     expect(JSON.parse(fast.stdout).tokenIds.length).toBeGreaterThan(0);
     const bogus = run([...args, '--resampler', 'bilinear']);
-    expect(bogus.status).toBe(1);
+    expect(bogus.status).toBe(2);
     expect(bogus.stderr).toMatch(/\[invalid_argument\] --resampler must be pil, auto, sharp/);
   });
 
   it('empty and out-of-range numbers are typed errors before any model loads', () => {
     const empty = run(['generate', '--prompt', 'Hi', '--temperature', '']);
-    expect(empty.status).toBe(1);
+    expect(empty.status).toBe(2);
     expect(empty.stderr).toMatch(/\[invalid_argument\] --temperature needs a number/);
     expect(empty.stderr).not.toMatch(/using device/);
     const negative = run(['generate', '--prompt', 'Hi', '--threads', '-1']);
-    expect(negative.status).toBe(1);
-    expect(negative.stderr).toMatch(/\[invalid_argument\] session\.intraOpNumThreads must be a non-negative integer/);
+    expect(negative.status).toBe(2);
+    expect(negative.stderr).toMatch(/\[invalid_argument\] threads must be a non-negative integer/);
     const many = run(['generate', '--prompt', 'Hi', '--threads', '100000']);
-    expect(many.status).toBe(1);
+    expect(many.status).toBe(2);
     expect(many.stderr).toMatch(/\[too_many_threads\]/);
+    const temperature = run(['generate', '--prompt', 'Hi', '--temperature', '-1']);
+    expect(temperature.status).toBe(2);
+    expect(temperature.stderr).toMatch(/\[invalid_argument\].*temperature/);
+    expect(temperature.stderr).not.toMatch(/ambiguous|using device/);
   });
 
   it('a reader that goes away (| head -c 10) ends the command quietly', () => {
@@ -112,5 +158,53 @@ describe('msd generate with hostile or careless input', () => {
     const piped = spawnSync('bash', ['-o', 'pipefail', '-c', `${command} | head -c 0`], { encoding: 'utf8', cwd });
     expect(piped.stderr).not.toMatch(/EPIPE|at .*\.ts/);
     expect(piped.status).toBe(0);
+  });
+});
+
+describe('msd generate and Ctrl-C', () => {
+  const start = (args: string[]) => spawn(process.execPath, ['--import', 'tsx', '--conditions=@msd/source', cli, ...args], { cwd });
+  const finish = (child: ReturnType<typeof start>) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+      });
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it('stops a generation with exit code 130, a newline and a note on stderr', async () => {
+    const question = heldoutPrompts().find((entry) => entry.set === 'detailed')!;
+    const child = start([
+      'generate',
+      '--image',
+      question.images[0]!,
+      '--prompt',
+      question.question,
+      '--max-new-tokens',
+      '200',
+      '--no-speculative',
+      '--threads',
+      '1',
+    ]);
+    child.stdout.once('data', () => child.kill('SIGINT'));
+    const { code, stdout, stderr } = await finish(child);
+    expect(code).toBe(130);
+    expect(stdout.endsWith('\n')).toBe(true);
+    expect(stderr).toMatch(/\[msd\] interrupted/);
+    expect(stderr).not.toMatch(/at .*\.ts|AbortError/);
+  });
+
+  it('stops at once while the model loads', async () => {
+    const child = start(['generate', '--prompt', 'Hi']);
+    child.stderr.once('data', () => child.kill('SIGINT'));
+    const began = Date.now();
+    const { code, stderr } = await finish(child);
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupted/);
+    expect(Date.now() - began).toBeLessThan(10_000);
   });
 });
