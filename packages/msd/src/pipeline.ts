@@ -3,7 +3,7 @@ import { checkTreeShape, ConfigError, InvalidArgumentError, MsdError, type Model
 import { resolveDevice, type CreateSessionOptions, type DeviceName } from '@msd/runtime';
 import { IncrementalDetokenizer, Tokenizer } from '@msd/tokenizer';
 import type { ImagePreprocessor, Resampler } from '@msd/vision';
-import { OnnxDraftRunner, OnnxTargetRunner, prepareInputs, readModelDirectory, type PreparedInputs } from '@msd/models';
+import { type OnnxDraftRunner, type OnnxTargetRunner, prepareInputs, readModelDirectory, type PreparedInputs } from '@msd/models';
 import { throwIfAborted } from './abort';
 import { bundledModelDirectory } from './bundled-model';
 import { checkContext, decode } from './decode-loop';
@@ -11,6 +11,7 @@ import { checkGenerateRequest, resolveGenerateOptions, type GenerateOptions, typ
 import { GenerationStatsRecorder } from './generation-stats';
 import { PipelineStream, type GenerateResult, type GenerationStream } from './generation-stream';
 import { checkThreads, resolvePipelineLimits, type PipelineLimits } from './pipeline-limits';
+import { deviceFailure, openRunners } from './open-runners';
 import { StepLock } from './step-lock';
 import { SpeculationMemory } from './speculation-memory';
 import { StopStringFilter } from './stop-strings';
@@ -21,8 +22,17 @@ export interface PipelineOptions {
   modelDirectory?: string;
   /** Which draft of the manifest to use; `false` loads none (autoregressive only). Default: the manifest's default draft. */
   draft?: string | false;
-  /** Execution provider, or a fallback list tried in order. Default `'cpu'`. */
+  /**
+   * Execution provider, or a fallback list tried in order. Default `'cpu'`. A GPU provider is used when a
+   * session can really be created on it, and the model is opened on the next device of the list when
+   * opening it on one fails; progress says what was chosen and why.
+   */
   device?: DeviceName | DeviceName[];
+  /**
+   * Use WebGPU on a software adapter (a CPU-emulated GPU, e.g. Mesa's lavapipe on a machine without a GPU)
+   * even when a later device of the list is usable. Default false: the CPU provider is far faster there.
+   */
+  allowSoftwareAdapter?: boolean;
   /** Other onnxruntime session options (threads, optimisation level). */
   session?: Omit<CreateSessionOptions, 'executionProviders'>;
   /**
@@ -138,10 +148,16 @@ export class MsdPipeline {
     checkThreads(options.draftSession?.intraOpNumThreads, 'draftSession.intraOpNumThreads', limits);
     const directory = options.modelDirectory ?? (await bundledModelDirectory());
     const { manifest } = readModelDirectory(directory);
-    const { device, skipped } = await resolveDevice(options.device ?? 'cpu');
-    for (const entry of skipped) progress(`device ${entry.device} unavailable (${entry.reason}); trying the next`);
-    progress(`using device ${device}`);
-    const session: CreateSessionOptions = { ...options.session, executionProviders: [device] };
+    const {
+      device: preferred,
+      skipped,
+      fallbacks,
+      note,
+    } = await resolveDevice(options.device ?? 'cpu', {
+      ...(options.allowSoftwareAdapter ? { allowSoftwareAdapter: true } : {}),
+    });
+    for (const entry of skipped) progress(`device ${entry.device} not used: ${entry.reason}`);
+    if (note) progress(note);
     progress(`loading tokenizer and preprocessor from ${directory}`);
     const tokenizer = await Tokenizer.fromDirectory(directory);
     checkTokenIds(tokenizer, manifest, join(directory, 'manifest.json'));
@@ -166,31 +182,27 @@ export class MsdPipeline {
     }
     const samplingTree = { ...DEFAULT_SAMPLING_TREE, ...options.samplingTree };
     checkTreeShape(samplingTree, { maxBranching: draftSpec?.topK, prefix: 'samplingTree.' });
-    progress('loading target (vision encoder, embeddings, decoder)');
-    const target = await OnnxTargetRunner.load(directory, manifest, session);
-    let draft: OnnxDraftRunner | undefined;
-    if (draftSpec) {
-      progress(`loading draft '${draftName}'`);
+    // Opening the model can still fail on a device that passed its probe (an operator its provider lacks,
+    // a driver that gives out under load): the next device of the preference list gets its turn.
+    const candidates = [preferred, ...fallbacks];
+    let opened: { target: OnnxTargetRunner; draft: OnnxDraftRunner | undefined; device: DeviceName } | undefined;
+    for (const [index, candidate] of candidates.entries()) {
+      progress(`using device ${candidate}`);
       try {
-        draft = await OnnxDraftRunner.load(directory, draftSpec, manifest.hiddenSize, { ...session, ...options.draftSession });
+        opened = {
+          ...(await openRunners({ directory, manifest, draftName, draftSpec, device: candidate, options, tokenizer, preprocessor, progress })),
+          device: candidate,
+        };
+        break;
       } catch (error) {
-        await target.close();
-        throw error;
+        const next = candidates[index + 1];
+        if (next === undefined || !deviceFailure(error, candidate)) throw error;
+        progress(`opening the model on ${candidate} failed (${String((error as Error).message).split('\n')[0]}); falling back to ${next}`);
       }
     }
+    const { target, draft, device } = opened!;
     const tree =
       options.tree === 'tuned' ? await tunedTree(directory, device, options.session?.intraOpNumThreads ?? 0, progress) : { ...DEFAULT_TREE, ...options.tree };
-    if (options.warmUp ?? true) {
-      progress('warming up');
-      const { warmUp } = await import('./warm-up');
-      try {
-        const { imageTokensPerImage, eosTokenId } = manifest;
-        await warmUp({ tokenizer, preprocessor, target, draft, imageTokensPerImage, eosTokenId });
-      } catch (error) {
-        await Promise.all([target.close(), draft?.close()]);
-        throw error;
-      }
-    }
     progress('ready');
     return new MsdPipeline(tokenizer, preprocessor, target, draft, tree, samplingTree, device, limits);
   }

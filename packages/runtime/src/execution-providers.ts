@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError, MsdError } from '@msd/core';
@@ -17,6 +17,11 @@ export interface DeviceAvailability {
   reason?: string;
   /** What to do to make it available. */
   install?: string;
+  /**
+   * WebGPU only: true when the only adapter is a software rasteriser (Mesa's lavapipe, SwiftShader) that
+   * runs on the CPU, typically 10-50x slower than onnxruntime's CPU provider.
+   */
+  software?: boolean;
 }
 
 const installHints: Record<DeviceName, string> = {
@@ -37,6 +42,17 @@ function providerLibraryPresent(device: 'cuda' | 'tensorrt'): boolean {
   const packageDirectory = dirname(require.resolve('onnxruntime-node/package.json'));
   const folder = join(packageDirectory, 'bin', 'napi-v6', process.platform, process.arch);
   return existsSync(join(folder, `libonnxruntime_providers_${device}.so`)) || existsSync(join(folder, `onnxruntime_providers_${device}.dll`));
+}
+
+/**
+ * Whether this machine has a GPU a Vulkan, Metal or D3D12 driver can drive. On Linux a GPU shows as a DRM
+ * render node (/dev/dri/renderD*), an NVIDIA device node, or WSL's /dev/dxg; without one, any Vulkan
+ * adapter (and so WebGPU's) is a software rasteriser. Other platforms always have a hardware adapter.
+ */
+function hasHardwareGpu(): boolean {
+  if (process.platform !== 'linux') return true;
+  const renderNodes = existsSync('/dev/dri') && readdirSync('/dev/dri').some((name) => name.startsWith('renderD'));
+  return renderNodes || existsSync('/dev/nvidia0') || existsSync('/dev/dxg');
 }
 
 /**
@@ -67,6 +83,9 @@ export async function listDevices(): Promise<DeviceAvailability[]> {
       };
     if (!backend.bundled && (device === 'cuda' || device === 'tensorrt') && !providerLibraryPresent(device)) {
       return { device, available: false, reason: `the ${device} provider library is not installed next to the binding`, install: installHints[device] };
+    }
+    if (device === 'webgpu' && !hasHardwareGpu()) {
+      return { device, available: true, software: true, reason: 'no GPU on this machine (no /dev/dri render node): only a software adapter' };
     }
     return { device, available: true };
   });
@@ -117,23 +136,50 @@ export class DeviceUnavailableError extends MsdError {
 export interface ResolvedDevice {
   /** The device in use. */
   device: DeviceName;
-  /** Devices earlier in the list that were unavailable. */
+  /** Devices earlier in the list that were unavailable, failed their probe, or were passed over. */
   skipped: DeviceAvailability[];
+  /** Usable devices later in the list, to fall back to if opening the model on `device` fails. */
+  fallbacks: DeviceName[];
+  /** Why `device` was chosen when that needs saying (a software adapter asked for explicitly). */
+  note?: string;
+}
+
+/** Options of {@link resolveDevice}. */
+export interface ResolveDeviceOptions {
+  /**
+   * Use WebGPU on a software adapter even when a later device in the list is usable. Default false: the
+   * CPU provider is far faster than a CPU-emulated GPU; a list that names only webgpu still gets it.
+   */
+  allowSoftwareAdapter?: boolean;
+  /**
+   * Checks that a session can really be created on a device (default: a one-node graph is opened on it
+   * and released). Throwing marks the device unusable; tests pass their own.
+   */
+  probe?: (device: DeviceName) => Promise<void>;
+}
+
+async function probeSession(device: DeviceName): Promise<void> {
+  const { createGatherSession } = await import('./create-session');
+  const session = await createGatherSession(device);
+  await session.release();
 }
 
 /**
  * Picks the first usable device from a preference list (fallback order), or throws
- * {@link DeviceUnavailableError} naming why each one failed and how to install it.
+ * {@link DeviceUnavailableError} naming why each one failed and how to install it. A GPU device is
+ * usable when onnxruntime has its backend and a session can be created on it (probed with a one-node
+ * graph, so a missing driver is found here, not while the model loads); WebGPU on a software adapter
+ * is passed over for a later device unless `allowSoftwareAdapter` is set.
  *
  * @example
  * ```ts
  * import { resolveDevice } from '@msd/runtime';
  *
- * const { device, skipped } = await resolveDevice(['cuda', 'webgpu', 'cpu']);
+ * const { device, skipped, fallbacks } = await resolveDevice(['cuda', 'webgpu', 'cpu']);
  * ```
  */
-export async function resolveDevice(preferences: DeviceName | readonly DeviceName[]): Promise<ResolvedDevice> {
-  const wanted = typeof preferences === 'string' ? [preferences] : Array.isArray(preferences) ? [...preferences] : undefined;
+export async function resolveDevice(preferences: DeviceName | readonly DeviceName[], options: ResolveDeviceOptions = {}): Promise<ResolvedDevice> {
+  const wanted: DeviceName[] | undefined = typeof preferences === 'string' ? [preferences] : Array.isArray(preferences) ? [...preferences] : undefined;
   if (!wanted || wanted.length === 0 || !wanted.every((device) => typeof device === 'string' && device.length > 0)) {
     throw new InvalidArgumentError({
       argument: 'device',
@@ -141,17 +187,41 @@ export async function resolveDevice(preferences: DeviceName | readonly DeviceNam
       hint: "For example 'cpu', or ['webgpu', 'cpu'] to fall back.",
     });
   }
+  const probe = options.probe ?? probeSession;
   const known = new Map((await listDevices()).map((entry) => [entry.device, entry]));
+  const usable = (device: DeviceName) => known.get(device)?.available === true;
   const skipped: DeviceAvailability[] = [];
-  for (const device of wanted) {
+  for (const [index, device] of wanted.entries()) {
     const entry = known.get(device) ?? {
       device,
       available: false,
       reason: 'unknown execution provider',
       install: `Use one of ${[...known.keys()].join(', ')}.`,
     };
-    if (entry.available) return { device, skipped };
-    skipped.push(entry);
+    if (!entry.available) {
+      skipped.push(entry);
+      continue;
+    }
+    const later = wanted.slice(index + 1).filter(usable);
+    if (entry.software && !options.allowSoftwareAdapter && later.length > 0) {
+      skipped.push({ ...entry, reason: `${entry.reason}, slower than the ${later[0]} provider (allowSoftwareAdapter to use it anyway)` });
+      continue;
+    }
+    if (device !== 'cpu') {
+      try {
+        await probe(device);
+      } catch (cause) {
+        skipped.push({ device, available: false, reason: `a session cannot be created: ${firstLine(cause)}`, install: installHints[device] });
+        continue;
+      }
+    }
+    const note = entry.software ? `${device} runs on a software adapter (${entry.reason}): expect it to be much slower than the CPU provider` : undefined;
+    return { device, skipped, fallbacks: later, ...(note ? { note } : {}) };
   }
   throw new DeviceUnavailableError(skipped);
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0]!.slice(0, 300);
 }

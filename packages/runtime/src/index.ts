@@ -15,5 +15,5 @@ export { ModelSignatureError, ModelFileError } from './errors';
 export { KvCache } from './kv-cache';
 export type { KvCacheLayout } from './kv-cache';
 export { listDevices, resolveDevice, DeviceUnavailableError } from './execution-providers';
-export type { DeviceName, DeviceAvailability, ResolvedDevice } from './execution-providers';
+export type { DeviceName, DeviceAvailability, ResolvedDevice, ResolveDeviceOptions } from './execution-providers';
 export type { InferenceSession, Tensor } from 'onnxruntime-node';

@@ -5,3 +5,5 @@
  * @module @msd/tiny-llava
  */
 export { tinyLlavaDirectory, tinyLlavaManifest } from './model-directory';
+export { tinyLlavaExampleImage, TINY_LLAVA_EXAMPLE_IMAGES } from './example-images';
+export type { TinyLlavaExampleImage } from './example-images';
