@@ -7,7 +7,8 @@ import type { TokenTypeTags } from './token-types';
  * ```ts
  * import type { TargetStep } from '@msd/core';
  *
- * const { logits, hidden, cache }: TargetStep<MyCache> = await target.forward(cache, tokens, positions, mask);
+ * const step: TargetStep<MyCache> = await target.forward(cache, tokens, positions, mask);
+ * const { logits, hidden, cache: next } = step;
  * ```
  */
 export interface TargetStep<Cache> {

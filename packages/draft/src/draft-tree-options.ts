@@ -19,7 +19,7 @@ export interface DraftTreeOptions extends TreeShape {
    *
    * @example
    * ```ts
-   * { depth: 5, branching: 1, totalTokens: 5, stopTokenIds: [manifest.eosTokenId] }
+   * const options: DraftTreeOptions = { depth: 5, branching: 1, totalTokens: 5, stopTokenIds: [manifest.eosTokenId] };
    * ```
    */
   stopTokenIds?: readonly number[];

@@ -14,7 +14,7 @@ export interface SplitterToken {
  *
  * @example
  * ```ts
- * import { SpecialTokenSplitter } from '@msd/tokenizer';
+ * // SpecialTokenSplitter is internal to @msd/tokenizer (not exported): used inside the package only.
  *
  * new SpecialTokenSplitter([{ content: '<s>' }, { content: '<image>' }]).split('<s>USER: <image>\nHi');
  * // [{ type: 'special', token: '<s>' }, { type: 'text', text: 'USER: ' },

@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { logGamma } from '@msd/verifier';
+ * // logGamma is internal to @msd/verifier (not exported): used inside the package only.
  *
  * Math.exp(logGamma(5)); // 24
  * ```
@@ -31,7 +31,7 @@ export function logGamma(x: number): number {
  *
  * @example
  * ```ts
- * import { regularizedUpperGamma } from '@msd/verifier';
+ * // regularizedUpperGamma is internal to @msd/verifier (not exported): used inside the package only.
  *
  * regularizedUpperGamma(1, 2); // e^-2
  * ```

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { cmykToRgb } from '@msd/vision';
+ * // cmykToRgb is internal to @msd/vision (not exported): used inside the package only.
  *
  * cmykToRgb(new Uint8Array([0, 255, 255, 0])); // Uint8Array [255, 0, 0]
  * ```

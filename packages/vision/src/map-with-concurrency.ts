@@ -4,9 +4,9 @@
  *
  * @example
  * ```ts
- * import { mapWithConcurrency } from '@msd/vision';
+ * // mapWithConcurrency is internal to @msd/vision (not exported): used inside the package only.
  *
- * const sizes = await mapWithConcurrency(paths, 4, async (path) => (await stat(path)).size);
+ * const sizes = await mapWithConcurrency(paths, 4, async (path: string) => (await stat(path)).size);
  * ```
  */
 export async function mapWithConcurrency<T, R>(items: readonly T[], concurrency: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {

@@ -43,8 +43,10 @@ const MAX_TAU_BINS = 40;
  *
  * @example
  * ```ts
- * import { tokensPerSecondChart } from 'msd/bench';
+ * import { writeFileSync } from 'node:fs';
+ * import { tokensPerSecondChart, type BenchmarkReport } from 'msd/bench';
  *
+ * declare const report: BenchmarkReport;
  * const greedy = report.results.filter((result) => result.temperature === 0 && result.set === 'multimodal');
  * writeFileSync('tokens-per-second.svg', tokensPerSecondChart(greedy, { title: 'Decode speed, multimodal' }));
  * // each bar ends in e.g. "312 tok/s · 1.84x"
