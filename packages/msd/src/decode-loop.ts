@@ -5,7 +5,7 @@ import { throwIfAborted } from './abort';
 import type { ResolvedGenerateOptions } from './generate-options';
 import { GenerationStatsRecorder } from './generation-stats';
 import type { SpeculationMemory } from './speculation-memory';
-import { SpeculationPolicy } from './speculation-policy';
+import { PROBE_TREE, SpeculationPolicy } from './speculation-policy';
 import { TokenSampler } from './token-sampler';
 
 /** The prefill inputs of one request. */
@@ -180,8 +180,10 @@ async function speculativeStep<TargetCache, DraftCache>(
   const began = performance.now();
   const past = target.cacheLength(state.cache);
 
-  // Draft a tree.
-  const { tree } = await stats.time('draft', () => drafting.draft({ ...settings.tree, stopTokenIds: [eosTokenId] }));
+  // Draft a tree (one token when the policy probes after a fallback).
+  const probe = policy?.probeNext() ?? false;
+  const shape = probe ? { ...settings.tree, ...PROBE_TREE } : settings.tree;
+  const { tree } = await stats.time('draft', () => drafting.draft({ ...shape, stopTokenIds: [eosTokenId] }));
 
   // Evaluate it.
   const verifyStarted = performance.now();
@@ -202,7 +204,7 @@ async function speculativeStep<TargetCache, DraftCache>(
   if (!isFinished(state, settings, eosTokenId)) {
     const acceptedHidden = selectRows(verified.hidden, acceptance.acceptedNodes, target.hiddenSize);
     await stats.time('draft', () => drafting.commit(past, tokens, acceptedHidden));
-    policy?.recordSpeculative({ tokens: tokens.length, milliseconds: performance.now() - began, verifyMilliseconds });
+    policy?.recordSpeculative({ tokens: tokens.length, milliseconds: performance.now() - began, verifyMilliseconds, probe });
   }
   stats.addStep(kept.length, tree.tokens.length - 1, acceptance.acceptedNodes.length - 1, { speculative: true });
   return kept;

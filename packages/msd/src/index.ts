@@ -23,7 +23,7 @@ export { decode } from './decode-loop';
 export type { DecodeOptions, DecodeRequest, DecodeChunk } from './decode-loop';
 export { TokenSampler } from './token-sampler';
 export type { TokenSamplerSettings } from './token-sampler';
-export { SpeculationPolicy, SPECULATION_POLICY_DEFAULTS } from './speculation-policy';
+export { SpeculationPolicy, SPECULATION_POLICY_DEFAULTS, PROBE_TREE } from './speculation-policy';
 export type { SpeculationPolicyOptions, SpeculationState } from './speculation-policy';
 export { SpeculationMemory } from './speculation-memory';
 export { tuningCachePath, tuningKeyFor, readTuning, writeTuning } from './tuning-cache';

@@ -1,3 +1,17 @@
+import type { TreeShape } from '@msd/core';
+
+/**
+ * The tree of a probe after a fallback: one drafted token ({@link SpeculationPolicy.probeNext}).
+ *
+ * @example
+ * ```ts
+ * import { PROBE_TREE } from 'msd';
+ *
+ * PROBE_TREE.totalTokens; // 1
+ * ```
+ */
+export const PROBE_TREE: Readonly<Pick<TreeShape, 'depth' | 'branching' | 'totalTokens'>> = { depth: 1, branching: 1, totalTokens: 1 };
+
 /** Settings of {@link SpeculationPolicy}. */
 export interface SpeculationPolicyOptions {
   /**
@@ -98,6 +112,8 @@ export class SpeculationPolicy {
   private remaining = 0;
   /** Whether the last fallback ended in a probe that has not yet been judged. */
   private probing = false;
+  /** Whether a one-token probe just passed: the next step drafts a whole tree and is judged on its own. */
+  private probePassed = false;
 
   /**
    * @param state where an earlier generation of the same kind left its policy: this one continues
@@ -156,6 +172,21 @@ export class SpeculationPolicy {
   }
 
   /**
+   * Whether the next speculative step is a probe after a fallback that should draft a single token
+   * ({@link PROBE_TREE}): it asks only whether the draft's first guess is taken, for about the cost of
+   * one draft call more than a plain step, where a whole tree that is rejected costs several. Only when
+   * it passes does a whole tree follow, and that tree is judged on its own tokens and time.
+   *
+   * @example
+   * ```ts
+   * const shape = policy.probeNext() ? PROBE_TREE : settings.tree;
+   * ```
+   */
+  probeNext(): boolean {
+    return this.probing && this.remaining === 0 && !this.probePassed;
+  }
+
+  /**
    * The expected speed of a speculative step over an autoregressive one, from the averages so far;
    * `undefined` before any speculative step. Until an autoregressive step has been timed, the
    * tree's verification stands in for it: an overestimate, so the policy errs toward speculating.
@@ -180,7 +211,18 @@ export class SpeculationPolicy {
    * policy.recordSpeculative({ tokens: 4, milliseconds: 6.1, verifyMilliseconds: 3.6 });
    * ```
    */
-  recordSpeculative(step: { tokens: number; milliseconds: number; verifyMilliseconds: number }): void {
+  recordSpeculative(step: { tokens: number; milliseconds: number; verifyMilliseconds: number; probe?: boolean }): void {
+    if (step.probe) {
+      // A one-token probe is judged on whether its drafted token was taken; its time says nothing of a
+      // whole tree's, so the averages stay as they are.
+      if (step.tokens >= 2) this.probePassed = true;
+      else {
+        this.backoff = Math.min(this.settings.maximumBackoff, this.backoff * 2);
+        this.remaining = this.backoff;
+      }
+      return;
+    }
+    this.probePassed = false;
     // A probe is judged on its own tokens: averaged into the poor steps that caused the fallback,
     // even a fully accepted probe could not lift the average back over the bar.
     this.tokensPerStep = this.probing ? step.tokens : this.average(this.tokensPerStep, step.tokens);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AbortedError } from '@msd/core';
-import { DEFAULT_TREE, decode, resolveGenerateOptions, SpeculationMemory, type DecodeChunk, type GenerateOptions } from 'msd';
+import { DEFAULT_TREE, decode, PROBE_TREE, resolveGenerateOptions, SpeculationMemory, type DecodeChunk, type GenerateOptions } from 'msd';
 import { EOS, FakeDraft, FakeTarget, greedyToken, textRequest, type TargetRule } from './fakes/fake-models';
 
 const PROMPT = 6;
@@ -128,9 +128,11 @@ describe('decode on fake runners', () => {
     // The generation started in the fallback, so the draft's prefill waited for the first tree: one
     // call over the prompt and the 3 plain steps' pairs, before the tree's own calls.
     expect(result.draft.calls[0]).toMatchObject({ rows: PROMPT + 3, topkRows: 'last' });
-    expect(result.draft.calls[1]!.topkRows).toBe('all');
-    // Back in step: the first tree after the catch-up is accepted whole.
-    expect(result.chunks[4]!.length).toBe(DEFAULT_TREE.depth + 1);
+    // Back in step: first a one-token probe (taken: its token and the bonus), then whole trees, the
+    // first accepted whole; their deeper rounds ask the draft for candidates of every row.
+    expect(result.chunks[4]!.length).toBe(PROBE_TREE.totalTokens + 1);
+    expect(result.chunks[5]!.length).toBe(DEFAULT_TREE.depth + 1);
+    expect(result.draft.calls.some((call) => call.topkRows === 'all')).toBe(true);
     expectAllFreed(result);
   });
 

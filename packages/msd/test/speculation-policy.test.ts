@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SpeculationMemory, SpeculationPolicy } from 'msd';
+import { PROBE_TREE, SpeculationMemory, SpeculationPolicy } from 'msd';
 
 describe('SpeculationPolicy', () => {
   it('keeps speculating while a step yields more tokens per millisecond than a plain target step', () => {
@@ -103,6 +103,30 @@ describe('SpeculationPolicy', () => {
     probe(lucky);
     policy.recordSpeculative({ tokens: 5, milliseconds: 6, verifyMilliseconds: 3.5 });
     expect(policy.state()).toMatchObject({ backoff: 2, remaining: 0, probing: false });
+  });
+
+  it('probes with one drafted token; a rejected probe doubles the backoff and leaves the averages, a taken one lets a whole tree be judged', () => {
+    const policy = new SpeculationPolicy({ initialBackoff: 2, maximumBackoff: 16 });
+    const poor = { tokens: 1, milliseconds: 10, verifyMilliseconds: 3.5 };
+    expect(policy.probeNext()).toBe(false); // speculating normally: whole trees
+    policy.recordSpeculative(poor);
+    policy.recordSpeculative(poor);
+    expect(policy.state()).toMatchObject({ backoff: 2, remaining: 2, probing: true });
+    const averages = { tokensPerStep: policy.state()!.tokensPerStep, speculativeMs: policy.state()!.speculativeMs };
+    while (!policy.shouldSpeculate()) policy.recordAutoregressive({ milliseconds: 3 });
+    expect(policy.probeNext()).toBe(true);
+    // Rejected (the bonus token only): back to autoregressive steps for twice as long; a 4 ms probe does
+    // not make whole trees look cheaper.
+    policy.recordSpeculative({ tokens: 1, milliseconds: 4, verifyMilliseconds: 3.2, probe: true });
+    expect(policy.state()).toMatchObject({ backoff: 4, remaining: 4, probing: true, ...averages });
+    while (!policy.shouldSpeculate()) policy.recordAutoregressive({ milliseconds: 3 });
+    // Taken: the next step drafts a whole tree, judged on its own tokens and time.
+    policy.recordSpeculative({ tokens: 2, milliseconds: 4, verifyMilliseconds: 3.2, probe: true });
+    expect(policy.shouldSpeculate()).toBe(true);
+    expect(policy.probeNext()).toBe(false);
+    policy.recordSpeculative({ tokens: 5, milliseconds: 6, verifyMilliseconds: 3.5 });
+    expect(policy.state()).toMatchObject({ probing: false, remaining: 0 });
+    expect(PROBE_TREE).toEqual({ depth: 1, branching: 1, totalTokens: 1 });
   });
 
   it('remembers the last state per kind of request', () => {
