@@ -16,8 +16,11 @@ export type TokenType = 'text' | 'image' | 'special';
  * ```
  */
 export const TokenTypeCode = {
+  /** A position of ordinary prompt or generated text. */
   text: 0,
+  /** One image patch: a position holding the image token, filled with vision-encoder features. */
   image: 1,
+  /** A special token of the tokenizer, such as BOS (`<s>`) or EOS. */
   special: 2,
 } as const satisfies Record<TokenType, number>;
 

@@ -7,7 +7,10 @@
  * @module @msd/draft
  */
 // Re-exported for decoders that import only this package.
-export { blockedAttention, causalAttentionMask } from '@msd/core';
+/** The additive attention-mask value of a blocked position (the smallest float32; `0` means "may attend"); re-exported from `@msd/core`. */
+export { blockedAttention } from '@msd/core';
+/** Builds the additive causal mask `[length, past + length]` for `length` positions after `past` cached ones; re-exported from `@msd/core`. */
+export { causalAttentionMask } from '@msd/core';
 export type { DraftRunner, DraftStepInput, DraftStepOutput, DraftStepResult } from './draft-runner';
 export { prefillDraftInputs } from './prefill-draft-inputs';
 export type { PrefillDraftInputsOptions } from './prefill-draft-inputs';

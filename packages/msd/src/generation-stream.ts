@@ -83,6 +83,10 @@ export class PipelineStream implements GenerationStream {
     return this.settled;
   }
 
+  /**
+   * Starts the generation and yields its text deltas; leaving the loop early aborts it. Throws an `MsdError`
+   * (`stream_consumed`) when the stream was already iterated, or awaiting `result` already started the generation.
+   */
   [Symbol.asyncIterator](): AsyncIterator<string> {
     if (this.state !== 'new') {
       throw new MsdError({

@@ -4,7 +4,9 @@ import { ModelSignatureError } from './errors';
 
 /** The inputs and outputs a session really has. */
 export interface SessionSignature {
+  /** The session's inputs as onnxruntime reports them, in graph order. */
   inputs: TensorSpec[];
+  /** The session's outputs as onnxruntime reports them, in graph order. */
   outputs: TensorSpec[];
 }
 

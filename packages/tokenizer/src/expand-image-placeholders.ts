@@ -30,7 +30,9 @@ export interface ExpandImageOptions {
  * ```
  */
 export interface ExpandedPrompt {
+  /** Token ids, each image placeholder expanded to `imageTokensPerImage` positions (placeholder id, or `imageTokenId` when given). */
   ids: number[];
+  /** Type, image index and patch index of every position of `ids`, plus the image spans. */
   tags: TokenTypeTags;
 }
 

@@ -42,7 +42,9 @@ export type ContentPart = { type: 'text'; text: string } | { type: 'image' };
  * ```
  */
 export interface ChatMessage {
+  /** Who speaks; `buildLlavaPrompt` knows `system`, `user` and `assistant`, a chat template may know more. */
   role: 'system' | 'user' | 'assistant' | (string & {});
+  /** The message: plain text, or text and image parts in order (one image placeholder per image part). */
   content: string | ContentPart[];
   /** The speaker's name, for templates that render it (`buildLlavaPrompt` ignores it). */
   name?: string;
@@ -63,6 +65,8 @@ export interface ChatMessage {
  * ```
  */
 export interface EncodedPrompt {
+  /** Token ids, one per position; each image is still one placeholder id. */
   ids: number[];
+  /** `TokenTypeCode` of each position, parallel to `ids`. */
   types: Uint8Array;
 }

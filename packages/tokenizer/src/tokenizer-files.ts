@@ -11,12 +11,22 @@ import { ConfigError } from '@msd/core';
  * ```
  */
 export interface AddedTokenJson {
+  /** The token's id in the vocabulary. */
   id: number;
+  /** The token's exact string, e.g. `<image>` or `</s>`; must not be empty. */
   content: string;
+  /** Hugging Face flag: match the token only as a whole word, not inside a longer word. */
   single_word?: boolean;
+  /** Hugging Face flag: the token also consumes the whitespace on its left. */
   lstrip?: boolean;
+  /** Hugging Face flag: the token also consumes the whitespace on its right. */
   rstrip?: boolean;
+  /** Hugging Face flag: match the token against the normalized text rather than the raw input. */
   normalized?: boolean;
+  /**
+   * Hugging Face's special-token flag. msd treats every added token as special whatever this says: it is
+   * tagged `special` in prompts and dropped by `decode` with `skipSpecialTokens`.
+   */
   special?: boolean;
 }
 
@@ -29,8 +39,20 @@ export interface AddedTokenJson {
  * ```
  */
 export interface TokenizerJson {
+  /** Tokens matched before the model tokenizes (special tokens, `<image>`); absent: none. */
   added_tokens?: AddedTokenJson[];
-  model: { type?: string; vocab: Record<string, number> | unknown; [key: string]: unknown };
+  /** The tokenization model; passed to `@huggingface/tokenizers`, which reads the fields not listed here. */
+  model: {
+    /** The model kind, e.g. `BPE`. */
+    type?: string;
+    /** Token strings and their ids (an object for BPE, a list for Unigram); required. */
+    vocab: Record<string, number> | unknown;
+    [key: string]: unknown;
+  };
+  /**
+   * The post-processor; a `TemplateProcessing` one tells which BOS/EOS tokens wrap a sequence when
+   * `tokenizer_config.json` sets no `add_bos_token`/`add_eos_token`.
+   */
   post_processor?: unknown;
   [key: string]: unknown;
 }
@@ -54,15 +76,31 @@ export type ConfigToken = string | { content: string; [key: string]: unknown } |
  * ```
  */
 export interface TokenizerConfigJson {
+  /** Beginning-of-sequence token, e.g. `<s>`; the chat template's `bos_token`. */
   bos_token?: ConfigToken;
+  /** End-of-sequence token, e.g. `</s>`; its id is the tokenizer's `eosTokenId`, where generation stops. */
   eos_token?: ConfigToken;
+  /** Token for unknown input, e.g. `<unk>`; the chat template's `unk_token`. */
   unk_token?: ConfigToken;
+  /** Padding token, e.g. `<pad>`; the chat template's `pad_token`. */
   pad_token?: ConfigToken;
+  /** The image placeholder token, e.g. `<image>`; absent: `<image>` when the vocabulary has it. */
   image_token?: ConfigToken;
+  /** Whether encoding with `addSpecialTokens` prepends BOS; absent: whether `post_processor` adds it. */
   add_bos_token?: boolean;
+  /** Whether encoding with `addSpecialTokens` appends EOS; absent: whether `post_processor` adds it. */
   add_eos_token?: boolean;
+  /** Whether `decode` removes spaces before punctuation (" ," becomes ","); default `false`. */
   clean_up_tokenization_spaces?: boolean;
+  /**
+   * Hugging Face's list of extra special tokens; msd does not read it (every entry of `tokenizer.json`'s
+   * `added_tokens` is already special to it).
+   */
   additional_special_tokens?: ConfigToken[];
+  /**
+   * The jinja chat template `applyChatTemplate` renders: one string, or named templates of which the one
+   * named `default` (else the first) is used; absent, `readTokenizerFiles` looks in `chat_template.jinja`/`.json` beside it.
+   */
   chat_template?: string | Array<{ name: string; template: string }>;
   [key: string]: unknown;
 }
@@ -77,7 +115,9 @@ export interface TokenizerConfigJson {
  * ```
  */
 export interface TokenizerFiles {
+  /** Parsed `tokenizer.json`: vocabulary, merges, added tokens. */
   tokenizerJson: TokenizerJson;
+  /** Parsed `tokenizer_config.json`: special tokens, BOS/EOS policy, chat template. */
   tokenizerConfig: TokenizerConfigJson;
   /** Directory or label the files came from; used in error messages. */
   source?: string;

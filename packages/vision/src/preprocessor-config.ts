@@ -39,7 +39,12 @@ export interface PreprocessorConfig {
   /** Centre crop after resizing. */
   doCenterCrop: boolean;
   /** Crop size. */
-  cropSize: { height: number; width: number };
+  cropSize: {
+    /** Height in pixels of the centre crop (`crop_size.height`, or `crop_size` when it is a number; default 224). */
+    height: number;
+    /** Width in pixels of the centre crop (`crop_size.width`, or `crop_size` when it is a number; default 224). */
+    width: number;
+  };
   /** Multiply pixel values by `rescaleFactor`. */
   doRescale: boolean;
   /** Usually 1/255. */

@@ -6,7 +6,9 @@ import { costAt, measureCostCurves, type CostCurves } from './cost-curves';
 
 /** A calibration prompt. */
 export interface CalibrationPrompt {
+  /** The question, passed as the `prompt` of each calibration generation (images go before it). */
   prompt: string;
+  /** Its images (paths, bytes or data: URLs), in order. */
   images: readonly ImageInput[];
 }
 

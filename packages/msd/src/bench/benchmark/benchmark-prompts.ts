@@ -6,6 +6,7 @@ import { ConfigError } from '@msd/core';
 export interface BenchmarkPrompt {
   /** `multimodal`, `two-image`, `text-only`, or `custom` for prompts the user added. */
   set: string;
+  /** The question, passed as the `prompt` of each generation (images go before it). */
   question: string;
   /** Absolute image paths. */
   images: string[];

@@ -52,19 +52,26 @@ export interface MethodResult {
   acceptanceByDepth: number[];
   /** Drafted tree nodes and accepted drafted tokens, summed over the generations. */
   drafted: number;
+  /** Drafted tokens the target accepted, summed over the generations (bonus tokens excluded). */
   accepted: number;
   /**
    * Target steps after the prefill, summed over the generations, and how many of them the speculation
    * policy took without drafting (falling back). Absent in reports written before they were recorded.
    */
   steps?: number;
+  /** Of {@link steps}, those the speculation policy took without drafting (falling back to one plain target step). */
   stepsWithoutDrafting?: number;
   /** Mean milliseconds per generation in each phase (the baseline reports only `total`). */
   timings: PhaseTimes;
   /** Largest resident set size seen while this method ran, in MiB. */
   peakRssMiB: number;
   /** At temperature 0: generations whose tokens equal the reference method's (msd autoregressive). */
-  identicalToReference?: { identical: number; total: number };
+  identicalToReference?: {
+    /** Generations whose token ids equal the reference's for the same prompt and round. */
+    identical: number;
+    /** Generations compared; anything below it means the method changed the greedy output (a bug). */
+    total: number;
+  };
   /**
    * Milliseconds from the request to its first token (what a user waits before the answer starts);
    * empty for a baseline timed as a black box. Absent in reports from before it was measured.
@@ -117,6 +124,7 @@ export interface TuningSummary {
   draftCost: CostPoint[];
   /** The chosen tree and its predicted decode speed relative to autoregressive decoding. */
   chosen: TreeShape;
+  /** Predicted decode speed of {@link chosen} over autoregressive decoding (e.g. 1.8 = 1.8x the tokens per second). */
   predictedSpeedup: number;
   /** Every shape considered, with its predicted tau and speedup, best first. */
   candidates: Array<{ tree: TreeShape; predictedTau: number; predictedSpeedup: number }>;
@@ -129,9 +137,37 @@ export interface BenchmarkReport {
   /** The command line that produced it. */
   command: string;
   /** Where it ran. */
-  machine: { cpu: string; cores: number; platform: string; node: string; onnxruntime: string; device: string };
+  machine: {
+    /** CPU model name as the OS reports it (`os.cpus()`), or `unknown`. */
+    cpu: string;
+    /** Logical CPU cores of the machine (not the threads the run used; see `settings.threads`). */
+    cores: number;
+    /** `process.platform` and `process.arch`, e.g. `linux-x64`. */
+    platform: string;
+    /** Node.js version, e.g. `v20.19.0`. */
+    node: string;
+    /** Version of the onnxruntime package that ran the models, or `unknown`. */
+    onnxruntime: string;
+    /** Execution provider the pipelines used, e.g. `cpu` or `webgpu` (after any fallback). */
+    device: string;
+  };
   /** Model directory and the run's settings. */
-  settings: { model: string; sets: string[]; rounds: number; maxNewTokens: number; temperatures: number[]; threads: number; prompts: number };
+  settings: {
+    /** The model directory benchmarked. */
+    model: string;
+    /** The prompt sets run, in order of first appearance (e.g. `multimodal`, `text-only`). */
+    sets: string[];
+    /** Passes over all prompts (default 3). */
+    rounds: number;
+    /** Most tokens per generation (default 200). */
+    maxNewTokens: number;
+    /** Sampling temperatures run; 0 is greedy, where every method must produce the same tokens. */
+    temperatures: number[];
+    /** Intra-op threads of the target sessions (default 2). */
+    threads: number;
+    /** Number of prompts, over all sets. */
+    prompts: number;
+  };
   /** One entry per method, set and temperature. */
   results: MethodResult[];
   /** The hardware-aware tree tuning used for the tuned method, if any. */

@@ -106,9 +106,19 @@ export function imageDependentTokens(
  */
 export interface AcceptanceByKind {
   /** Tokens of image-dependent words. */
-  image: { tokens: number; fromDraft: number };
+  image: {
+    /** Generated tokens of image-dependent words. */
+    tokens: number;
+    /** Of those, drafted tokens the target accepted. */
+    fromDraft: number;
+  };
   /** All other tokens. */
-  other: { tokens: number; fromDraft: number };
+  other: {
+    /** Generated tokens of all other words. */
+    tokens: number;
+    /** Of those, drafted tokens the target accepted. */
+    fromDraft: number;
+  };
 }
 
 /**
