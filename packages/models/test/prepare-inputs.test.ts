@@ -65,6 +65,8 @@ describe('prepareInputs', () => {
 });
 
 describe('msd entry', () => {
+  // Whether sharp is loaded: sharp 0.34 enters require.cache; 0.35 is an ES module that never does,
+  // but its native binary (and libvips) shows in the process's memory maps on Linux.
   const probe = (body: string) =>
     execFileSync(
       process.execPath,
@@ -74,7 +76,7 @@ describe('msd entry', () => {
         '--conditions=@msd/source',
         '--input-type=module',
         '-e',
-        `import { createRequire } from 'node:module'; ${body}; const r = createRequire(import.meta.url); console.log(Object.keys(r.cache).some((k) => k.includes('/sharp/')));`,
+        `import { createRequire } from 'node:module'; import { readFileSync } from 'node:fs'; ${body}; const r = createRequire(import.meta.url); const maps = process.platform === 'linux' ? readFileSync('/proc/self/maps', 'utf8') : ''; console.log(Object.keys(r.cache).some((k) => k.includes('/sharp/')) || /sharp/.test(maps));`,
       ],
       { cwd: `${root}packages/msd`, encoding: 'utf8' },
     ).trim();
