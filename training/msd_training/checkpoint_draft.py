@@ -70,7 +70,6 @@ class PromptEncoder:
     def __init__(self, llava: str, image_tokens: int, image_token_id: int):
         self.processor = _processor(llava)
         self.image_tokens, self.image_token_id = image_tokens, image_token_id
-        self._images: dict[str, object] = {}
 
     def images(self, paths: list[str]):
         from transformers.image_utils import load_image
@@ -168,7 +167,10 @@ def features(args) -> dict:
     conversations = read_conversations(args.data, args.image_folder, args.limit)
     settings_path = os.path.join(args.work, "features-settings.json")
     settings = _settings(args)
-    previous = json.load(open(settings_path)) if os.path.exists(settings_path) else None
+    previous = None
+    if os.path.exists(settings_path):
+        with open(settings_path) as f:
+            previous = json.load(f)
     if previous != settings:
         for split in ("train", "heldout"):
             for path in shards(args.work, split):
@@ -238,8 +240,6 @@ def save_draft(draft, directory: str) -> None:
 
 
 def train(args) -> dict:
-    import torch
-
     from .hf_checkpoint import load_llava
     from .train_draft import FeatureSet, agreement, new_draft, train as train_draft
 
@@ -263,7 +263,7 @@ def train(args) -> dict:
     )
     seconds = time.time() - began
     save_draft(draft, os.path.join(args.work, "draft"))
-    report = {"steps": torch.load(os.path.join(args.work, "draft.pt"), map_location="cpu")["steps"], "seconds": seconds}
+    report = {"steps": draft.trained_steps, "seconds": seconds}
     for name, path in (("train", train_path), ("heldout", heldout_path)):
         if path:
             feature_set = FeatureSet(path)

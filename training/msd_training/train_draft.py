@@ -223,6 +223,8 @@ def train(
             torch.save({"model": draft.state_dict(), "optimizer": optimizer.state_dict(), "step": step_index + 1, "setup": setup}, checkpoint + ".tmp")
             os.replace(checkpoint + ".tmp", checkpoint)
     draft = draft.cpu()
+    # The step count a budget fixed, for reports (a 7B draft's file is gigabytes to read back for it).
+    draft.trained_steps = steps
     torch.save(
         {"model": draft.state_dict(), "config": draft.config.to_dict(), "curriculum": curriculum, "steps": steps, "seconds": time.time() - began}, out_path
     )

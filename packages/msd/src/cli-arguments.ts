@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type MsdError } from '@msd/core';
+import { InvalidArgumentError, MsdError } from '@msd/core';
 
 /** A numeric command-line option, or `undefined` when absent; a typed error names the flag otherwise. */
 export function numberOption(value: string | undefined, flag: string): number | undefined {
@@ -47,8 +47,32 @@ export async function beforeLoading<T>(checks: () => T | Promise<T>): Promise<T>
   try {
     return await checks();
   } catch (error) {
-    const { MsdError } = await import('@msd/core');
     if (MsdError.isInstance(error)) throw new CliUsageError(error);
     throw error;
+  }
+}
+
+/**
+ * Every `--image` must be a readable file before any model or tokenizer loads: a typo should not
+ * cost a model load. A typed error names the path and why.
+ */
+export async function checkImageFiles(images: readonly string[]): Promise<void> {
+  const { access, stat } = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
+  for (const image of images) {
+    let problem: string | undefined;
+    try {
+      await access(image, constants.R_OK);
+      if (!(await stat(image)).isFile()) problem = 'EISDIR';
+    } catch (cause) {
+      problem = (cause as NodeJS.ErrnoException).code ?? String(cause);
+    }
+    if (problem !== undefined) {
+      throw new InvalidArgumentError({
+        argument: 'image',
+        message: `Cannot read image ${image}: ${problem}.`,
+        hint: 'Check the path; --image takes a file (PNG, JPEG, WebP, GIF, TIFF, AVIF).',
+      });
+    }
   }
 }

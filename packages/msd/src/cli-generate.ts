@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@msd/core';
 import type { DeviceName } from '@msd/runtime';
 import { RESAMPLERS, type Resampler } from '@msd/vision';
-import { beforeLoading, numberOption as number } from './cli-arguments';
+import { beforeLoading, checkImageFiles, numberOption as number } from './cli-arguments';
 import { resolveGenerateOptions } from './generate-options';
 import { DEFAULT_TREE, MsdPipeline } from './pipeline';
 import { checkThreads, defaultPipelineLimits } from './pipeline-limits';
@@ -53,25 +53,6 @@ async function readPrompt(options: GenerateCommandOptions): Promise<string> {
       hint: 'Run `msd generate --help` for usage.',
     });
   return prompt;
-}
-
-/** Every image must be a readable file before any model loads (a typo should not cost a model load). */
-async function checkImages(images: readonly string[]): Promise<void> {
-  const { access, stat } = await import('node:fs/promises');
-  const { constants } = await import('node:fs');
-  for (const image of images) {
-    try {
-      await access(image, constants.R_OK);
-      if (!(await stat(image)).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
-    } catch (cause) {
-      throw new InvalidArgumentError({
-        argument: 'image',
-        message: `Cannot read image ${image}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.`,
-        hint: 'Check the path; --image takes a file (PNG, JPEG, WebP, GIF, TIFF, AVIF).',
-        cause,
-      });
-    }
-  }
 }
 
 /** How the CLI lets `msd generate` stop cleanly on Ctrl-C. */
@@ -127,7 +108,7 @@ async function validate(options: GenerateCommandOptions) {
     });
   }
   const images = options.image ?? [];
-  await checkImages(images);
+  await checkImageFiles(images);
   const devices = (options.device ?? 'cpu').split(',').map((device) => device.trim()) as DeviceName[];
   if (devices.some((device) => !device)) throw new InvalidArgumentError({ argument: 'device', message: `--device has an empty name: '${options.device}'.` });
   return { prompt, threads, settings, resampler: resampler as Resampler | undefined, images, devices };

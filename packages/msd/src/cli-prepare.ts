@@ -1,7 +1,7 @@
 import { InvalidArgumentError, countTokenTypes } from '@msd/core';
 import { Tokenizer } from '@msd/tokenizer';
 import { prepareInputs, readModelDirectory } from '@msd/models';
-import { beforeLoading } from './cli-arguments';
+import { beforeLoading, checkImageFiles } from './cli-arguments';
 import { bundledModelDirectory } from './bundled-model';
 
 /** Options of the `msd prepare` command, as parsed from the command line. */
@@ -28,12 +28,7 @@ async function sources(options: PrepareCommandOptions) {
   if (!Number.isInteger(perImage) || perImage < 1) {
     throw new InvalidArgumentError({ argument: 'image-tokens', message: `--image-tokens must be a positive integer, got ${options['image-tokens']}.` });
   }
-  const { access } = await import('node:fs/promises');
-  for (const image of options.image ?? []) {
-    await access(image).catch((cause: NodeJS.ErrnoException) => {
-      throw new InvalidArgumentError({ argument: 'image', message: `Cannot read image ${image}: ${cause.code ?? String(cause)}.`, cause });
-    });
-  }
+  await checkImageFiles(options.image ?? []);
   // A preprocessor_config.json path or a directory holding the image processor's config.
   const preprocessor = options.preprocessor ?? model?.path;
   return { tokenizer: options.tokenizer ?? model!.path, preprocessor, perImage };

@@ -148,14 +148,8 @@ export class MsdPipeline {
     checkThreads(options.draftSession?.intraOpNumThreads, 'draftSession.intraOpNumThreads', limits);
     const directory = options.modelDirectory ?? (await bundledModelDirectory());
     const { manifest } = readModelDirectory(directory);
-    const {
-      device: preferred,
-      skipped,
-      fallbacks,
-      note,
-    } = await resolveDevice(options.device ?? 'cpu', {
-      ...(options.allowSoftwareAdapter ? { allowSoftwareAdapter: true } : {}),
-    });
+    const resolved = await resolveDevice(options.device ?? 'cpu', { allowSoftwareAdapter: options.allowSoftwareAdapter ?? false });
+    const { skipped, fallbacks, note } = resolved;
     for (const entry of skipped) progress(`device ${entry.device} not used: ${entry.reason}`);
     if (note) progress(note);
     progress(`loading tokenizer and preprocessor from ${directory}`);
@@ -184,7 +178,7 @@ export class MsdPipeline {
     checkTreeShape(samplingTree, { maxBranching: draftSpec?.topK, prefix: 'samplingTree.' });
     // Opening the model can still fail on a device that passed its probe (an operator its provider lacks,
     // a driver that gives out under load): the next device of the preference list gets its turn.
-    const candidates = [preferred, ...fallbacks];
+    const candidates = [resolved.device, ...fallbacks];
     let opened: { target: OnnxTargetRunner; draft: OnnxDraftRunner | undefined; device: DeviceName } | undefined;
     for (const [index, candidate] of candidates.entries()) {
       progress(`using device ${candidate}`);

@@ -216,10 +216,7 @@ export class SpeculationPolicy {
       // A one-token probe is judged on whether its drafted token was taken; its time says nothing of a
       // whole tree's, so the averages stay as they are.
       if (step.tokens >= 2) this.probePassed = true;
-      else {
-        this.backoff = Math.min(this.settings.maximumBackoff, this.backoff * 2);
-        this.remaining = this.backoff;
-      }
+      else this.fallBack();
       return;
     }
     this.probePassed = false;
@@ -240,6 +237,11 @@ export class SpeculationPolicy {
       this.probing = false;
       return;
     }
+    this.fallBack();
+  }
+
+  /** Autoregressive steps for a backoff of tokens; each probe that fails again doubles it, up to the cap. */
+  private fallBack(): void {
     if (this.probing) this.backoff = Math.min(this.settings.maximumBackoff, this.backoff * 2);
     this.remaining = this.backoff;
     this.probing = true;

@@ -1,13 +1,12 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@msd/core';
 import { MsdPipeline, readTuning, writeTuning } from 'msd';
 import { costAt, readBenchmarkPrompts, runBenchmark, spread, tuneTree, type BenchmarkPrompt, type TuningSummary } from 'msd/bench';
 import { heldoutPrompts } from './heldout-prompts';
+import { runCli } from './run-cli';
 
 // A small configuration of `msd tune` and `msd bench`, as CI runs them: what they report must hold
 // together; how fast anything is is not tested (benchmarks measure that, not tests).
@@ -124,13 +123,7 @@ describe('benchmark prompts', () => {
 });
 
 describe('msd bench and msd tune (CLI)', () => {
-  const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-  const run = (args: string[], env: Record<string, string> = {}) =>
-    spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@msd/source', cli, ...args], {
-      encoding: 'utf8',
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: { ...process.env, ...env },
-    });
+  const run = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
 
   it('tune --quick caches a shape; bench --tuned uses it and writes the report folder', () => {
     const cache = mkdtempSync(join(tmpdir(), 'msd-cache-'));

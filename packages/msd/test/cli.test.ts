@@ -1,19 +1,12 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { heldoutPrompts } from './heldout-prompts';
+import { CLI_COMMAND, CLI_CWD, runCli, startCli } from './run-cli';
 
-const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-const cwd = fileURLToPath(new URL('..', import.meta.url));
-const run = (args: string[], input?: string) =>
-  spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@msd/source', cli, ...args], {
-    encoding: 'utf8',
-    cwd,
-    ...(input === undefined ? {} : { input }),
-  });
+const run = (args: string[], input?: string) => runCli(args, input === undefined ? {} : { input });
 
 describe('msd generate', () => {
   it('streams an answer with statistics, and --json gives the same tokens', () => {
@@ -137,32 +130,17 @@ describe('msd generate with hostile or careless input', () => {
   it('a reader that goes away (| head -c 10) ends the command quietly', () => {
     const question = prompt();
     const quote = (value: string) => `'${value.replace(/'/g, "'\\''")}'`;
-    const command = [
-      process.execPath,
-      '--import',
-      'tsx',
-      '--conditions=@msd/source',
-      cli,
-      'generate',
-      '--image',
-      question.images[0]!,
-      '--prompt',
-      question.question,
-      '--max-new-tokens',
-      '40',
-    ]
-      .map(quote)
-      .join(' ');
+    const command = [...CLI_COMMAND, 'generate', '--image', question.images[0]!, '--prompt', question.question, '--max-new-tokens', '40'].map(quote).join(' ');
     // A real shell pipe whose reader is gone before the answer starts (head -c 0 exits at once), so msd's
     // first write meets EPIPE every time; with head -c 10 that depends on timing.
-    const piped = spawnSync('bash', ['-o', 'pipefail', '-c', `${command} | head -c 0`], { encoding: 'utf8', cwd });
+    const piped = spawnSync('bash', ['-o', 'pipefail', '-c', `${command} | head -c 0`], { encoding: 'utf8', cwd: CLI_CWD });
     expect(piped.stderr).not.toMatch(/EPIPE|at .*\.ts/);
     expect(piped.status).toBe(0);
   });
 });
 
 describe('msd generate and Ctrl-C', () => {
-  const start = (args: string[]) => spawn(process.execPath, ['--import', 'tsx', '--conditions=@msd/source', cli, ...args], { cwd });
+  const start = startCli;
   const finish = (child: ReturnType<typeof start>) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       let stdout = '';

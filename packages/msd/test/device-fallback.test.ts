@@ -1,16 +1,12 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { DeviceUnavailableError, ModelFileError } from '@msd/runtime';
+import { DeviceUnavailableError, listDevices, ModelFileError } from '@msd/runtime';
 import { describe, expect, it } from 'vitest';
 import { deviceFailure } from '../src/open-runners';
+import { runCli } from './run-cli';
 
-const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-const cwd = fileURLToPath(new URL('..', import.meta.url));
-const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@msd/source', cli, ...args], { encoding: 'utf8', cwd, env: { ...process.env, ...env } });
-// This CI machine has no GPU: Mesa's lavapipe is its only Vulkan (and so WebGPU) adapter.
-const softwareOnly = process.platform === 'linux' && !existsSync('/dev/dri') && !existsSync('/dev/nvidia0') && !existsSync('/dev/dxg');
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { env });
+// This CI machine has no GPU: Mesa's lavapipe is its only Vulkan (and so WebGPU) adapter
+// (runtime/test/devices.test.ts checks that @msd/runtime tells it apart).
+const softwareOnly = (await listDevices()).find((entry) => entry.device === 'webgpu')?.software === true;
 
 describe('device fallback (the msd README example: webgpu, then cpu)', () => {
   it.runIf(softwareOnly)('passes over a software WebGPU adapter for the CPU provider and says why', () => {
