@@ -6,6 +6,8 @@ missing=()
 /usr/bin/python3 -c 'import torch, onnx, numpy, PIL, sentencepiece, pytest' 2>/dev/null || missing+=("Python toolchain (python3-torch, python3-onnx, python3-pil, python3-sentencepiece, python3-pytest)")
 [ -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libvulkan.so.1 ] || [ "$(uname)" != Linux ] ||
   missing+=("Vulkan loader and Mesa's drivers for the WebGPU tests (libvulkan1, mesa-vulkan-drivers from bookworm-backports)")
+# The page of msd serve is tested in the Debian package's Chromium (playwright-core downloads no browser).
+[ -x /usr/bin/chromium ] || missing+=("Chromium for the msd serve page test (chromium, fonts-dejavu-core; bash scripts/install-system-deps.sh)")
 [ -d node_modules ] || missing+=("the workspace's node modules")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "[msd] pnpm test needs what the first command installs; missing:" >&2

@@ -61,13 +61,26 @@ done
 
 say "the CLI"
 npx msd --version
-for command in generate bench tune prepare; do npx msd "$command" --help >/dev/null; done
+for command in generate serve bench tune prepare; do npx msd "$command" --help >/dev/null; done
 image=$(node -e "import('@msd/tiny-llava').then((m) => console.log(m.tinyLlavaExampleImage()))")
 npx msd generate --image "$image" --prompt "Describe the image in detail." --max-new-tokens 24 --threads 2 >answer.txt 2>generate.log
 test -s answer.txt && ! grep -q "tau" answer.txt
 npx msd prepare --image "$image" --prompt "What is this?" --json | node -e "let s='';process.stdin.on('data',(d)=>s+=d).on('end',()=>{const r=JSON.parse(s);if(r.types.image!==144)process.exit(1)})"
 npx msd bench --set multimodal --limit 1 --rounds 1 --temperature 0 --max-new-tokens 16 --out bench-out >bench.txt 2>bench.log
 test -f bench-out/report.md
+say "msd serve"
+# The bin itself, not npx: SIGTERM must reach the server process.
+./node_modules/.bin/msd serve --port 0 --threads 2 2>serve.log &
+serve_pid=$!
+for _ in $(seq 1 120); do grep -q "ready:" serve.log && break; sleep 0.5; done
+url=$(grep -o "listening on http://[^ ]*" serve.log | cut -d" " -f3)
+curl -sf "$url/health" | grep -q '"ok"'
+curl -sf "$url/" | grep -q "<html"
+curl -sf "$url/page.js" >/dev/null
+curl -sf "$url/v1/chat/completions" -H "Content-Type: application/json" \
+  -d '{"messages":[{"role":"user","content":"Which shapes can you draw?"}],"max_tokens":16}' | grep -q '"chat.completion"'
+kill -TERM "$serve_pid"
+wait "$serve_pid"
 status=0; npx msd generate --prompt "Hi" --temperature -1 2>/dev/null || status=$?
 test "$status" -eq 2
 say "passed: $(ls readme-*.ts | wc -l) README examples, CLI, publint and attw on $(ls "$work"/tarballs/*.tgz | wc -l) tarballs"

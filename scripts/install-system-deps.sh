@@ -5,6 +5,8 @@ packages=(
   python3 python3-numpy python3-pil python3-sentencepiece python3-pytest python3-tqdm
   python3-torch python3-onnx libopenblas0-pthread lz4
   python3-venv  # .venv-lint/ for ruff (scripts/install-lint-deps.sh)
+  curl  # the consumer test talks to msd serve
+  chromium fonts-dejavu-core  # the msd serve page test (packages/msd/test/serve-page.test.ts); the font renders its screenshot's text
 )
 # WebGPU on a GPU-less machine runs on Mesa's software Vulkan driver (lavapipe); bookworm's own Mesa
 # 22.3 is too old ("No supported adapters"), backports' Mesa 25 works.

@@ -1,12 +1,26 @@
 import { defineConfig } from 'tsup';
 import { baseOptions } from '../../tsup.base';
+import { writePage } from './src/serve/page-build';
 
 // The CLI, the benchmark subpath and transformers.js support are entries of their own, so the `msd` entry never loads them.
 export default defineConfig({
   ...baseOptions,
-  entry: { index: 'src/index.ts', cli: 'src/cli.ts', 'bench/index': 'src/bench/index.ts', 'bench/transformers-js': 'src/bench/transformers-js.ts' },
+  entry: {
+    index: 'src/index.ts',
+    cli: 'src/cli.ts',
+    'bench/index': 'src/bench/index.ts',
+    'bench/transformers-js': 'src/bench/transformers-js.ts',
+    'serve/index': 'src/serve/index.ts',
+  },
   dts: {
-    entry: { index: 'src/index.ts', 'bench/index': 'src/bench/index.ts', 'bench/transformers-js': 'src/bench/transformers-js.ts' },
+    entry: {
+      index: 'src/index.ts',
+      'bench/index': 'src/bench/index.ts',
+      'bench/transformers-js': 'src/bench/transformers-js.ts',
+      'serve/index': 'src/serve/index.ts',
+    },
     compilerOptions: { customConditions: [] },
   },
+  // The web page of `msd serve` is a browser module: built after the Node bundles, into dist/serve-page/.
+  onSuccess: () => writePage('src/serve/page', 'dist/serve-page'),
 });

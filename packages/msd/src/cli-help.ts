@@ -1,7 +1,7 @@
 /** The `msd` command line's help: one overview and one page per command, with every default. */
 
 /** Commands of the `msd` CLI. */
-export const CLI_COMMANDS = ['generate', 'bench', 'tune', 'prepare'] as const;
+export const CLI_COMMANDS = ['generate', 'serve', 'bench', 'tune', 'prepare'] as const;
 
 /** A command of the `msd` CLI. */
 export type CliCommand = (typeof CLI_COMMANDS)[number];
@@ -13,6 +13,7 @@ Usage: msd <command> [options]
 
 Commands:
   generate   stream a model's answer to a prompt and images, decoded with MSD
+  serve      an OpenAI-compatible HTTP server (chat completions with images) and a web page
   bench      time msd against autoregressive decoding (and transformers.js) side by side
   tune       measure this machine and choose the draft tree's shape
   prepare    show what a model receives for a prompt and images (ids, image positions, pixels)
@@ -59,6 +60,34 @@ Decoding:
 
 Example:
   msd generate --image photo.png --prompt "Describe the image in detail." --max-new-tokens 128
+`,
+  serve: `Usage: msd serve [--model DIR] [--host HOST] [--port N] [options]
+
+Serve the model over HTTP with OpenAI's Chat Completions API (text and image_url parts, streaming
+with server-sent events), and a web page at / that shows speculation at work. Requests are decoded
+one at a time, in order of arrival. Logs go to standard error. SIGTERM (or Ctrl-C) lets the running
+request finish, refuses waiting ones with 503 and exits. Details: docs/serve.md.
+
+Endpoints:
+  POST /v1/chat/completions   GET /v1/models   GET /health (200 once loaded)   GET /metrics (Prometheus)   GET /
+
+Options:
+  --model DIR              an msd model directory (default: the bundled tiny LLaVA)
+  --host HOST              interface to listen on (default: 127.0.0.1, this machine only)
+  --port N                 port (default: 8080; 0 picks a free one, printed on standard error)
+  --api-key KEY            require Authorization: Bearer KEY on /v1/* (default: $MSD_API_KEY, else none)
+  --device LIST            execution providers in order of preference (default: cpu)
+  --threads N              onnxruntime intra-op threads (default: onnxruntime's choice)
+  --max-queue N            requests that may wait while one decodes; more get 429 (default: 64)
+  --max-body-mb N          largest request body in MiB; larger get 413 (default: 32)
+  --max-tokens N           max_tokens of a request that gives none (default: 256)
+  --allow-images-from DIR  let image_url be a file: URL inside DIR (default: only data: URLs)
+  --draft NAME             the model's draft to use (default: the manifest's default draft)
+
+Example:
+  msd serve --port 8080 --threads 2
+  curl -s localhost:8080/v1/chat/completions -H 'Content-Type: application/json' \\
+    -d '{"messages":[{"role":"user","content":"Hello"}],"max_tokens":32}'
 `,
   bench: `Usage: msd bench [--set NAME]... [--prompts FILE]... [options]
 

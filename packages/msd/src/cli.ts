@@ -10,6 +10,7 @@ import { CliUsageError, joinNegativeValues } from './cli-arguments';
 import { runGenerate } from './cli-generate';
 import { CLI_COMMANDS, COMMAND_HELP, type CliCommand, OVERVIEW_HELP } from './cli-help';
 import { runPrepare } from './cli-prepare';
+import { runServe } from './cli-serve';
 
 /** Ctrl-C: a command in a phase that can stop cleanly (generating) gets the signal; otherwise msd exits now. */
 const interrupt = new AbortController();
@@ -139,6 +140,31 @@ async function main(argv: string[]): Promise<number> {
     });
     const { runTune } = await import('./bench/cli-tune');
     return (await runTune(values)).code;
+  }
+  if (command === 'serve') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        model: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'api-key': { type: 'string' },
+        device: { type: 'string' },
+        threads: { type: 'string' },
+        'max-queue': { type: 'string' },
+        'max-body-mb': { type: 'string' },
+        'max-tokens': { type: 'string' },
+        'allow-images-from': { type: 'string' },
+        draft: { type: 'string' },
+      },
+      strict: true,
+    });
+    return runServe(values, {
+      signal: interrupt.signal,
+      interruptible: (value) => {
+        interruptible = value;
+      },
+    });
   }
   if (command === 'prepare') {
     const { values } = parseArgs({

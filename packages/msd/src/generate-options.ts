@@ -36,6 +36,22 @@ export interface GenerateOptions {
    * either way.
    */
   adaptive?: boolean | SpeculationPolicyOptions;
+  /**
+   * Called for each generated token (EOS excluded) as soon as it is known, before the text it adds is
+   * yielded: its id and whether it was a drafted token the target accepted (`'draft'`) or one the
+   * target produced itself (`'target'`). What a UI needs to show speculation at work.
+   */
+  onToken?: (token: GeneratedToken) => void;
+}
+
+/** One generated token, as {@link GenerateOptions.onToken} reports it. */
+export interface GeneratedToken {
+  /** The token id. */
+  id: number;
+  /** Its index among the generated tokens (0 is the token the prefill produced). */
+  index: number;
+  /** `'draft'`: drafted and accepted; `'target'`: produced by the target (prefill, plain step or bonus token). */
+  source: 'draft' | 'target';
 }
 
 /** Validated generation settings. */
@@ -204,6 +220,11 @@ export function checkGenerateRequest(options: GenerateOptions, limits: RequestLi
   );
   check(options.prompt === undefined || typeof options.prompt === 'string', 'prompt', `prompt must be a string, got ${describeValue(options.prompt)}.`);
   check(options.signal === undefined || isAbortSignal(options.signal), 'signal', 'signal must be an AbortSignal.');
+  check(
+    options.onToken === undefined || typeof options.onToken === 'function',
+    'onToken',
+    `onToken must be a function, got ${describeValue(options.onToken)}.`,
+  );
   const images: unknown = options.images ?? [];
   check(Array.isArray(images), 'images', `images must be an array of file paths, Buffers or data: URLs, got ${describeValue(images)}.`);
   const count = (images as unknown[]).length;

@@ -20,6 +20,8 @@ export interface GenerationTimings {
 export interface GenerationStats {
   /** Tokens generated (EOS included when produced). */
   tokens: number;
+  /** Positions of the prompt the target read (each image expanded to its image positions); 0 when unknown. */
+  promptTokens: number;
   /** Target decoding steps after the prefill (verifications, or single-token steps). */
   steps: number;
   /**
@@ -88,6 +90,17 @@ export class GenerationStatsRecorder {
   private readonly histogram: number[] = [];
   private firstToken: number | undefined;
   private readonly sources: Array<'draft' | 'target'> = [];
+  private promptTokens = 0;
+
+  /** Records the prompt's length in positions (images expanded). */
+  setPromptTokens(positions: number): void {
+    this.promptTokens = positions;
+  }
+
+  /** Where the generated token at `index` came from (see {@link GenerationStats.tokenSources}); undefined before it is recorded. */
+  sourceOf(index: number): 'draft' | 'target' | undefined {
+    return this.sources[index];
+  }
 
   /** Runs `work` and adds its duration to `phase`. */
   async time<T>(phase: keyof Omit<GenerationTimings, 'total'>, work: () => Promise<T>): Promise<T> {
@@ -151,6 +164,7 @@ export class GenerationStatsRecorder {
     const known = this.timings.vision + this.timings.prefill + this.timings.draftPrefill + decodeMs;
     return {
       tokens: this.tokens,
+      promptTokens: this.promptTokens,
       steps: this.steps,
       tau: this.speculativeSteps ? this.speculativeTokens / this.speculativeSteps : this.steps ? 1 : 0,
       autoregressiveSteps: this.steps - this.speculativeSteps,

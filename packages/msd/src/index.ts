@@ -15,7 +15,7 @@ export { StepLock } from './step-lock';
 export { defaultPipelineLimits, resolvePipelineLimits } from './pipeline-limits';
 export type { PipelineLimits } from './pipeline-limits';
 export { resolveGenerateOptions, checkGenerateRequest } from './generate-options';
-export type { GenerateOptions, ResolvedGenerateOptions, RequestLimits } from './generate-options';
+export type { GenerateOptions, GeneratedToken, ResolvedGenerateOptions, RequestLimits } from './generate-options';
 export { GenerationStatsRecorder } from './generation-stats';
 export type { GenerationStats, GenerationTimings } from './generation-stats';
 export { StopStringFilter } from './stop-strings';

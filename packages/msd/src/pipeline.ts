@@ -273,7 +273,8 @@ export class MsdPipeline {
       }),
     );
     throwIfAborted(signal);
-    return yield* this.decodeText(inputs, resolved, stats, signal);
+    stats.setPromptTokens(inputs.ids.length);
+    return yield* this.decodeText(inputs, resolved, stats, signal, options.onToken);
   }
 
   /** Decodes, detokenizes and applies EOS and stop strings. */
@@ -282,6 +283,7 @@ export class MsdPipeline {
     resolved: ResolvedGenerateOptions,
     stats: GenerationStatsRecorder,
     signal: AbortSignal | undefined,
+    onToken: GenerateOptions['onToken'],
   ): AsyncGenerator<string, GenerateResult> {
     const detokenizer = new IncrementalDetokenizer(this.tokenizer, { skipSpecialTokens: true });
     const filter = new StopStringFilter(resolved.stopStrings);
@@ -306,6 +308,7 @@ export class MsdPipeline {
           finishReason = 'eos';
           break outer;
         }
+        onToken?.({ id: token, index: tokenIds.length, source: stats.sourceOf(tokenIds.length) ?? 'target' });
         tokenIds.push(token);
         const delta = filter.push(detokenizer.push(token));
         if (delta) {
