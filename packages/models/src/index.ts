@@ -13,5 +13,8 @@ export { OnnxTargetRunner } from './onnx-target-runner';
 export type { TargetForward } from './onnx-target-runner';
 export { OnnxDraftRunner } from './onnx-draft-runner';
 export { openGraph } from './open-graph';
+export type { ModelFileReader, ModelSource } from './open-graph';
+export { urlModelSource, fileModelSource, readModelJson, readModelManifest } from './model-sources';
+export type { DownloadProgress, UrlModelSourceOptions } from './model-sources';
 export { prepareInputs } from './prepare-inputs';
 export type { PrepareInputsOptions, PreparedInputs } from './prepare-inputs';

@@ -1,6 +1,15 @@
 import type { DraftSpec } from '@msd/core';
-import { createGatherSession, KvCache, loadOnnxRuntime, primaryDevice, type CreateSessionOptions, type InferenceSession, type OnnxRuntime } from '@msd/runtime';
-import { openGraph } from './open-graph';
+import {
+  createGatherSession,
+  isCpuDevice,
+  KvCache,
+  loadOnnxRuntime,
+  primaryDevice,
+  type CreateSessionOptions,
+  type InferenceSession,
+  type OnnxRuntime,
+} from '@msd/runtime';
+import { type ModelSource, openGraph } from './open-graph';
 import type { DraftRunner, DraftStepInput, DraftStepOutput } from '@msd/draft';
 
 /**
@@ -48,14 +57,14 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
    * const draft = await OnnxDraftRunner.load(dir, manifest.drafts.msd!, manifest.hiddenSize);
    * ```
    */
-  static async load(directory: string, spec: DraftSpec, hiddenSize: number, options: CreateSessionOptions = {}): Promise<OnnxDraftRunner> {
+  static async load(directory: ModelSource, spec: DraftSpec, hiddenSize: number, options: CreateSessionOptions = {}): Promise<OnnxDraftRunner> {
     const ort = await loadOnnxRuntime();
     const device = primaryDevice(options);
-    const session = await openGraph(directory, spec, { ...options, deviceOutputs: device === 'cpu' ? [] : ['present.0.key', 'present.0.value'] });
+    const session = await openGraph(directory, spec, { ...options, deviceOutputs: isCpuDevice(device) ? [] : ['present.0.key', 'present.0.value'] });
     const key = spec.inputs.find((input) => input.name === 'past_key_values.0.key');
     const heads = Number(key?.dims[1]);
     const headDim = Number(key?.dims[3]);
-    const gather = device === 'cpu' ? undefined : await createGatherSession(device);
+    const gather = isCpuDevice(device) ? undefined : await createGatherSession(device);
     // Graphs exported before `topk_rows` existed return candidates for every row.
     const selectsRows = spec.inputs.some((input) => input.name === 'topk_rows');
     return new OnnxDraftRunner(ort, session, spec, hiddenSize, heads, headDim, gather, selectsRows);

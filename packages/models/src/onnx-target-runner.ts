@@ -8,8 +8,17 @@ import {
   type TargetStep,
   type TokenTypeTags,
 } from '@msd/core';
-import { createGatherSession, KvCache, loadOnnxRuntime, primaryDevice, type CreateSessionOptions, type InferenceSession, type OnnxRuntime } from '@msd/runtime';
-import { openGraph } from './open-graph';
+import {
+  createGatherSession,
+  isCpuDevice,
+  KvCache,
+  loadOnnxRuntime,
+  primaryDevice,
+  type CreateSessionOptions,
+  type InferenceSession,
+  type OnnxRuntime,
+} from '@msd/runtime';
+import { type ModelSource, openGraph } from './open-graph';
 
 /** What one decoder call over new positions returns (the ONNX runner's {@link TargetStep}). */
 export type TargetForward = TargetStep<KvCache>;
@@ -46,15 +55,15 @@ export class OnnxTargetRunner implements TargetRunner<KvCache> {
    * const target = await OnnxTargetRunner.load(dir, manifest, { intraOpNumThreads: 2 });
    * ```
    */
-  static async load(directory: string, manifest: ModelManifest, options: CreateSessionOptions = {}): Promise<OnnxTargetRunner> {
+  static async load(directory: ModelSource, manifest: ModelManifest, options: CreateSessionOptions = {}): Promise<OnnxTargetRunner> {
     const ort = await loadOnnxRuntime();
     const device = primaryDevice(options);
     // On a GPU the KV cache stays in device memory between calls; logits and hidden states come back.
-    const kvOutputs = device === 'cpu' ? [] : manifest.graphs.decoder.outputs.map((output) => output.name).filter((name) => name.startsWith('present.'));
+    const kvOutputs = isCpuDevice(device) ? [] : manifest.graphs.decoder.outputs.map((output) => output.name).filter((name) => name.startsWith('present.'));
     const vision = await openGraph(directory, manifest.graphs.visionEncoder, options);
     const embedding = await openGraph(directory, manifest.graphs.embedTokens, options);
     const decoder = await openGraph(directory, manifest.graphs.decoder, { ...options, deviceOutputs: kvOutputs });
-    const gather = device === 'cpu' ? undefined : await createGatherSession(device);
+    const gather = isCpuDevice(device) ? undefined : await createGatherSession(device);
     return new OnnxTargetRunner(ort, manifest, vision, embedding, decoder, gather);
   }
 

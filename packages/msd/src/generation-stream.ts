@@ -76,7 +76,8 @@ export class PipelineStream implements GenerationStream {
     if (this.state === 'new') {
       // A consumer that starts iterating in this tick gets the deltas; otherwise awaiting the result
       // generates the whole answer (it would never settle if nobody drove the generation).
-      setImmediate(() => {
+      // setImmediate where Node has it (after pending I/O); a zero timeout in browsers.
+      (globalThis.setImmediate ?? setTimeout)(() => {
         if (this.state === 'new') void this.drain();
       });
     }

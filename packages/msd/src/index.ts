@@ -9,6 +9,8 @@
  */
 export { MsdPipeline, DEFAULT_TREE, DEFAULT_SAMPLING_TREE } from './pipeline';
 export type { PipelineOptions } from './pipeline';
+export { PipelineCore, checkTokenIds } from './pipeline-core';
+export type { PipelineParts } from './pipeline-core';
 export { PipelineStream } from './generation-stream';
 export type { GenerateResult, GenerationStream, StreamHost } from './generation-stream';
 export { StepLock } from './step-lock';

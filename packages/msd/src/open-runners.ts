@@ -2,11 +2,12 @@ import type { ModelManifest } from '@msd/core';
 import { type CreateSessionOptions, type DeviceName, DeviceUnavailableError, ModelFileError } from '@msd/runtime';
 import type { Tokenizer } from '@msd/tokenizer';
 import type { ImagePreprocessor } from '@msd/vision';
-import { OnnxDraftRunner, OnnxTargetRunner } from '@msd/models';
+import { type ModelSource, OnnxDraftRunner, OnnxTargetRunner } from '@msd/models';
 
 /** What {@link openRunners} needs to open a model on one device. */
 export interface OpenRunnersOptions {
-  directory: string;
+  /** The model directory (a path in Node, a URL or picked files in a browser). */
+  directory: ModelSource;
   manifest: ModelManifest;
   draftName: string | undefined;
   draftSpec: ModelManifest['drafts'][string] | undefined;

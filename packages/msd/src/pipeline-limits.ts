@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { describeValue, InvalidArgumentError, LimitExceededError } from '@msd/core';
 import { checkThreadCount } from '@msd/runtime';
 import { DEFAULT_MAX_PROMPT_CHARACTERS } from '@msd/tokenizer';
@@ -39,8 +38,20 @@ export function defaultPipelineLimits(): PipelineLimits {
     maxPromptCharacters: DEFAULT_MAX_PROMPT_CHARACTERS,
     maxImageBytes: 64 * 1024 * 1024,
     maxImagePixels: 50_000_000,
-    maxThreads: availableParallelism(),
+    maxThreads: logicalCores(),
   };
+}
+
+/**
+ * This machine's logical cores: Node's `os.availableParallelism()`, or the browser's
+ * `navigator.hardwareConcurrency`. Read without importing `node:os`, so this module runs in both.
+ */
+function logicalCores(): number {
+  const nodeOs = (globalThis as { process?: { getBuiltinModule?: (id: 'node:os') => { availableParallelism(): number } } }).process?.getBuiltinModule?.(
+    'node:os',
+  );
+  if (nodeOs) return nodeOs.availableParallelism();
+  return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 4;
 }
 
 /**
@@ -79,7 +90,7 @@ export function checkThreads(threads: unknown, argument: string, limits: Pipelin
       max: limits.maxThreads,
       what: 'threads',
       code: 'too_many_threads',
-      hint: `This machine has ${availableParallelism()} cores; more threads than cores only slow onnxruntime down. Raise \`limits.maxThreads\` to allow it.`,
+      hint: `This machine has ${logicalCores()} cores; more threads than cores only slow onnxruntime down. Raise \`limits.maxThreads\` to allow it.`,
     });
   }
 }

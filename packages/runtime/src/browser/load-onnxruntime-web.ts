@@ -1,0 +1,61 @@
+import { MsdError } from '@msd/core';
+import type { OnnxRuntime } from '../load-onnxruntime';
+
+/** Where onnxruntime-web finds its WebAssembly files, and how many threads it runs. */
+export interface WebRuntimeSettings {
+  /**
+   * URL prefix of onnxruntime-web's `.wasm` / `.mjs` files (its package's `dist/`, hosted by your app),
+   * e.g. `'/ort/'`. Default: next to the bundle, which bundlers that copy assets handle themselves.
+   */
+  wasmPaths?: string;
+  /**
+   * WebAssembly threads. More than 1 needs `crossOriginIsolated` (COOP/COEP headers); without it
+   * onnxruntime-web runs one thread. Default: onnxruntime-web's choice.
+   */
+  threads?: number;
+}
+
+let loading: Promise<OnnxRuntime> | undefined;
+
+/**
+ * Loads onnxruntime-web on first use: the browser counterpart of `loadOnnxRuntime` (same API, from
+ * onnxruntime-common), typed as the Node module so every adapter of this package serves both.
+ *
+ * @example
+ * ```ts
+ * import { loadOnnxRuntime } from '@msd/runtime'; // the browser entry in a browser bundle
+ *
+ * const ort = await loadOnnxRuntime();
+ * ```
+ */
+export function loadOnnxRuntime(): Promise<OnnxRuntime> {
+  loading ??= import('onnxruntime-web')
+    .then((module) => ((module as { default?: unknown }).default ?? module) as unknown as OnnxRuntime)
+    .catch((cause: unknown) => {
+      loading = undefined;
+      throw new MsdError({
+        code: 'runtime_unavailable',
+        message: 'onnxruntime-web could not be loaded.',
+        hint: 'Install it beside @msd/runtime and let your bundler resolve it (see docs/browser.md).',
+        cause,
+      });
+    });
+  return loading;
+}
+
+/**
+ * Sets onnxruntime-web's WebAssembly paths and threads. Call it before the first session is created.
+ *
+ * @example
+ * ```ts
+ * import { configureWebRuntime } from '@msd/runtime';
+ *
+ * await configureWebRuntime({ wasmPaths: '/ort/', threads: 2 });
+ * ```
+ */
+export async function configureWebRuntime(settings: WebRuntimeSettings): Promise<void> {
+  const ort = await loadOnnxRuntime();
+  const wasm = ort.env.wasm as { wasmPaths?: string; numThreads?: number };
+  if (settings.wasmPaths !== undefined) wasm.wasmPaths = settings.wasmPaths;
+  if (settings.threads !== undefined) wasm.numThreads = settings.threads;
+}
