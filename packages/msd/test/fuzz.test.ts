@@ -48,7 +48,8 @@ describe.concurrent('fuzz', () => {
   it('random Unicode through encode, LLaVA prompts, chat templates and generate', async () => {
     const template = JSON.parse(readFileSync(join(tinyLlavaDirectory(), 'tokenizer_config.json'), 'utf8')).chat_template as string;
     await fuzz('unicode', unicodeCases(seed + 1, 3000 * scale, template));
-  });
+    // About a minute alone on 2 cores; a loaded machine needs more.
+  }, 360_000);
 
   it('generate() options', async () => {
     await fuzz('options', optionCases(seed + 2, 500 * scale, image()));
