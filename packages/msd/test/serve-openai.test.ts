@@ -131,6 +131,17 @@ describe('msd serve, through the openai client', () => {
     });
   });
 
+  it('honours stop, and samples reproducibly with a seed', async () => {
+    const stop = expected.text.split(' ').slice(3, 4).join(' ');
+    const stopped = await client.chat.completions.create(request({ stop: [stop] }));
+    expect(stopped.choices[0]!.finish_reason).toBe('stop');
+    expect(stopped.choices[0]!.message.content).toBe(expected.text.slice(0, expected.text.indexOf(stop)));
+    const sampled = () => client.chat.completions.create(request({ temperature: 1, top_p: 0.9, seed: 7, max_tokens: 32 }));
+    const [first, second] = [await sampled(), await sampled()];
+    expect(first.choices[0]!.message.content).toBe(second.choices[0]!.message.content);
+    expect(first.usage!.completion_tokens).toBeGreaterThan(0);
+  });
+
   it('reads a local image only from --allow-images-from', async () => {
     const inside = await client.chat.completions.create(
       request({ messages: [{ role: 'user', content: imageParts(pathToFileURL(join(allowed, 'scene.png')).href) }] }),
