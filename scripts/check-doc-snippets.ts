@@ -61,7 +61,7 @@ function snippets(): Snippet[] {
   return found;
 }
 
-const options: ts.CompilerOptions = {
+const baseOptions: ts.CompilerOptions = {
   target: ts.ScriptTarget.ES2022,
   lib: ['lib.es2023.d.ts'],
   module: ts.ModuleKind.ESNext,
@@ -77,8 +77,16 @@ const options: ts.CompilerOptions = {
   noUnusedLocals: false,
 };
 
+/**
+ * Snippets of browser entries (`browser.ts`, `browser/`, `*-browser.ts`) compile as a browser bundle
+ * sees the packages: with the `browser` export condition, where `BrowserPipeline` and onnxruntime-web's
+ * adapters live.
+ */
+const isBrowserFile = (file: string) => /(^|\/)browser(\/|\.ts$)|-browser\.ts$/.test(file);
+
 /** Diagnostics of the snippets compiled together, each as its own module. */
-function compile(files: Map<string, string>): readonly ts.Diagnostic[] {
+function compile(files: Map<string, string>, browser: boolean): readonly ts.Diagnostic[] {
+  const options = browser ? { ...baseOptions, customConditions: ['@msd/source', 'browser'], lib: ['lib.es2023.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'] } : baseOptions;
   const host = ts.createCompilerHost(options);
   const read = host.readFile.bind(host);
   const exists = host.fileExists.bind(host);
@@ -105,23 +113,27 @@ function moduleText(snippet: Snippet, free: Set<string>): string {
 const all = snippets();
 const names = all.map((_, index) => join(home, `snippet-${index}.ts`));
 const free = all.map(() => new Set<string>());
-// Two passes: first find the names each snippet uses without defining (TS2304 "Cannot find name",
-// TS2552 "Cannot find name ... Did you mean"), then compile with them declared.
-for (let pass = 0; pass < 3; pass++) {
-  const diagnostics = compile(new Map(all.map((snippet, index) => [names[index]!, moduleText(snippet, free[index]!)])));
-  let added = 0;
-  for (const diagnostic of diagnostics) {
-    if (diagnostic.code !== 2304 && diagnostic.code !== 2552 && diagnostic.code !== 18004) continue;
-    const index = names.indexOf(diagnostic.file!.fileName);
-    const name = diagnostic.file!.text.slice(diagnostic.start!, diagnostic.start! + diagnostic.length!);
-    if (/^[A-Za-z_$][\w$]*$/.test(name) && !free[index]!.has(name)) {
-      free[index]!.add(name);
-      added++;
+const failures: ts.Diagnostic[] = [];
+for (const browser of [false, true]) {
+  const group = all.flatMap((snippet, index) => (isBrowserFile(snippet.file) === browser ? [index] : []));
+  const files = () => new Map(group.map((index) => [names[index]!, moduleText(all[index]!, free[index]!)]));
+  // Passes: first find the names each snippet uses without defining (TS2304 "Cannot find name",
+  // TS2552 "Cannot find name ... Did you mean"), then compile with them declared.
+  for (let pass = 0; pass < 3; pass++) {
+    let added = 0;
+    for (const diagnostic of compile(files(), browser)) {
+      if (diagnostic.code !== 2304 && diagnostic.code !== 2552 && diagnostic.code !== 18004) continue;
+      const index = names.indexOf(diagnostic.file!.fileName);
+      const name = diagnostic.file!.text.slice(diagnostic.start!, diagnostic.start! + diagnostic.length!);
+      if (/^[A-Za-z_$][\w$]*$/.test(name) && !free[index]!.has(name)) {
+        free[index]!.add(name);
+        added++;
+      }
     }
+    if (added === 0) break;
   }
-  if (added === 0) break;
+  failures.push(...compile(files(), browser));
 }
-const failures = compile(new Map(all.map((snippet, index) => [names[index]!, moduleText(snippet, free[index]!)])));
 if (process.argv.includes('--list'))
   for (const [index, snippet] of all.entries()) console.log(`${snippet.file}:${snippet.line} free: ${[...free[index]!].join(', ')}`);
 const byFile = new Map<number, string[]>();

@@ -77,7 +77,7 @@ export class PipelineStream implements GenerationStream {
       // A consumer that starts iterating in this tick gets the deltas; otherwise awaiting the result
       // generates the whole answer (it would never settle if nobody drove the generation).
       // setImmediate where Node has it (after pending I/O); a zero timeout in browsers.
-      (globalThis.setImmediate ?? setTimeout)(() => {
+      ((globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate ?? setTimeout)(() => {
         if (this.state === 'new') void this.drain();
       });
     }

@@ -6,12 +6,13 @@
  * @module @msd/runtime/browser
  */
 export { loadOnnxRuntime, configureWebRuntime } from './browser/load-onnxruntime-web';
-export type { WebRuntimeSettings } from './browser/load-onnxruntime-web';
 export type { OnnxRuntime } from './load-onnxruntime';
 export { createSession, createGatherSession } from './browser/create-web-session';
 export { checkThreadCount, isCpuDevice, primaryDevice, onnxSessionOptions, sessionCreationError } from './session-options';
 export type { CreateSessionOptions } from './session-options';
 export { gatherSequenceGraph } from './gather-sequence-graph';
+export { applyWebRuntimeSettings } from './web-runtime-settings';
+export type { WebRuntimeSettings } from './web-runtime-settings';
 export { sessionSignature, checkSignature } from './session-signature';
 export type { SessionSignature } from './session-signature';
 export { ModelSignatureError, ModelFileError } from './errors';

@@ -11,6 +11,8 @@ export { createSession, createGatherSession } from './create-session';
 export { checkThreadCount, isCpuDevice, primaryDevice, onnxSessionOptions, sessionCreationError } from './session-options';
 export type { CreateSessionOptions } from './session-options';
 export { gatherSequenceGraph } from './gather-sequence-graph';
+export { applyWebRuntimeSettings } from './web-runtime-settings';
+export type { WebRuntimeSettings } from './web-runtime-settings';
 export { sessionSignature, checkSignature } from './session-signature';
 export { checkProcessArguments, MAX_PROCESS_ARGUMENT_BYTES } from './process-arguments';
 export type { SessionSignature } from './session-signature';

@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ConfigError } from '@msd/core';
 
 /**
@@ -99,7 +97,7 @@ export interface TokenizerConfigJson {
   additional_special_tokens?: ConfigToken[];
   /**
    * The jinja chat template `applyChatTemplate` renders: one string, or named templates of which the one
-   * named `default` (else the first) is used; absent, `readTokenizerFiles` looks in `chat_template.jinja`/`.json` beside it.
+   * named `default` (else the first) is used; absent, `Tokenizer.fromDirectory` and `Tokenizer.fromUrl` look in `chat_template.jinja`/`.json` beside it.
    */
   chat_template?: string | Array<{ name: string; template: string }>;
   [key: string]: unknown;
@@ -124,32 +122,48 @@ export interface TokenizerFiles {
 }
 
 /**
- * Reads and parses `tokenizer.json` and `tokenizer_config.json` from a directory. When
- * tokenizer_config.json has no `chat_template`, one is taken from `chat_template.jinja` or
- * `chat_template.json` beside it (where transformers >= 4.43 saves a processor's template).
- *
- * Throws a `ConfigError` (`tokenizer_file_missing` or `tokenizer_file_malformed`) naming the file.
- *
- * @example
- * ```ts
- * import { readTokenizerFiles } from '@msd/tokenizer';
- *
- * const files = await readTokenizerFiles('models/tiny-llava');
- * console.log(Object.keys(files.tokenizerJson.model));
- * ```
+ * Where {@link readTokenizerFilesWith} gets the files' text from: a directory on disk (Node) or a base URL.
+ * Each method throws a `ConfigError` (`tokenizer_file_missing`) naming the file when it cannot be read.
  */
-export async function readTokenizerFiles(directory: string): Promise<TokenizerFiles> {
-  const tokenizerJson = await readJsonFile(join(directory, 'tokenizer.json'));
-  const tokenizerConfig = (await readJsonFile(join(directory, 'tokenizer_config.json'))) as TokenizerConfigJson;
+export interface TokenizerFileReader {
+  /** The path or URL of `name`, for messages and `ConfigError.path`. */
+  location(name: string): string;
+  /** The text of a file that must exist. */
+  read(name: string): Promise<string>;
+  /** The text of a file that may be absent: `undefined` when it does not exist. */
+  readOptional(name: string): Promise<string | undefined>;
+}
+
+/** The hint for a missing tokenizer.json or tokenizer_config.json, wherever it was looked for. */
+export const MISSING_TOKENIZER_FILE_HINT =
+  'A tokenizer directory needs tokenizer.json and tokenizer_config.json: copy them from the model repository ' +
+  'or export them with `python -m msd_training.tokenizer_export`.';
+
+/**
+ * Reads and parses `tokenizer.json` and `tokenizer_config.json` through `reader`, and, when the config has no
+ * `chat_template`, `chat_template.jinja` or `chat_template.json` beside them (where transformers >= 4.43 saves a
+ * processor's template). Filesystem and HTTP loading share this, so both apply the same rules in the same order.
+ */
+export async function readTokenizerFilesWith(reader: TokenizerFileReader, source: string): Promise<TokenizerFiles> {
+  // Both requests go out at once (two round trips over HTTP become one); a failure of tokenizer.json is still the
+  // one reported when both fail, as when they were read one after the other.
+  const [jsonText, configText] = await Promise.allSettled([reader.read('tokenizer.json'), reader.read('tokenizer_config.json')]);
+  const tokenizerJson = parseJsonText(reader.location('tokenizer.json'), settled(jsonText));
+  const tokenizerConfig = parseJsonText(reader.location('tokenizer_config.json'), settled(configText)) as TokenizerConfigJson;
   if (isObject(tokenizerConfig) && tokenizerConfig.chat_template == null) {
-    const template = await readSeparateChatTemplate(directory);
+    const template = await readSeparateChatTemplate(reader);
     if (template !== undefined) tokenizerConfig.chat_template = template;
   }
   return {
     tokenizerJson: tokenizerJson as TokenizerJson,
     tokenizerConfig,
-    source: directory,
+    source,
   };
+}
+
+function settled<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }
 
 /**
@@ -157,12 +171,12 @@ export async function readTokenizerFiles(directory: string): Promise<TokenizerFi
  * tokenizer_config.json: `chat_template.jinja` (the raw template, transformers 5) or
  * `chat_template.json` (`{"chat_template": "..."}`); llava-hf repositories carry one of them.
  */
-async function readSeparateChatTemplate(directory: string): Promise<string | undefined> {
-  const jinja = await readOptionalText(join(directory, 'chat_template.jinja'));
+async function readSeparateChatTemplate(reader: TokenizerFileReader): Promise<string | undefined> {
+  const jinja = await reader.readOptional('chat_template.jinja');
   if (jinja !== undefined) return jinja;
-  const jsonPath = join(directory, 'chat_template.json');
-  const text = await readOptionalText(jsonPath);
+  const text = await reader.readOptional('chat_template.json');
   if (text === undefined) return undefined;
+  const jsonPath = reader.location('chat_template.json');
   const parsed = parseJsonText(jsonPath, text);
   if (!isObject(parsed) || typeof parsed.chat_template !== 'string') {
     throw new ConfigError({
@@ -173,39 +187,6 @@ async function readSeparateChatTemplate(directory: string): Promise<string | und
     });
   }
   return parsed.chat_template;
-}
-
-async function readOptionalText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError({
-      path,
-      code: 'tokenizer_file_missing',
-      message: `cannot read the file (${(cause as NodeJS.ErrnoException).code ?? String(cause)}).`,
-      hint: 'Check the file permissions.',
-      cause,
-    });
-  }
-}
-
-async function readJsonFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (cause) {
-    throw new ConfigError({
-      path,
-      code: 'tokenizer_file_missing',
-      message: `cannot read the file (${(cause as NodeJS.ErrnoException).code ?? String(cause)}).`,
-      hint:
-        'A tokenizer directory needs tokenizer.json and tokenizer_config.json: copy them from the model repository ' +
-        'or export them with `python -m msd_training.tokenizer_export`.',
-      cause,
-    });
-  }
-  return parseJsonText(path, text);
 }
 
 function parseJsonText(path: string, text: string): unknown {
@@ -275,8 +256,12 @@ export function tokenContent(token: ConfigToken | undefined): string | undefined
   return undefined;
 }
 
+/**
+ * `file` inside `source`, which may be a directory or a URL: node:path's `join` would turn `https://` into
+ * `https:/`, and this module must not import node:path, as browsers load it.
+ */
 function label(source: string | undefined, file: string): string {
-  return source ? join(source, file) : file;
+  return source ? `${source.replace(/[/\\]+$/, '')}/${file}` : file;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

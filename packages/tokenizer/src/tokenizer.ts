@@ -5,7 +5,11 @@ import type { EncodedPrompt, PromptSegment } from './prompt-segment';
 import { keepByteOrderMarks } from './byte-order-mark-fix';
 import { checkPromptLength } from './prompt-length-limit';
 import { SpecialTokenSplitter } from './special-token-splitter';
-import { readTokenizerFiles, tokenContent, validateTokenizerFiles, type AddedTokenJson, type TokenizerFiles } from './tokenizer-files';
+// package.json `imports` maps this to the node:fs reader, or, under the `browser` condition, to a stand-in that
+// throws: the class is the same code in both builds and the browser bundle holds no node: import.
+import { readTokenizerFiles } from '#tokenizer-directory';
+import { tokenContent, validateTokenizerFiles, type AddedTokenJson, type TokenizerFiles } from './tokenizer-files';
+import { fetchTokenizerFiles, type FetchTokenizerFilesOptions } from './tokenizer-url';
 
 /**
  * Options for loading a {@link Tokenizer}.
@@ -22,6 +26,16 @@ export interface LoadTokenizerOptions {
    */
   imageToken?: string;
 }
+
+/**
+ * Options of {@link Tokenizer.fromUrl}: how to load the tokenizer, and how to fetch its files.
+ *
+ * @example
+ * ```ts
+ * const tokenizer = await Tokenizer.fromUrl('/models/tiny-llava/', { signal: AbortSignal.timeout(30_000) });
+ * ```
+ */
+export interface LoadTokenizerFromUrlOptions extends LoadTokenizerOptions, FetchTokenizerFilesOptions {}
 
 /**
  * Options of {@link Tokenizer.encodePrompt}.
@@ -168,7 +182,8 @@ export class Tokenizer {
   }
 
   /**
-   * Loads `tokenizer.json` and `tokenizer_config.json` from a directory.
+   * Loads `tokenizer.json` and `tokenizer_config.json` from a directory. Node only: the browser build throws an
+   * `InvalidArgumentError` pointing to {@link Tokenizer.fromUrl} and {@link Tokenizer.fromJSON}.
    *
    * @example
    * ```ts
@@ -179,6 +194,24 @@ export class Tokenizer {
    */
   static async fromDirectory(directory: string, options: LoadTokenizerOptions = {}): Promise<Tokenizer> {
     return new Tokenizer(await readTokenizerFiles(directory), options);
+  }
+
+  /**
+   * Fetches `tokenizer.json` and `tokenizer_config.json` (and a separate chat template, as
+   * {@link Tokenizer.fromDirectory} reads one) from the folder at `baseUrl` and loads them; see
+   * {@link fetchTokenizerFiles} for how the URLs are formed and the errors. Works in browsers and in Node.
+   *
+   * @example
+   * ```ts
+   * import { Tokenizer } from '@msd/tokenizer';
+   *
+   * const tokenizer = await Tokenizer.fromUrl('https://huggingface.co/llava-hf/llava-1.5-7b-hf/resolve/main/');
+   * const ids = tokenizer.encode('Hello');
+   * ```
+   */
+  static async fromUrl(baseUrl: string | URL, options: LoadTokenizerFromUrlOptions = {}): Promise<Tokenizer> {
+    const { fetch, signal, ...loadOptions } = options;
+    return new Tokenizer(await fetchTokenizerFiles(baseUrl, { fetch, signal }), loadOptions);
   }
 
   /**

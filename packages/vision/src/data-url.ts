@@ -29,7 +29,7 @@ export function parseDataUrl(url: string, maxBytes = Number.POSITIVE_INFINITY): 
     if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(clean)) {
       throw new ImageSourceError({ source: label, message: 'The data: URL payload is not valid base64.', hint: 'Re-encode the image as base64.' });
     }
-    return new Uint8Array(Buffer.from(clean, 'base64'));
+    return decodeBase64(clean);
   }
   return percentDecode(payload, label);
 }
@@ -53,4 +53,36 @@ function percentDecode(payload: string, label: string): Uint8Array {
     }
   }
   return out.slice(0, length);
+}
+
+const BASE64_VALUES = (() => {
+  const values = new Int8Array(128).fill(-1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let index = 0; index < 64; index++) values[alphabet.charCodeAt(index)] = index;
+  // The URL-safe alphabet too, as Node's Buffer accepts it.
+  values[0x2d] = 62;
+  values[0x5f] = 63;
+  return values;
+})();
+
+/**
+ * Base64 (checked against `[A-Za-z0-9+/_-]*={0,2}` by the caller) to bytes, as Node's `Buffer.from(text, 'base64')`
+ * decodes it: stops at `=`, drops the bits of an incomplete last byte. Not `Buffer` (absent in browsers), nor `atob`,
+ * which refuses the URL-safe alphabet and unpadded lengths that Buffer accepts.
+ */
+function decodeBase64(text: string): Uint8Array {
+  const end = text.indexOf('=') < 0 ? text.length : text.indexOf('=');
+  const out = new Uint8Array(Math.floor((end * 6) / 8));
+  let bits = 0;
+  let buffer = 0;
+  let length = 0;
+  for (let index = 0; index < end; index++) {
+    buffer = ((buffer << 6) | BASE64_VALUES[text.charCodeAt(index)]!) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[length++] = (buffer >> bits) & 0xff;
+    }
+  }
+  return out;
 }

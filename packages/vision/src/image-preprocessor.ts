@@ -1,4 +1,6 @@
 import { InvalidArgumentError, MsdError } from '@msd/core';
+// package.json `imports`: sharp in Node, createImageBitmap in browsers (see image-platform.ts).
+import { platform } from '#image-platform';
 import { decodeProbed, probeImage, type DecodeImageOptions } from './decode-image';
 import { ImageDecodeError, ImageTooLargeError } from './errors';
 import { checkImageInput, type ImageInput } from './image-input';
@@ -6,7 +8,7 @@ import { checkPixels, resolveImageLimits, type ImageLimits } from './image-limit
 import { mapWithConcurrency } from './map-with-concurrency';
 import { padBackground, padToSquare } from './pad-to-square';
 import { checkParsedConfig, loadPreprocessorConfig, type PreprocessorConfig } from './preprocessor-config';
-import { chooseResampler, RESAMPLERS, resizeRgb, resizeTarget, type Resampler } from './resize-image';
+import { chooseResampler, RESAMPLERS, resizeTarget, type Resampler } from './resampler';
 import type { RgbImage } from './rgb-image';
 import { checkAbortSignal, throwIfAborted } from './throw-if-aborted';
 import { writeChwTensor } from './to-tensor';
@@ -79,7 +81,8 @@ export interface ImagePreprocessorOptions extends DecodeImageOptions {
    * Resize implementation (see {@link Resampler}). Default `'pil'`: the exact port of Pillow's resize, so
    * pixel values equal Hugging Face's `CLIPImageProcessor` (libvips differs by up to 17 grey levels on
    * downscaled screenshots, enough to change greedy answers). `'auto'` or `'sharp'` trade that for speed
-   * on large images; `msd bench` reports the difference.
+   * on large images; `msd bench` reports the difference. The browser build runs only `'pil'` (there is no
+   * sharp there), and refuses the others with an `InvalidArgumentError`.
    */
   resampler?: Resampler;
 }
@@ -89,6 +92,10 @@ export interface ImagePreprocessorOptions extends DecodeImageOptions {
  * following a Hugging Face `preprocessor_config.json`:
  * decode (see {@link decodeImage}) -> pad to square (LLaVA) -> resize -> centre
  * crop -> rescale -> normalise -> NCHW float32.
+ *
+ * The browser build is this same class: only reading (URLs instead of paths) and decoding (`createImageBitmap`
+ * instead of sharp) differ, and it resizes with the port of Pillow only. `load` there takes the parsed config
+ * object or a URL.
  *
  * @example
  * ```ts
@@ -116,6 +123,13 @@ export class ImagePreprocessor {
       throw new InvalidArgumentError({
         argument: 'resampler',
         message: `resampler must be one of ${RESAMPLERS.map((name) => `'${name}'`).join(', ')}, got ${String(options.resampler)}.`,
+      });
+    }
+    if (options.resampler !== undefined && !platform.resamplers.includes(options.resampler)) {
+      throw new InvalidArgumentError({
+        argument: 'resampler',
+        message: `resampler '${options.resampler}' resizes with libvips (sharp), which only the Node build of @msd/vision has.`,
+        hint: `Use ${platform.resamplers.map((name) => `'${name}'`).join(' or ')} (the default), the exact port of Pillow's resize.`,
       });
     }
     this.config = config;
@@ -208,7 +222,7 @@ export class ImagePreprocessor {
       checkPixels(label, target.width, image.height, limits.maxPixels, `${detail}, via ${target.width}x${image.height}`);
     }
     try {
-      return await resizeRgb(image, target.width, target.height, config.resample, this.options.resampler);
+      return await platform.resize(image, target.width, target.height, config.resample, this.options.resampler ?? 'pil');
     } catch (cause) {
       if (MsdError.isInstance(cause)) throw cause;
       if (cause instanceof RangeError) {

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ConfigError, InvalidArgumentError } from '@msd/core';
+// package.json `imports`: node:fs in Node, fetch in browsers (see image-platform.ts).
+import { platform } from '#image-platform';
 
 /**
  * The resampling filter named by a config's PIL `resample` code
@@ -244,7 +243,9 @@ export function checkParsedConfig(config: PreprocessorConfig): void {
  * Loads and validates a `preprocessor_config.json`: from a model directory, a
  * file path, or an already-parsed object. A directory without one may hold
  * transformers 5's `processor_config.json` instead, whose `image_processor`
- * object carries the same fields.
+ * object carries the same fields. In the browser build a string is a URL: of the
+ * file itself, or of the model's folder when it ends in `/` (then
+ * `preprocessor_config.json` there, else `processor_config.json`), fetched with `fetch`.
  *
  * @example
  * ```ts
@@ -255,35 +256,7 @@ export function checkParsedConfig(config: PreprocessorConfig): void {
  */
 export async function loadPreprocessorConfig(source: string | Record<string, unknown>): Promise<PreprocessorConfig> {
   if (typeof source !== 'string') return parsePreprocessorConfig(source);
-  let file = source;
-  let nested = false;
-  try {
-    if ((await stat(source)).isDirectory()) {
-      const name = imageProcessorConfigFile(source);
-      file = join(source, name);
-      nested = name === 'processor_config.json';
-    }
-  } catch (cause) {
-    throw new ConfigError({
-      path: source,
-      code: 'config_not_found',
-      message: 'no such file or directory.',
-      hint: 'Pass a model directory or a preprocessor_config.json path.',
-      cause,
-    });
-  }
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    throw new ConfigError({
-      path: file,
-      code: 'config_not_found',
-      message: 'cannot be read.',
-      hint: 'Check the model directory holds a preprocessor_config.json.',
-      cause,
-    });
-  }
+  const { file, text, nested } = await platform.readConfig(source);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -302,22 +275,4 @@ export async function loadPreprocessorConfig(source: string | Record<string, unk
     return parsePreprocessorConfig(imageProcessor, `${file} (image_processor)`);
   }
   return parsePreprocessorConfig(json, file);
-}
-
-/**
- * Which file of a model directory holds its image processor: `preprocessor_config.json`, or, in a
- * directory that has only transformers 5's `processor_config.json`, that one (the settings sit under
- * its `image_processor` key). The name is returned even when neither file exists, so callers report
- * the usual file as missing.
- *
- * @example
- * ```ts
- * import { imageProcessorConfigFile } from '@msd/vision';
- *
- * imageProcessorConfigFile('models/llava-1.5-7b-hf'); // 'preprocessor_config.json'
- * ```
- */
-export function imageProcessorConfigFile(directory: string): 'preprocessor_config.json' | 'processor_config.json' {
-  const usual = 'preprocessor_config.json';
-  return existsSync(join(directory, usual)) || !existsSync(join(directory, 'processor_config.json')) ? usual : 'processor_config.json';
 }

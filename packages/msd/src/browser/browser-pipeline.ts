@@ -1,6 +1,6 @@
 import { checkTreeShape, InvalidArgumentError, MsdError, type TreeShape } from '@msd/core';
 import { type DownloadProgress, fileModelSource, type ModelFileReader, readModelJson, readModelManifest, urlModelSource } from '@msd/models';
-import { configureWebRuntime, type DeviceName, resolveDevice } from '@msd/runtime';
+import { applyWebRuntimeSettings, type DeviceName, loadOnnxRuntime, resolveDevice } from '@msd/runtime';
 import { Tokenizer } from '@msd/tokenizer';
 import { ImagePreprocessor } from '@msd/vision';
 import { deviceFailure, openRunners } from '../open-runners';
@@ -102,7 +102,7 @@ export class BrowserPipeline extends PipelineCore {
         ? fileModelSource(options.files)
         : urlModelSource(options.modelUrl ?? './model/', { cache: options.cache ?? true, onProgress: onDownload }));
     const manifest = await readModelManifest(source);
-    await configureWebRuntime({
+    applyWebRuntimeSettings(await loadOnnxRuntime(), {
       ...(options.wasmPaths !== undefined ? { wasmPaths: options.wasmPaths } : {}),
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
     });

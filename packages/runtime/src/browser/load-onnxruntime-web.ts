@@ -1,19 +1,6 @@
 import { MsdError } from '@msd/core';
 import type { OnnxRuntime } from '../load-onnxruntime';
-
-/** Where onnxruntime-web finds its WebAssembly files, and how many threads it runs. */
-export interface WebRuntimeSettings {
-  /**
-   * URL prefix of onnxruntime-web's `.wasm` / `.mjs` files (its package's `dist/`, hosted by your app),
-   * e.g. `'/ort/'`. Default: next to the bundle, which bundlers that copy assets handle themselves.
-   */
-  wasmPaths?: string;
-  /**
-   * WebAssembly threads. More than 1 needs `crossOriginIsolated` (COOP/COEP headers); without it
-   * onnxruntime-web runs one thread. Default: onnxruntime-web's choice.
-   */
-  threads?: number;
-}
+import { applyWebRuntimeSettings, type WebRuntimeSettings } from '../web-runtime-settings';
 
 let loading: Promise<OnnxRuntime> | undefined;
 
@@ -48,14 +35,11 @@ export function loadOnnxRuntime(): Promise<OnnxRuntime> {
  *
  * @example
  * ```ts
- * import { configureWebRuntime } from '@msd/runtime';
+ * import { configureWebRuntime } from '@msd/runtime'; // the browser entry in a browser bundle
  *
  * await configureWebRuntime({ wasmPaths: '/ort/', threads: 2 });
  * ```
  */
 export async function configureWebRuntime(settings: WebRuntimeSettings): Promise<void> {
-  const ort = await loadOnnxRuntime();
-  const wasm = ort.env.wasm as { wasmPaths?: string; numThreads?: number };
-  if (settings.wasmPaths !== undefined) wasm.wasmPaths = settings.wasmPaths;
-  if (settings.threads !== undefined) wasm.numThreads = settings.threads;
+  applyWebRuntimeSettings(await loadOnnxRuntime(), settings);
 }
