@@ -86,7 +86,9 @@ const isBrowserFile = (file: string) => /(^|\/)browser(\/|\.ts$)|-browser\.ts$/.
 
 /** Diagnostics of the snippets compiled together, each as its own module. */
 function compile(files: Map<string, string>, browser: boolean): readonly ts.Diagnostic[] {
-  const options = browser ? { ...baseOptions, customConditions: ['@msd/source', 'browser'], lib: ['lib.es2023.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'] } : baseOptions;
+  const options = browser
+    ? { ...baseOptions, customConditions: ['@msd/source', 'browser'], lib: ['lib.es2023.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'] }
+    : baseOptions;
   const host = ts.createCompilerHost(options);
   const read = host.readFile.bind(host);
   const exists = host.fileExists.bind(host);
