@@ -68,6 +68,29 @@ test -s answer.txt && ! grep -q "tau" answer.txt
 npx msd prepare --image "$image" --prompt "What is this?" --json | node -e "let s='';process.stdin.on('data',(d)=>s+=d).on('end',()=>{const r=JSON.parse(s);if(r.types.image!==144)process.exit(1)})"
 npx msd bench --set multimodal --limit 1 --rounds 1 --temperature 0 --max-new-tokens 16 --out bench-out >bench.txt 2>bench.log
 test -f bench-out/report.md
+say "the browser entries"
+# Every package as a browser bundler sees it (the "browser" condition): no Node module may be reachable.
+cat >browser-entry.ts <<'TS'
+import { BrowserPipeline, decode } from 'msd';
+import { resolveDevice } from '@msd/runtime';
+import { urlModelSource } from '@msd/models';
+import { Tokenizer } from '@msd/tokenizer';
+import { ImagePreprocessor } from '@msd/vision';
+console.log(BrowserPipeline, decode, resolveDevice, urlModelSource, Tokenizer, ImagePreprocessor);
+TS
+cat >browser-bundle.mjs <<'JS'
+// esbuild comes from the workspace (the scratch project installs only msd's tarballs).
+const { build } = await import(process.env.ESBUILD_MODULE);
+const result = await build({ entryPoints: ['browser-entry.ts'], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'error' });
+const text = result.outputFiles[0].text;
+const nodeImports = text.match(/from\s*["']node:[\w/]+["']|import\(\s*["']node:[\w/]+["']\s*\)|require\(\s*["'](node:)?(fs|path|os|child_process)["']\s*\)/g);
+if (nodeImports) {
+  console.error('Node modules in the browser bundle:', nodeImports);
+  process.exit(1);
+}
+console.error(`[consumer] browser bundle of the installed packages: ${text.length} bytes, no Node module`);
+JS
+ESBUILD_MODULE=$(node -e "console.log(require('node:url').pathToFileURL(require('node:module').createRequire('$root/packages/msd/package.json').resolve('esbuild')).href)") node browser-bundle.mjs
 say "msd serve"
 # The bin itself, not npx: SIGTERM must reach the server process.
 ./node_modules/.bin/msd serve --port 0 --threads 2 2>serve.log &

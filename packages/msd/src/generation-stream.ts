@@ -40,6 +40,34 @@ export interface StreamHost {
 type State = 'new' | 'iterating' | 'draining' | 'done';
 
 /**
+ * In a browser, onnxruntime-web's WebAssembly runs settle on microtasks: a generation would run from its
+ * first delta to its last without the page painting, handling input (a Stop button) or running
+ * timers. Between deltas a stream there yields one task. Node's onnxruntime-node runs off the main
+ * thread, so the event loop turns anyway and nothing is added.
+ */
+const yieldsToEventLoop =
+  typeof (globalThis as { MessageChannel?: unknown }).MessageChannel === 'function' &&
+  !(globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
+
+/** The DOM's MessageChannel, as far as {@link nextTask} uses it (Node's typings have another one). */
+interface BrowserMessageChannel {
+  port1: { onmessage: (() => void) | null; close(): void };
+  port2: { postMessage(message: unknown): void };
+}
+
+/** Resolves after one task (a MessageChannel message: not throttled like a zero timeout). */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new (globalThis as unknown as { MessageChannel: new () => BrowserMessageChannel }).MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
+/**
  * The stream `MsdPipeline.stream()` returns: each step of the generation runs under the pipeline's
  * step lock, `result` always settles (early exit, abort, close, error), and iterating twice is a
  * typed error rather than a second generation.
@@ -120,6 +148,7 @@ export class PipelineStream implements GenerationStream {
   /** Runs the generation to its next delta under the pipeline's lock. */
   private async step(): Promise<IteratorResult<string>> {
     if (this.state === 'done') return { done: true, value: undefined };
+    if (this.generator && yieldsToEventLoop) await nextTask();
     const stopped = this.host.unavailable() ?? (this.signal?.aborted ? abortedBy(this.signal) : undefined);
     if (stopped) {
       await this.stop(stopped);

@@ -43,7 +43,12 @@ function isSoftware(adapter: GpuAdapterLike): boolean {
  * ```
  */
 export async function listDevices(): Promise<DeviceAvailability[]> {
-  const adapter = await webGpuAdapter();
+  return devicesAvailable(true);
+}
+
+/** The devices; WebGPU is asked for an adapter only when `askWebGpu` (asking logs a warning when there is none). */
+async function devicesAvailable(askWebGpu: boolean): Promise<DeviceAvailability[]> {
+  const adapter = askWebGpu ? await webGpuAdapter() : null;
   const webgpu: DeviceAvailability = !adapter
     ? {
         device: 'webgpu',
@@ -87,6 +92,7 @@ async function probeSession(device: DeviceName): Promise<void> {
  * ```
  */
 export async function resolveDevice(preferences: DeviceName | readonly DeviceName[], options: ResolveDeviceOptions = {}): Promise<ResolvedDevice> {
-  const known = new Map<DeviceName, DeviceAvailability>((await listDevices()).map((entry) => [entry.device, entry]));
+  const askWebGpu = preferences === 'webgpu' || (Array.isArray(preferences) && preferences.includes('webgpu'));
+  const known = new Map<DeviceName, DeviceAvailability>((await devicesAvailable(askWebGpu)).map((entry) => [entry.device, entry]));
   return pickDevice(preferences, known, options, probeSession);
 }
