@@ -3,9 +3,11 @@ import { baseOptions } from '../../tsup.base';
 import { writePage } from './src/serve/page-build';
 
 // The CLI, the benchmark subpath and transformers.js support are entries of their own, so the `msd` entry never loads them.
+// Both builds write into dist/ at the same time, so neither cleans it: the build script empties it first.
 export default defineConfig([
   {
     ...baseOptions,
+    clean: false,
     entry: {
       index: 'src/index.ts',
       cli: 'src/cli.ts',
