@@ -3,12 +3,12 @@ import { checkTreeShape, InvalidArgumentError, type TreeShape } from '@msd/core'
 import { resolveDevice, type CreateSessionOptions, type DeviceName } from '@msd/runtime';
 import { Tokenizer } from '@msd/tokenizer';
 import type { Resampler } from '@msd/vision';
-import { type OnnxDraftRunner, type OnnxTargetRunner, readModelDirectory } from '@msd/models';
+import { readModelDirectory } from '@msd/models';
 import { bundledModelDirectory } from './bundled-model';
 import { checkThreads, resolvePipelineLimits, type PipelineLimits } from './pipeline-limits';
-import { deviceFailure, openRunners } from './open-runners';
+import { chooseDraft, openOnFirstDevice, samplingTreeShape } from './open-runners';
 import { checkTokenIds, PipelineCore } from './pipeline-core';
-import { DEFAULT_SAMPLING_TREE, DEFAULT_TREE } from './tree-defaults';
+import { DEFAULT_TREE } from './tree-defaults';
 
 /** Options of {@link MsdPipeline.create}. */
 export interface PipelineOptions {
@@ -100,9 +100,8 @@ export class MsdPipeline extends PipelineCore {
     const directory = options.modelDirectory ?? (await bundledModelDirectory());
     const { manifest } = readModelDirectory(directory);
     const resolved = await resolveDevice(options.device ?? 'cpu', { allowSoftwareAdapter: options.allowSoftwareAdapter ?? false });
-    const { skipped, fallbacks, note } = resolved;
-    for (const entry of skipped) progress(`device ${entry.device} not used: ${entry.reason}`);
-    if (note) progress(note);
+    for (const entry of resolved.skipped) progress(`device ${entry.device} not used: ${entry.reason}`);
+    if (resolved.note) progress(resolved.note);
     progress(`loading tokenizer and preprocessor from ${directory}`);
     const tokenizer = await Tokenizer.fromDirectory(directory);
     checkTokenIds(tokenizer, manifest, join(directory, 'manifest.json'));
@@ -111,41 +110,20 @@ export class MsdPipeline extends PipelineCore {
       limits: { maxBytes: limits.maxImageBytes, maxPixels: limits.maxImagePixels },
       ...(options.resampler ? { resampler: options.resampler } : {}),
     });
-    const draftName = options.draft === false ? undefined : (options.draft ?? manifest.defaultDraft);
-    const draftSpec = draftName === undefined ? undefined : manifest.drafts[draftName];
-    if (draftName !== undefined && !draftSpec) {
-      throw new InvalidArgumentError({
-        argument: 'draft',
-        message: `The model has no draft named '${draftName}'.`,
-        hint: `Available: ${Object.keys(manifest.drafts).join(', ') || 'none'}.`,
-      });
-    }
+    const { draftName, draftSpec } = chooseDraft(manifest, options.draft);
     // A bad default tree fails before any session opens, not at the first generate.
     if (options.tree !== 'tuned') checkTreeShape({ ...DEFAULT_TREE, ...options.tree }, { maxBranching: draftSpec?.topK, prefix: 'tree.' });
-    if (options.samplingTree !== undefined && (options.samplingTree === null || typeof options.samplingTree !== 'object')) {
-      throw new InvalidArgumentError({ argument: 'samplingTree', message: 'samplingTree must be an object with depth, branching and totalTokens.' });
-    }
-    const samplingTree = { ...DEFAULT_SAMPLING_TREE, ...options.samplingTree };
-    checkTreeShape(samplingTree, { maxBranching: draftSpec?.topK, prefix: 'samplingTree.' });
-    // Opening the model can still fail on a device that passed its probe (an operator its provider lacks,
-    // a driver that gives out under load): the next device of the preference list gets its turn.
-    const candidates = [resolved.device, ...fallbacks];
-    let opened: { target: OnnxTargetRunner; draft: OnnxDraftRunner | undefined; device: DeviceName } | undefined;
-    for (const [index, candidate] of candidates.entries()) {
-      progress(`using device ${candidate}`);
-      try {
-        opened = {
-          ...(await openRunners({ directory, manifest, draftName, draftSpec, device: candidate, options, tokenizer, preprocessor, progress })),
-          device: candidate,
-        };
-        break;
-      } catch (error) {
-        const next = candidates[index + 1];
-        if (next === undefined || !deviceFailure(error, candidate)) throw error;
-        progress(`opening the model on ${candidate} failed (${String((error as Error).message).split('\n')[0]}); falling back to ${next}`);
-      }
-    }
-    const { target, draft, device } = opened!;
+    const samplingTree = samplingTreeShape(options.samplingTree, draftSpec?.topK);
+    const { target, draft, device } = await openOnFirstDevice(resolved, {
+      directory,
+      manifest,
+      draftName,
+      draftSpec,
+      options,
+      tokenizer,
+      preprocessor,
+      progress,
+    });
     const tree =
       options.tree === 'tuned' ? await tunedTree(directory, device, options.session?.intraOpNumThreads ?? 0, progress) : { ...DEFAULT_TREE, ...options.tree };
     progress('ready');

@@ -5,10 +5,10 @@
 export { Tokenizer } from './tokenizer';
 export type { LoadTokenizerOptions, LoadTokenizerFromUrlOptions, EncodeOptions, EncodePromptOptions, DecodeOptions } from './tokenizer';
 export { DEFAULT_MAX_PROMPT_CHARACTERS } from './prompt-length-limit';
-export { validateTokenizerFiles } from './tokenizer-files';
+export { readTokenizerFilesWith, validateTokenizerFiles } from './tokenizer-files';
 export { fetchTokenizerFiles } from './tokenizer-url';
 export type { FetchTokenizerFilesOptions } from './tokenizer-url';
-export type { TokenizerFiles, TokenizerJson, TokenizerConfigJson, AddedTokenJson, ConfigToken } from './tokenizer-files';
+export type { TokenizerFiles, TokenizerFileReader, TokenizerJson, TokenizerConfigJson, AddedTokenJson, ConfigToken } from './tokenizer-files';
 export { IncrementalDetokenizer } from './incremental-detokenizer';
 export type { IncrementalDetokenizerOptions } from './incremental-detokenizer';
 export type { PromptSegment, ContentPart, ChatMessage, EncodedPrompt } from './prompt-segment';

@@ -122,8 +122,21 @@ export interface TokenizerFiles {
 }
 
 /**
- * Where {@link readTokenizerFilesWith} gets the files' text from: a directory on disk (Node) or a base URL.
- * Each method throws a `ConfigError` (`tokenizer_file_missing`) naming the file when it cannot be read.
+ * Where {@link readTokenizerFilesWith} gets the files' text from: a directory on disk (Node), a base URL, or
+ * any other store of a model's files. Each method throws a `ConfigError` (`tokenizer_file_missing`) naming
+ * the file when it cannot be read.
+ *
+ * @example
+ * ```ts
+ * import type { TokenizerFileReader } from '@msd/tokenizer';
+ *
+ * const files = new Map([['tokenizer.json', '{...}'], ['tokenizer_config.json', '{...}']]);
+ * const reader: TokenizerFileReader = {
+ *   location: (name) => `memory:${name}`,
+ *   read: async (name) => files.get(name)!,
+ *   readOptional: async (name) => files.get(name),
+ * };
+ * ```
  */
 export interface TokenizerFileReader {
   /** The path or URL of `name`, for messages and `ConfigError.path`. */
@@ -142,7 +155,15 @@ export const MISSING_TOKENIZER_FILE_HINT =
 /**
  * Reads and parses `tokenizer.json` and `tokenizer_config.json` through `reader`, and, when the config has no
  * `chat_template`, `chat_template.jinja` or `chat_template.json` beside them (where transformers >= 4.43 saves a
- * processor's template). Filesystem and HTTP loading share this, so both apply the same rules in the same order.
+ * processor's template). Filesystem and HTTP loading share this, so both apply the same rules in the same order;
+ * a model loader with its own file store (progress, caching) passes its own reader.
+ *
+ * @example
+ * ```ts
+ * import { readTokenizerFilesWith, Tokenizer } from '@msd/tokenizer';
+ *
+ * const tokenizer = Tokenizer.fromJSON(await readTokenizerFilesWith(reader, 'memory'));
+ * ```
  */
 export async function readTokenizerFilesWith(reader: TokenizerFileReader, source: string): Promise<TokenizerFiles> {
   // Both requests go out at once (two round trips over HTTP become one); a failure of tokenizer.json is still the

@@ -1,12 +1,12 @@
 import { checkTreeShape, InvalidArgumentError, MsdError, type TreeShape } from '@msd/core';
 import { type DownloadProgress, fileModelSource, type ModelFileReader, readModelJson, readModelManifest, urlModelSource } from '@msd/models';
 import { applyWebRuntimeSettings, type DeviceName, loadOnnxRuntime, resolveDevice } from '@msd/runtime';
-import { Tokenizer } from '@msd/tokenizer';
+import { readTokenizerFilesWith, Tokenizer, type TokenizerFileReader } from '@msd/tokenizer';
 import { ImagePreprocessor } from '@msd/vision';
-import { deviceFailure, openRunners } from '../open-runners';
+import { chooseDraft, openOnFirstDevice, samplingTreeShape } from '../open-runners';
 import { checkTokenIds, PipelineCore } from '../pipeline-core';
 import { resolvePipelineLimits, type PipelineLimits } from '../pipeline-limits';
-import { DEFAULT_SAMPLING_TREE, DEFAULT_TREE } from '../tree-defaults';
+import { DEFAULT_TREE } from '../tree-defaults';
 
 /** What {@link BrowserPipelineOptions.onProgress} reports while the model loads. */
 export interface BrowserLoadProgress {
@@ -116,54 +116,39 @@ export class BrowserPipeline extends PipelineCore {
     const preprocessor = await ImagePreprocessor.load(await readModelJson(source, 'preprocessor_config.json'), {
       limits: { maxBytes: limits.maxImageBytes, maxPixels: limits.maxImagePixels },
     });
-    const draftName = options.draft === false ? undefined : (options.draft ?? manifest.defaultDraft);
-    const draftSpec = draftName === undefined ? undefined : manifest.drafts[draftName];
-    if (draftName !== undefined && !draftSpec) {
-      throw new InvalidArgumentError({
-        argument: 'draft',
-        message: `The model has no draft named '${draftName}'.`,
-        hint: `Available: ${Object.keys(manifest.drafts).join(', ') || 'none'}.`,
-      });
-    }
+    const { draftName, draftSpec } = chooseDraft(manifest, options.draft);
     const treeShape = { ...DEFAULT_TREE, ...options.tree };
-    const samplingTreeShape = { ...DEFAULT_SAMPLING_TREE, ...options.samplingTree };
     checkTreeShape(treeShape, { maxBranching: draftSpec?.topK, prefix: 'tree.' });
-    checkTreeShape(samplingTreeShape, { maxBranching: draftSpec?.topK, prefix: 'samplingTree.' });
-
-    const candidates = [resolved.device, ...resolved.fallbacks];
-    for (const [index, device] of candidates.entries()) {
-      progress(`using device ${device}`);
-      try {
-        const { target, draft } = await openRunners({
-          directory: source,
-          manifest,
-          draftName,
-          draftSpec,
-          device,
-          options: { warmUp: options.warmUp ?? true },
-          tokenizer,
-          preprocessor,
-          progress,
-        });
-        progress('ready');
-        return new BrowserPipeline({ tokenizer, preprocessor, target, draft, treeShape, samplingTreeShape, device, limits });
-      } catch (error) {
-        const next = candidates[index + 1];
-        if (next === undefined || !deviceFailure(error, device)) throw error;
-        progress(`opening the model on ${device} failed (${String((error as Error).message).split('\n')[0]}); falling back to ${next}`);
-      }
-    }
-    throw new MsdError({ code: 'device_unavailable', message: 'No device could open the model.' });
+    const samplingTree = samplingTreeShape(options.samplingTree, draftSpec?.topK);
+    const { target, draft, device } = await openOnFirstDevice(resolved, {
+      directory: source,
+      manifest,
+      draftName,
+      draftSpec,
+      options: { warmUp: options.warmUp ?? true },
+      tokenizer,
+      preprocessor,
+      progress,
+    });
+    progress('ready');
+    return new BrowserPipeline({ tokenizer, preprocessor, target, draft, treeShape, samplingTreeShape: samplingTree, device, limits });
   }
 }
 
-/** The tokenizer files of a model directory; a chat template may sit in chat_template.jinja beside them. */
+/**
+ * The tokenizer through the model's own file source (so its files get the same progress and cache as the
+ * graphs), with the tokenizer package's rules for where a chat template may sit.
+ */
 async function loadTokenizer(source: ModelFileReader): Promise<Tokenizer> {
-  const tokenizerJson = await readModelJson(source, 'tokenizer.json');
-  const tokenizerConfig = await readModelJson(source, 'tokenizer_config.json');
-  if (typeof tokenizerConfig.chat_template !== 'string') {
-    const template = await source.read('chat_template.jinja').catch(() => undefined);
-    if (template) tokenizerConfig.chat_template = new TextDecoder().decode(template);
-  }
-  return Tokenizer.fromJSON({ tokenizerJson, tokenizerConfig, source: source.label } as Parameters<typeof Tokenizer.fromJSON>[0]);
+  const text = async (name: string) => new TextDecoder().decode(await source.read(name));
+  const reader: TokenizerFileReader = {
+    location: (name) => `${source.label}${name}`,
+    read: text,
+    readOptional: (name) =>
+      text(name).catch((error: unknown) => {
+        if (MsdError.isInstance(error) && error.code === 'model_file_missing') return undefined;
+        throw error;
+      }),
+  };
+  return Tokenizer.fromJSON(await readTokenizerFilesWith(reader, source.label));
 }
