@@ -1,6 +1,7 @@
+import { overrideTree } from './tree-defaults';
 import { checkTreeShape, describeValue, InvalidArgumentError, LimitExceededError, type TreeShape } from '@msd/core';
 import type { ImageInput } from '@msd/vision';
-import { SPECULATION_POLICY_DEFAULTS, type SpeculationPolicyOptions } from './speculation-policy';
+import { resolvePolicyOptions, type SpeculationPolicyOptions } from './speculation-policy';
 
 /** Options of `generate()` and `stream()`. */
 export interface GenerateOptions {
@@ -118,7 +119,7 @@ export function resolveGenerateOptions(options: GenerateOptions, defaultTree: Tr
   const topP = options.topP ?? 1;
   const topK = options.topK ?? 0;
   const seed = options.seed ?? 0;
-  const tree = { ...(typeof temperature === 'number' && temperature > 0 ? samplingTree : defaultTree), ...options.tree };
+  const tree = overrideTree(typeof temperature === 'number' && temperature > 0 ? samplingTree : defaultTree, options.tree);
   check(Number.isInteger(maxNewTokens) && maxNewTokens >= 1, 'maxNewTokens', `maxNewTokens must be a positive integer, got ${maxNewTokens}.`);
   check(Number.isFinite(temperature) && temperature >= 0, 'temperature', `temperature must be 0 (greedy) or positive, got ${temperature}.`);
   check(topP > 0 && topP <= 1, 'topP', `topP must be in (0, 1], got ${topP}.`);
@@ -127,9 +128,9 @@ export function resolveGenerateOptions(options: GenerateOptions, defaultTree: Tr
   // The tree's `topK` was renamed `branching`; a stale key would otherwise be ignored without a word.
   check(!Object.hasOwn(tree, 'topK'), 'tree.topK', "tree.topK is now tree.branching (the tree's children per node); sampling's topK is a top-level option.");
   checkTreeShape(tree, { prefix: 'tree.' });
-  const adaptive = options.adaptive === false ? false : { ...SPECULATION_POLICY_DEFAULTS, ...(typeof options.adaptive === 'object' ? options.adaptive : {}) };
+  const adaptive = options.adaptive === false ? false : resolvePolicyOptions(typeof options.adaptive === 'object' ? options.adaptive : {});
   if (adaptive) {
-    const { minimumGain, initialBackoff, maximumBackoff, smoothing } = adaptive;
+    const { minimumGain, initialBackoff, maximumBackoff, maximumProbeBackoff, smoothing } = adaptive;
     check(Number.isFinite(minimumGain) && minimumGain > 0, 'adaptive.minimumGain', `adaptive.minimumGain must be a positive number, got ${minimumGain}.`);
     check(
       Number.isInteger(initialBackoff) && initialBackoff >= 1,
@@ -140,6 +141,11 @@ export function resolveGenerateOptions(options: GenerateOptions, defaultTree: Tr
       Number.isInteger(maximumBackoff) && maximumBackoff >= initialBackoff,
       'adaptive.maximumBackoff',
       `adaptive.maximumBackoff must be an integer of at least initialBackoff (${initialBackoff}), got ${maximumBackoff}.`,
+    );
+    check(
+      Number.isInteger(maximumProbeBackoff) && maximumProbeBackoff >= maximumBackoff,
+      'adaptive.maximumProbeBackoff',
+      `adaptive.maximumProbeBackoff must be an integer of at least maximumBackoff (${maximumBackoff}), got ${maximumProbeBackoff}.`,
     );
     check(smoothing > 0 && smoothing <= 1, 'adaptive.smoothing', `adaptive.smoothing must be in (0, 1], got ${smoothing}.`);
   }

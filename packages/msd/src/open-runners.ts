@@ -3,7 +3,7 @@ import { type CreateSessionOptions, type DeviceName, DeviceUnavailableError, Mod
 import type { Tokenizer } from '@msd/tokenizer';
 import type { ImagePreprocessor } from '@msd/vision';
 import { type ModelSource, OnnxDraftRunner, OnnxTargetRunner } from '@msd/models';
-import { DEFAULT_SAMPLING_TREE } from './tree-defaults';
+import { DEFAULT_SAMPLING_TREE, overrideTree } from './tree-defaults';
 
 /** What {@link openRunners} needs to open a model on one device. */
 export interface OpenRunnersOptions {
@@ -110,7 +110,7 @@ export function samplingTreeShape(option: Partial<TreeShape> | undefined, maxBra
   if (option !== undefined && (option === null || typeof option !== 'object')) {
     throw new InvalidArgumentError({ argument: 'samplingTree', message: 'samplingTree must be an object with depth, branching and totalTokens.' });
   }
-  const tree = { ...DEFAULT_SAMPLING_TREE, ...option };
+  const tree = overrideTree(DEFAULT_SAMPLING_TREE, option);
   checkTreeShape(tree, { maxBranching, prefix: 'samplingTree.' });
   return tree;
 }

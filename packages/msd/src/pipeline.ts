@@ -8,7 +8,7 @@ import { bundledModelDirectory } from './bundled-model';
 import { checkThreads, resolvePipelineLimits, type PipelineLimits } from './pipeline-limits';
 import { chooseDraft, openOnFirstDevice, samplingTreeShape } from './open-runners';
 import { checkTokenIds, PipelineCore } from './pipeline-core';
-import { DEFAULT_TREE } from './tree-defaults';
+import { DEFAULT_TREE, overrideTree } from './tree-defaults';
 
 /** Options of {@link MsdPipeline.create}. */
 export interface PipelineOptions {
@@ -112,7 +112,7 @@ export class MsdPipeline extends PipelineCore {
     });
     const { draftName, draftSpec } = chooseDraft(manifest, options.draft);
     // A bad default tree fails before any session opens, not at the first generate.
-    if (options.tree !== 'tuned') checkTreeShape({ ...DEFAULT_TREE, ...options.tree }, { maxBranching: draftSpec?.topK, prefix: 'tree.' });
+    if (options.tree !== 'tuned') checkTreeShape(overrideTree(DEFAULT_TREE, options.tree), { maxBranching: draftSpec?.topK, prefix: 'tree.' });
     const samplingTree = samplingTreeShape(options.samplingTree, draftSpec?.topK);
     const { target, draft, device } = await openOnFirstDevice(resolved, {
       directory,
@@ -125,7 +125,9 @@ export class MsdPipeline extends PipelineCore {
       progress,
     });
     const tree =
-      options.tree === 'tuned' ? await tunedTree(directory, device, options.session?.intraOpNumThreads ?? 0, progress) : { ...DEFAULT_TREE, ...options.tree };
+      options.tree === 'tuned'
+        ? await tunedTree(directory, device, options.session?.intraOpNumThreads ?? 0, progress)
+        : overrideTree(DEFAULT_TREE, options.tree);
     progress('ready');
     return new MsdPipeline({ tokenizer, preprocessor, target, draft, treeShape: tree, samplingTreeShape: samplingTree, device, limits });
   }

@@ -22,12 +22,19 @@ export interface SpeculationPolicyOptions {
   /** Autoregressive tokens after the first fallback before speculating again. Default 8. */
   initialBackoff?: number;
   /**
-   * The backoff doubles after each probe that fails again, up to this. Default 64. 256 probed sampled
-   * text-only answers (where drafting never pays) a quarter as often, about 2% faster there, but on a
-   * shared 2-core machine a burst of load can make image requests fail their probes too, and one such
-   * run stayed in the fallback for most of its two-image answers (1.21x instead of 1.7x).
+   * The backoff doubles after each probe whose tree is too slow to pay, up to this. Default 64. Such a
+   * failure is judged on time, and on a shared 2-core machine a burst of load can make image requests
+   * fail that way too: with 256 one run stayed in the fallback for most of its two-image answers
+   * (1.21x instead of 1.7x).
    */
   maximumBackoff?: number;
+  /**
+   * The backoff doubles after each one-token probe whose drafted token the target rejects, up to
+   * this. Default 512. A rejection is judged on the tokens alone, so machine load cannot cause it; on
+   * sampled text-only answers of a weak draft nearly every probe ends so, and probing once per 64
+   * tokens kept them 3-5% below autoregressive speed. Must be at least `maximumBackoff`.
+   */
+  maximumProbeBackoff?: number;
   /**
    * Weight of the newest step in the running averages, in (0, 1]. Default 0.25: at temperature 0 one
    * step in eight accepts nothing, and with 0.5 two such steps in a row stopped drafting (a fifth of
@@ -50,8 +57,24 @@ export const SPECULATION_POLICY_DEFAULTS: Readonly<Required<SpeculationPolicyOpt
   minimumGain: 1,
   initialBackoff: 8,
   maximumBackoff: 64,
+  maximumProbeBackoff: 512,
   smoothing: 0.25,
 };
+
+/**
+ * {@link SpeculationPolicyOptions} with the defaults filled in. Without its own `maximumProbeBackoff`,
+ * a `maximumBackoff` above the default raises it too, so the probe cap is never the lower one.
+ *
+ * @example
+ * ```ts
+ * resolvePolicyOptions({ maximumBackoff: 1024 }).maximumProbeBackoff; // 1024
+ * ```
+ */
+export function resolvePolicyOptions(options: SpeculationPolicyOptions = {}): Required<SpeculationPolicyOptions> {
+  const merged = { ...SPECULATION_POLICY_DEFAULTS, ...options };
+  if (options.maximumProbeBackoff === undefined) merged.maximumProbeBackoff = Math.max(merged.maximumProbeBackoff, merged.maximumBackoff);
+  return merged;
+}
 
 /**
  * Where a {@link SpeculationPolicy} stands: its running averages and its fallback state. A later
@@ -121,7 +144,7 @@ export class SpeculationPolicy {
    *   instead of spending its first two steps finding out again whether drafting pays off.
    */
   constructor(options: SpeculationPolicyOptions = {}, state?: SpeculationState) {
-    this.settings = { ...SPECULATION_POLICY_DEFAULTS, ...options };
+    this.settings = resolvePolicyOptions(options);
     this.backoff = this.settings.initialBackoff;
     if (!state) return;
     this.tokensPerStep = state.tokensPerStep;
@@ -133,7 +156,7 @@ export class SpeculationPolicy {
     // force: a kind of request where drafting keeps losing (sampled text-only answers of a weak
     // draft) then probes once per `backoff` tokens across answers, not at the start of every answer,
     // which is what kept it below autoregressive speed. Once drafting pays, the backoff restarts.
-    if (state.probing) this.backoff = Math.min(Math.max(state.backoff, this.settings.initialBackoff), this.settings.maximumBackoff);
+    if (state.probing) this.backoff = Math.min(Math.max(state.backoff, this.settings.initialBackoff), this.settings.maximumProbeBackoff);
     this.remaining = Math.min(state.remaining, this.backoff);
     this.probing = state.probing;
   }
@@ -216,7 +239,7 @@ export class SpeculationPolicy {
       // A one-token probe is judged on whether its drafted token was taken; its time says nothing of a
       // whole tree's, so the averages stay as they are.
       if (step.tokens >= 2) this.probePassed = true;
-      else this.fallBack();
+      else this.fallBack('rejected');
       return;
     }
     this.probePassed = false;
@@ -237,12 +260,19 @@ export class SpeculationPolicy {
       this.probing = false;
       return;
     }
-    this.fallBack();
+    this.fallBack('slow');
   }
 
-  /** Autoregressive steps for a backoff of tokens; each probe that fails again doubles it, up to the cap. */
-  private fallBack(): void {
-    if (this.probing) this.backoff = Math.min(this.settings.maximumBackoff, this.backoff * 2);
+  /**
+   * Autoregressive steps for a backoff of tokens. Each probe that fails again doubles it: up to
+   * `maximumProbeBackoff` when the target rejected the probe's token, up to `maximumBackoff` (and
+   * never down) when the tree after a taken probe was too slow to pay.
+   */
+  private fallBack(reason: 'rejected' | 'slow'): void {
+    if (this.probing) {
+      const cap = reason === 'rejected' ? this.settings.maximumProbeBackoff : this.settings.maximumBackoff;
+      this.backoff = Math.max(this.backoff, Math.min(cap, this.backoff * 2));
+    }
     this.remaining = this.backoff;
     this.probing = true;
   }

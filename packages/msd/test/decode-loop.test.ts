@@ -4,7 +4,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AbortedError } from '@msd/core';
-import { DEFAULT_TREE, decode, PROBE_TREE, resolveGenerateOptions, SpeculationMemory, type DecodeChunk, type GenerateOptions } from 'msd';
+import {
+  DEFAULT_SAMPLING_TREE,
+  DEFAULT_TREE,
+  decode,
+  PROBE_TREE,
+  resolveGenerateOptions,
+  SpeculationMemory,
+  type DecodeChunk,
+  type GenerateOptions,
+} from 'msd';
 import { EOS, FakeDraft, FakeTarget, greedyToken, textRequest, type TargetRule } from './fakes/fake-models';
 
 const PROMPT = 6;
@@ -122,8 +131,8 @@ describe('decode on fake runners', () => {
       { temperature: 0, hasImages: false },
       { tokensPerStep: 1, speculativeMs: 9, verifyMs: 3, autoregressiveMs: 3, backoff: 8, remaining: 3, probing: true },
     );
-    const result = await run({ maxNewTokens: 16, adaptive: { minimumGain: 1e-9 }, memory });
-    expect(result.tokens).toEqual(expectedGreedy(16));
+    const result = await run({ maxNewTokens: 24, adaptive: { minimumGain: 1e-9 }, memory });
+    expect(result.tokens).toEqual(expectedGreedy(24));
     expect(result.chunks.slice(0, 4).map((chunk) => chunk.length)).toEqual([1, 1, 1, 1]);
     // The generation started in the fallback, so the draft's prefill waited for the first tree: one
     // call over the prompt and the 3 plain steps' pairs, before the tree's own calls.
@@ -202,5 +211,15 @@ describe('decode on fake runners', () => {
     expect(target.imageCalls).toBe(1);
     expect(draft.calls[0]).toMatchObject({ rows: PROMPT, imageRows: 2 });
     expect(tokens).toHaveLength(6);
+  });
+});
+
+describe('tree options', () => {
+  it('take a shape whole: a request that sets depth, branching or totalTokens drops the default minConfidence', () => {
+    expect(DEFAULT_TREE.minConfidence).toBeGreaterThan(0);
+    expect(resolveGenerateOptions({ tree: { depth: 5, branching: 1, totalTokens: 5 } }, DEFAULT_TREE).tree).toEqual({ depth: 5, branching: 1, totalTokens: 5 });
+    expect(resolveGenerateOptions({ tree: { minConfidence: 0.2 } }, DEFAULT_TREE).tree).toEqual({ ...DEFAULT_TREE, minConfidence: 0.2 });
+    expect(resolveGenerateOptions({ tree: { depth: 12, minConfidence: 0.5 } }, DEFAULT_TREE).tree).toEqual({ ...DEFAULT_TREE, depth: 12, minConfidence: 0.5 });
+    expect(resolveGenerateOptions({ temperature: 1 }, DEFAULT_TREE, DEFAULT_SAMPLING_TREE).tree).toEqual(DEFAULT_SAMPLING_TREE);
   });
 });

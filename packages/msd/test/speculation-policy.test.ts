@@ -70,8 +70,8 @@ describe('SpeculationPolicy', () => {
     );
     expect(good.shouldSpeculate()).toBe(true);
     // A long backoff earned in failed probes carries over while the fallback is in force, capped at
-    // maximumBackoff; once drafting pays again (probing false) the next generation starts afresh.
-    const long = new SpeculationPolicy({ initialBackoff: 8, maximumBackoff: 32 }, { ...state, backoff: 64, remaining: 40 });
+    // maximumProbeBackoff; once drafting pays again (probing false) the next generation starts afresh.
+    const long = new SpeculationPolicy({ initialBackoff: 8, maximumBackoff: 16, maximumProbeBackoff: 32 }, { ...state, backoff: 64, remaining: 40 });
     expect(long.state()).toMatchObject({ backoff: 32, remaining: 32 });
     const recovered = new SpeculationPolicy({ initialBackoff: 8 }, { ...state, backoff: 64, remaining: 0, probing: false });
     expect(recovered.state()).toMatchObject({ backoff: 8, remaining: 0 });
@@ -127,6 +127,42 @@ describe('SpeculationPolicy', () => {
     policy.recordSpeculative({ tokens: 5, milliseconds: 6, verifyMilliseconds: 3.5 });
     expect(policy.state()).toMatchObject({ probing: false, remaining: 0 });
     expect(PROBE_TREE).toEqual({ depth: 1, branching: 1, totalTokens: 1 });
+  });
+
+  it('lets rejected probes climb to maximumProbeBackoff, while trees too slow to pay stop at maximumBackoff', () => {
+    const policy = new SpeculationPolicy({ initialBackoff: 2, maximumBackoff: 4, maximumProbeBackoff: 16 });
+    const poor = { tokens: 1, milliseconds: 10, verifyMilliseconds: 3.5 };
+    policy.recordSpeculative(poor);
+    policy.recordSpeculative(poor);
+    const wait = () => {
+      while (!policy.shouldSpeculate()) policy.recordAutoregressive({ milliseconds: 3 });
+    };
+    const rejected = { tokens: 1, milliseconds: 4, verifyMilliseconds: 3.2, probe: true };
+    const taken = { tokens: 2, milliseconds: 4, verifyMilliseconds: 3.2, probe: true };
+    // Rejections are judged on tokens alone, so machine load cannot cause them: 4, 8, 16, and 16.
+    const backoffs: number[] = [];
+    for (let probe = 0; probe < 4; probe++) {
+      wait();
+      policy.recordSpeculative(rejected);
+      backoffs.push(policy.state()!.backoff);
+    }
+    expect(backoffs).toEqual([4, 8, 16, 16]);
+    // A taken probe whose tree is too slow (judged on time) keeps the long backoff: it neither
+    // doubles it past maximumBackoff nor brings it down.
+    wait();
+    policy.recordSpeculative(taken);
+    policy.recordSpeculative(poor);
+    expect(policy.state()).toMatchObject({ backoff: 16, remaining: 16, probing: true });
+    // From a short backoff, slow trees climb only to maximumBackoff.
+    const slow = new SpeculationPolicy({ initialBackoff: 2, maximumBackoff: 4, maximumProbeBackoff: 16 });
+    slow.recordSpeculative(poor);
+    slow.recordSpeculative(poor);
+    for (let probe = 0; probe < 3; probe++) {
+      while (!slow.shouldSpeculate()) slow.recordAutoregressive({ milliseconds: 3 });
+      slow.recordSpeculative(taken);
+      slow.recordSpeculative(poor);
+    }
+    expect(slow.state()).toMatchObject({ backoff: 4, probing: true });
   });
 
   it('remembers the last state per kind of request', () => {

@@ -6,7 +6,7 @@ import { ImagePreprocessor } from '@msd/vision';
 import { chooseDraft, openOnFirstDevice, samplingTreeShape } from '../open-runners';
 import { checkTokenIds, PipelineCore } from '../pipeline-core';
 import { resolvePipelineLimits, type PipelineLimits } from '../pipeline-limits';
-import { DEFAULT_TREE } from '../tree-defaults';
+import { DEFAULT_TREE, overrideTree } from '../tree-defaults';
 
 /** What {@link BrowserPipelineOptions.onProgress} reports while the model loads. */
 export interface BrowserLoadProgress {
@@ -117,7 +117,7 @@ export class BrowserPipeline extends PipelineCore {
       limits: { maxBytes: limits.maxImageBytes, maxPixels: limits.maxImagePixels },
     });
     const { draftName, draftSpec } = chooseDraft(manifest, options.draft);
-    const treeShape = { ...DEFAULT_TREE, ...options.tree };
+    const treeShape = overrideTree(DEFAULT_TREE, options.tree);
     checkTreeShape(treeShape, { maxBranching: draftSpec?.topK, prefix: 'tree.' });
     const samplingTree = samplingTreeShape(options.samplingTree, draftSpec?.topK);
     const { target, draft, device } = await openOnFirstDevice(resolved, {

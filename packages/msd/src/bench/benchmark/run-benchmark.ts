@@ -297,8 +297,10 @@ async function measure(
   const sets: string[] = [];
   for (let round = 0; round < rounds; round++) {
     for (const [index, prompt] of prompts.entries()) {
-      // Rotate the order so no method always runs first (on a colder cache) or last.
-      const offset = (round * prompts.length + index) % methods.length;
+      // Rotate the order so no method always runs first (on a colder cache) or last, neither over the
+      // prompts nor over the rounds of one prompt: with an even number of prompts, an offset counted
+      // over all runs gave each prompt the same order in every round, and its per-prompt ratio a bias.
+      const offset = (round + index) % methods.length;
       for (let k = 0; k < methods.length; k++) {
         const m = (k + offset) % methods.length;
         samples[m]![round * prompts.length + index] = await methods[m]!.run(prompt, temperature, round * prompts.length + index);
