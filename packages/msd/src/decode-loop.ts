@@ -183,7 +183,8 @@ async function speculativeStep<TargetCache, DraftCache>(
   // Draft a tree (one token when the policy probes after a fallback).
   const probe = policy?.probeNext() ?? false;
   const shape = probe ? { ...settings.tree, ...PROBE_TREE } : settings.tree;
-  const { tree } = await stats.time('draft', () => drafting.draft({ ...shape, stopTokenIds: [eosTokenId] }));
+  const { tree, stats: treeStats } = await stats.time('draft', () => drafting.draft({ ...shape, stopTokenIds: [eosTokenId] }));
+  stats.addDraftRounds(treeStats.draftCalls);
 
   // Evaluate it.
   const verifyStarted = performance.now();

@@ -38,6 +38,12 @@ export interface GenerationStats {
   draftedTokens: number;
   /** Drafted tokens accepted, summed (bonus tokens excluded). */
   acceptedTokens: number;
+  /**
+   * Draft calls that drafted tree rounds, summed (the draft's update after each verification and its
+   * pass over the prompt are not counted): with `minConfidence` or a drafted EOS, fewer than `depth - 1`
+   * per step.
+   */
+  draftRounds: number;
   /** How many speculative steps accepted 0, 1, 2, ... drafted tokens. */
   acceptedLengthHistogram: number[];
   /**
@@ -87,6 +93,7 @@ export class GenerationStatsRecorder {
   private decodeStarted: number | undefined;
   private decodeEnded: number | undefined;
   private accepted = 0;
+  private rounds = 0;
   private readonly histogram: number[] = [];
   private firstToken: number | undefined;
   private readonly sources: Array<'draft' | 'target'> = [];
@@ -154,6 +161,11 @@ export class GenerationStatsRecorder {
     this.histogram[accepted] = (this.histogram[accepted] ?? 0) + 1;
   }
 
+  /** Records the draft calls one tree took (`DraftTreeStats.draftCalls` of `@msd/draft`). */
+  addDraftRounds(rounds: number): void {
+    this.rounds += rounds;
+  }
+
   /** The statistics so far. */
   finish(): GenerationStats {
     const total = performance.now() - this.started;
@@ -170,6 +182,7 @@ export class GenerationStatsRecorder {
       autoregressiveSteps: this.steps - this.speculativeSteps,
       draftedTokens: this.drafted,
       acceptedTokens: this.accepted,
+      draftRounds: this.rounds,
       acceptedLengthHistogram: Array.from(this.histogram, (count) => count ?? 0),
       decodeTokensPerSecond: decodeMs > 0 ? (decodedTokens * 1000) / decodeMs : 0,
       tokensPerSecond: total > 0 ? (this.tokens * 1000) / total : 0,

@@ -13,6 +13,8 @@ import {
   SpeculationMemory,
   type DecodeChunk,
   type GenerateOptions,
+  GenerationStatsRecorder,
+  type GenerationStats,
 } from 'msd';
 import { EOS, FakeDraft, FakeTarget, greedyToken, textRequest, type TargetRule } from './fakes/fake-models';
 
@@ -20,6 +22,7 @@ const PROMPT = 6;
 
 interface Run {
   tokens: number[];
+  stats: GenerationStats;
   chunks: DecodeChunk[];
   target: FakeTarget;
   draft: FakeDraft;
@@ -32,7 +35,9 @@ async function run(
   const draft = new FakeDraft(new Set(options.misses ?? []), options.rule);
   const settings = resolveGenerateOptions({ adaptive: false, ...options }, DEFAULT_TREE);
   const chunks: DecodeChunk[] = [];
+  const stats = new GenerationStatsRecorder();
   const loop = decode({
+    stats,
     target,
     draft,
     request: textRequest(PROMPT),
@@ -46,7 +51,7 @@ async function run(
     chunks.push(chunk);
     options.onChunk?.(chunk);
   }
-  return { tokens: chunks.flat(), chunks, target, draft };
+  return { tokens: chunks.flat(), stats: stats.finish(), chunks, target, draft };
 }
 
 /** The target's own greedy answer, computed from its rule. */
@@ -75,6 +80,11 @@ describe('decode on fake runners', () => {
     expect(speculative.tokens).toEqual(plain.tokens);
     expect(speculative.chunks.length).toBeLessThan(plain.chunks.length / 2);
     expect(speculative.target.forwardCalls).toBe(speculative.chunks.length - 1);
+    // Tree rounds are the draft calls that ask for every row's candidates (the update after each
+    // verification and the prompt pass ask for the last row's only).
+    expect(speculative.stats.draftRounds).toBe(speculative.draft.calls.filter((call) => call.topkRows === 'all').length);
+    expect(speculative.stats.draftRounds).toBeGreaterThan(0);
+    expect(plain.stats.draftRounds).toBe(0);
     expectAllFreed(speculative);
     expect(plain.target.caches.live.size).toBe(0);
   });

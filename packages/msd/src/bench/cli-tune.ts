@@ -1,4 +1,5 @@
 import type { DeviceName } from '@msd/runtime';
+import type { TreeShape } from '@msd/core';
 import type { TuningSummary } from './benchmark/benchmark-report';
 import { numberOption } from '../cli-arguments';
 import { selectPrompts, type PromptSelection } from './select-prompts';
@@ -67,19 +68,30 @@ function formatTuning(tuning: TuningSummary, cachePath: string): string {
   lines.push('draft call over N rows:');
   for (const point of tuning.draftCost)
     lines.push(`  N=${String(point.size).padStart(2)}  ${point.milliseconds.toFixed(3)} ms  ${'#'.repeat(Math.round(point.milliseconds * 10))}`);
+  if (tuning.inLoop) {
+    const { verifyScale, perStepMs, perRoundMs } = tuning.inLoop;
+    lines.push(
+      '',
+      `a step inside the loop: ${verifyScale.toFixed(2)} x the verification above + ${perStepMs.toFixed(2)} ms + ${perRoundMs.toFixed(2)} ms per draft round`,
+    );
+  }
   lines.push('', 'best shapes (predicted):');
   for (const candidate of tuning.candidates.slice(0, 8)) {
     const { depth, branching, totalTokens } = candidate.tree;
     lines.push(
-      `  depth ${depth} branching ${branching} nodes ${String(totalTokens).padStart(2)}: tau ${candidate.predictedTau.toFixed(2)}, ${candidate.predictedSpeedup.toFixed(2)}x`,
+      `  depth ${depth} branching ${branching} nodes ${String(totalTokens).padStart(2)}${confidence(candidate.tree)}: tau ${candidate.predictedTau.toFixed(2)}, ${candidate.predictedSpeedup.toFixed(2)}x`,
     );
   }
   const { depth, branching, totalTokens } = tuning.chosen;
   lines.push(
     '',
-    `chosen: depth ${depth}, branching ${branching}, ${totalTokens} nodes (predicted ${tuning.predictedSpeedup.toFixed(2)}x over autoregressive)`,
+    `chosen: depth ${depth}, branching ${branching}, ${totalTokens} nodes${confidence(tuning.chosen)} (predicted ${tuning.predictedSpeedup.toFixed(2)}x over autoregressive)`,
     `cached in ${cachePath}`,
     '',
   );
   return lines.join('\n');
+}
+
+function confidence(tree: TreeShape): string {
+  return tree.minConfidence === undefined ? '' : `, min confidence ${tree.minConfidence}`;
 }

@@ -22,4 +22,6 @@ export type { ChartOptions } from './benchmark/svg-charts';
 export { measureCostCurves, costAt } from './cost-curves';
 export type { CostCurves, MeasureCostOptions } from './cost-curves';
 export { tuneTree, defaultTreeCandidates, predictedStepMilliseconds } from './tune-tree';
+export { fitInLoopStepCost } from './in-loop-step-cost';
+export type { InLoopStepCost, MeasuredStep } from './in-loop-step-cost';
 export type { TuneTreeOptions, CalibrationPrompt } from './tune-tree';

@@ -1,8 +1,10 @@
 import { InvalidArgumentError, type TreeShape } from '@msd/core';
 import type { ImageInput } from '@msd/vision';
 import type { TuningSummary } from './benchmark/benchmark-report';
+import type { GenerationStats } from '../generation-stats';
 import type { MsdPipeline } from '../pipeline';
 import { costAt, measureCostCurves, type CostCurves } from './cost-curves';
+import { fitInLoopStepCost, type MeasuredStep } from './in-loop-step-cost';
 
 /** A calibration prompt. */
 export interface CalibrationPrompt {
@@ -29,14 +31,14 @@ export interface TuneTreeOptions {
 /**
  * The tree shapes `msd tune` considers: depth 2-6, branching 1-4, and for each a few node budgets between
  * a single chain and `depth x branching` nodes (never above 24: on a CPU, verifying more costs more than it
- * can win); then adaptive shapes (`minConfidence` 0.15, 0.3, 0.5): chains of 8 and 12, and depth 8 with
- * branching 2.
+ * can win); then adaptive shapes (`minConfidence` 0.15, 0.3, 0.4, 0.5): chains of 8, 10 and 12, and depth 8
+ * with branching 2.
  *
  * @example
  * ```ts
  * import { defaultTreeCandidates } from 'msd/bench';
  *
- * defaultTreeCandidates().length; // about 50 shapes
+ * defaultTreeCandidates().length; // 76 shapes
  * ```
  */
 export function defaultTreeCandidates(): TreeShape[] {
@@ -49,8 +51,8 @@ export function defaultTreeCandidates(): TreeShape[] {
     }
   }
   // Adaptive depth: deep chains and narrow trees that stop where the draft is unsure.
-  for (const minConfidence of [0.15, 0.3, 0.5]) {
-    for (const depth of [8, 12]) shapes.push({ depth, branching: 1, totalTokens: depth, minConfidence });
+  for (const minConfidence of [0.15, 0.3, 0.4, 0.5]) {
+    for (const depth of [8, 10, 12]) shapes.push({ depth, branching: 1, totalTokens: depth, minConfidence });
     shapes.push({ depth: 8, branching: 2, totalTokens: 12, minConfidence });
   }
   return shapes;
@@ -92,7 +94,11 @@ export function predictedStepMilliseconds(curves: CostCurves, tree: TreeShape, t
  * nodes and draft cost with rows, decodes the calibration prompts greedily with every candidate shape
  * to measure its tau (acceptance does not depend on timing, so it is exact however noisy the machine),
  * and picks the shape that maximises predicted tokens per second: tau / step cost, against one
- * autoregressive step. MSD itself times the target alone; this also prices the draft.
+ * autoregressive step. Step costs come from one fit over every shape's calibration decodes of what a
+ * step costs inside the loop ({@link fitInLoopStepCost}): isolated call costs underrate deep trees,
+ * since only the first draft call after a verification pays for caches the target has flushed. With
+ * fewer than four shapes, the isolated curves price them. MSD itself times the target alone; this also
+ * prices the draft.
  *
  * @example
  * ```ts
@@ -111,49 +117,90 @@ export async function tuneTree(pipeline: MsdPipeline, options: TuneTreeOptions):
   const maxNewTokens = options.maxNewTokens ?? 48;
   progress('timing target calls over 1-32 new positions and draft calls over 1-8 rows');
   const curves = await measureCostCurves(pipeline, { prompt: first.prompt, images: first.images, ...(options.repeat ? { repeat: options.repeat } : {}) });
-  const autoregressiveStep = costAt(curves.verifyCost, 1) + (await overheadPerStep(pipeline, options.prompts, maxNewTokens, false));
+  const autoregressive = await autoregressiveSteps(pipeline, options.prompts, maxNewTokens);
   const candidates = options.candidates ?? defaultTreeCandidates();
-  const scored: TuningSummary['candidates'] = [];
+  const runs: Array<{ tree: TreeShape; tau: number; effective: TreeShape; overhead: number; measured: MeasuredStep }> = [];
   for (const [index, tree] of candidates.entries()) {
     let tokens = 0;
     let steps = 0;
     let overhead = 0;
     let drafted = 0;
+    let milliseconds = 0;
+    let rounds = 0;
     for (const prompt of options.prompts) {
       const { stats } = await pipeline.generate({ prompt: prompt.prompt, images: prompt.images, maxNewTokens, tree, adaptive: false });
       tokens += stats.tokens - 1;
       steps += stats.steps;
       overhead += stats.timings.overhead;
       drafted += stats.draftedTokens;
+      rounds += stats.draftRounds;
+      milliseconds += decodeMilliseconds(stats);
     }
     const tau = steps ? tokens / steps : 1;
-    const step = predictedStepMilliseconds(curves, effectiveTree(tree, steps ? drafted / steps : tree.totalTokens), tau, steps ? overhead / steps : 0);
-    scored.push({ tree, predictedTau: tau, predictedSpeedup: (tau * autoregressiveStep) / step });
+    const effective = effectiveTree(tree, steps ? drafted / steps : tree.totalTokens);
+    const measured = {
+      isolatedVerifyMs: costAt(curves.verifyCost, (steps ? drafted / steps : tree.totalTokens) + 1),
+      rounds: steps ? rounds / steps : tree.depth - 1,
+      milliseconds: steps ? milliseconds / steps : 0,
+      steps,
+    };
+    runs.push({ tree, tau, effective, overhead: steps ? overhead / steps : 0, measured });
     progress(
-      `shape ${index + 1}/${candidates.length} depth ${tree.depth} branching ${tree.branching} nodes ${tree.totalTokens}${tree.minConfidence ? ` min confidence ${tree.minConfidence}` : ''}: tau ${tau.toFixed(2)}, predicted ${((tau * autoregressiveStep) / step).toFixed(2)}x`,
+      `shape ${index + 1}/${candidates.length} depth ${tree.depth} branching ${tree.branching} nodes ${tree.totalTokens}${tree.minConfidence ? ` min confidence ${tree.minConfidence}` : ''}: tau ${tau.toFixed(2)}, ${measured.milliseconds.toFixed(2)} ms a step`,
+    );
+  }
+  // Priced by one fit of in-loop step costs over all shapes (see fitInLoopStepCost); against an
+  // autoregressive step also measured in the loop. Without a fit (too few or too alike shapes), by the
+  // isolated curves as before.
+  const inLoop = fitInLoopStepCost(runs.map((run) => run.measured));
+  const autoregressiveStep = inLoop ? autoregressive.milliseconds : costAt(curves.verifyCost, 1) + autoregressive.overhead;
+  const scored: TuningSummary['candidates'] = runs.map(({ tree, tau, effective, overhead, measured }) => {
+    const step = inLoop
+      ? inLoop.verifyScale * measured.isolatedVerifyMs + inLoop.perStepMs + inLoop.perRoundMs * measured.rounds
+      : predictedStepMilliseconds(curves, effective, tau, overhead);
+    return { tree, predictedTau: tau, predictedSpeedup: (tau * autoregressiveStep) / step };
+  });
+  if (inLoop) {
+    progress(
+      `in-loop step cost: ${inLoop.verifyScale.toFixed(2)} x isolated verification + ${inLoop.perStepMs.toFixed(2)} ms + ${inLoop.perRoundMs.toFixed(2)} ms a draft round; autoregressive step ${autoregressiveStep.toFixed(2)} ms`,
     );
   }
   scored.sort((a, b) => b.predictedSpeedup - a.predictedSpeedup);
   const best = scored[0]!;
+  progress(
+    `best: depth ${best.tree.depth} branching ${best.tree.branching} nodes ${best.tree.totalTokens}${best.tree.minConfidence ? ` min confidence ${best.tree.minConfidence}` : ''}, predicted ${best.predictedSpeedup.toFixed(2)}x`,
+  );
   return {
     device: pipeline.device,
     contextLength: curves.contextLength,
     verifyCost: curves.verifyCost,
     draftCost: curves.draftCost,
+    ...(inLoop ? { inLoop } : {}),
     chosen: best.tree,
     predictedSpeedup: best.predictedSpeedup,
     candidates: scored,
   };
 }
 
-/** The loop's mean own time per autoregressive step (KV bookkeeping, sampling), measured on the prompts. */
-async function overheadPerStep(pipeline: MsdPipeline, prompts: readonly CalibrationPrompt[], maxNewTokens: number, speculative: boolean): Promise<number> {
+/** An autoregressive step on the prompts: its mean time in the loop, and the loop's own part of it. */
+async function autoregressiveSteps(
+  pipeline: MsdPipeline,
+  prompts: readonly CalibrationPrompt[],
+  maxNewTokens: number,
+): Promise<{ milliseconds: number; overhead: number }> {
   let overhead = 0;
+  let milliseconds = 0;
   let steps = 0;
   for (const prompt of prompts) {
-    const { stats } = await pipeline.generate({ prompt: prompt.prompt, images: prompt.images, maxNewTokens, speculative });
+    const { stats } = await pipeline.generate({ prompt: prompt.prompt, images: prompt.images, maxNewTokens, speculative: false });
     overhead += stats.timings.overhead;
+    milliseconds += decodeMilliseconds(stats);
     steps += stats.steps;
   }
-  return steps ? overhead / steps : 0;
+  return steps ? { milliseconds: milliseconds / steps, overhead: overhead / steps } : { milliseconds: 0, overhead: 0 };
+}
+
+/** The decoding loop's wall time of one generation (the prompt's processing and first token excluded). */
+function decodeMilliseconds(stats: GenerationStats): number {
+  return stats.decodeTokensPerSecond > 0 ? ((stats.tokens - 1) * 1000) / stats.decodeTokensPerSecond : 0;
 }

@@ -2,6 +2,7 @@ import type { ResizeCost } from './resize-cost';
 import type { TreeShape } from '@msd/core';
 import type { GenerationTimings } from '../../generation-stats';
 import type { AcceptanceByKind } from './token-kinds';
+import type { InLoopStepCost } from '../in-loop-step-cost';
 
 /** Median and spread of a sample. */
 export interface Spread {
@@ -122,6 +123,8 @@ export interface TuningSummary {
   verifyCost: CostPoint[];
   /** One draft call over N rows. */
   draftCost: CostPoint[];
+  /** What a step cost inside the decoding loop, fitted over the candidates' decodes (absent when too few shapes were tried). */
+  inLoop?: InLoopStepCost;
   /** The chosen tree and its predicted decode speed relative to autoregressive decoding. */
   chosen: TreeShape;
   /** Predicted decode speed of {@link chosen} over autoregressive decoding (e.g. 1.8 = 1.8x the tokens per second). */
