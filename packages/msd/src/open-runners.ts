@@ -110,7 +110,7 @@ export function samplingTreeShape(option: Partial<TreeShape> | undefined, maxBra
   if (option !== undefined && (option === null || typeof option !== 'object')) {
     throw new InvalidArgumentError({ argument: 'samplingTree', message: 'samplingTree must be an object with depth, branching and totalTokens.' });
   }
-  const tree = overrideTree(DEFAULT_SAMPLING_TREE, option);
+  const tree = overrideTree(DEFAULT_SAMPLING_TREE, option, 'samplingTree');
   checkTreeShape(tree, { maxBranching, prefix: 'samplingTree.' });
   return tree;
 }

@@ -1,4 +1,4 @@
-import type { TreeShape } from '@msd/core';
+import { describeValue, InvalidArgumentError, type TreeShape } from '@msd/core';
 
 /**
  * Default tree: a chain that goes on while the draft is sure of it, up to 10 tokens (EAGLE-2's dynamic
@@ -27,13 +27,22 @@ export const DEFAULT_SAMPLING_TREE: TreeShape = { depth: 8, branching: 2, totalT
  * `{ depth: 5, branching: 1, totalTokens: 5 }` is a fixed chain of 5, not an adaptive one inherited
  * from the default; `{ minConfidence: 0.2 }` alone keeps the rest of `base`.
  *
+ * @throws InvalidArgumentError naming `argument` when `override` is not an object.
+ *
  * @example
  * ```ts
  * overrideTree(DEFAULT_TREE, { depth: 5, branching: 1, totalTokens: 5 }); // { depth: 5, branching: 1, totalTokens: 5 }
  * ```
  */
-export function overrideTree(base: TreeShape, override: Partial<TreeShape> | undefined): TreeShape {
-  if (override === undefined || override === null) return base;
+export function overrideTree(base: TreeShape, override: Partial<TreeShape> | undefined, argument = 'tree'): TreeShape {
+  if (override === undefined) return base;
+  // Spread, a number or a string would add nothing and be ignored without a word.
+  if (override === null || typeof override !== 'object' || Array.isArray(override)) {
+    throw new InvalidArgumentError({
+      argument,
+      message: `${argument} must be an object with any of depth, branching, totalTokens and minConfidence, got ${describeValue(override)}.`,
+    });
+  }
   const reshaped = override.depth !== undefined || override.branching !== undefined || override.totalTokens !== undefined;
   const { minConfidence: _inherited, ...fixed } = base;
   return { ...(reshaped ? fixed : base), ...override };

@@ -241,6 +241,15 @@ describe('pipeline options', () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
+  it('a tree that is not an object is a typed error, not a default used without a word', async () => {
+    for (const tree of [5, 'deep', [], null]) {
+      const error = await caught(() => MsdPipeline.create({ tree: tree as never }));
+      expect(InvalidArgumentError.isInstance(error) && error.argument).toBe('tree');
+    }
+    const sampling = await caught(() => MsdPipeline.create({ samplingTree: 'wide' as never }));
+    expect(InvalidArgumentError.isInstance(sampling) && sampling.argument).toBe('samplingTree');
+  });
+
   it('bad thread counts are typed errors that do not blame the model', async () => {
     const negative = await caught(() => MsdPipeline.create({ session: { intraOpNumThreads: -1 } }));
     expect(InvalidArgumentError.isInstance(negative) && negative.argument).toBe('session.intraOpNumThreads');
