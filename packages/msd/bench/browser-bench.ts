@@ -17,12 +17,11 @@ import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { tinyLlavaDirectory } from '@msd/tiny-llava';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './headless-chromium';
 import { buildBrowserExample } from '../../../examples/browser/build';
 import { startExampleServer } from '../../../examples/browser/serve';
 import { heldoutPrompts, type HeldoutPrompt } from '../test/heldout-prompts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SETS: HeldoutPrompt['set'][] = ['multimodal', 'two-image', 'text-only', 'detailed'];
 
 /** Options of {@link runBrowserBench}. */
@@ -108,12 +107,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
   const outDirectory = await mkdtemp(join(tmpdir(), 'msd-browser-bench-'));
   const built = await buildBrowserExample({ outDirectory });
   const server = await startExampleServer({ port: 0, root: outDirectory });
-  const args = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [...args, ...(options.device === 'webgpu' ? ['--enable-unsafe-webgpu'] : ['--disable-gpu'])],
-  });
+  const browser = await launchChromium({ webgpu: options.device === 'webgpu' });
   try {
     const page = await browser.newPage();
     page.on('pageerror', (error) => progress(`page error: ${error.message}`));

@@ -1,7 +1,7 @@
-import { overrideTree } from './tree-defaults';
 import { checkTreeShape, describeValue, InvalidArgumentError, LimitExceededError, type TreeShape } from '@msd/core';
 import type { ImageInput } from '@msd/vision';
 import { resolvePolicyOptions, type SpeculationPolicyOptions } from './speculation-policy';
+import { overrideTree } from './tree-defaults';
 
 /** Options of `generate()` and `stream()`. */
 export interface GenerateOptions {

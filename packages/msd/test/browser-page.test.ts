@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { tinyLlavaDirectory, tinyLlavaExampleImage } from '@msd/tiny-llava';
 import { chiSquareSurvival } from '@msd/verifier';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../bench/headless-chromium';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildBrowserExample } from '../../../examples/browser/build';
 import { type ExampleServer, startExampleServer } from '../../../examples/browser/serve';
@@ -15,8 +16,6 @@ import { type HeldoutPrompt, heldoutPrompts } from './heldout-prompts';
 // (scripts/install-system-deps.sh); playwright-core downloads no browser. WebGPU here is SwiftShader, a
 // CPU emulation about 150 times slower than WASM: that run checks parity on two short answers only.
 
-const CHROMIUM = '/usr/bin/chromium';
-const COMMON_ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const LOAD_TIMEOUT_MS = 240_000;
 const HELDOUT_DIRECTORY = join(tinyLlavaDirectory(), '..', 'heldout');
 
@@ -54,7 +53,7 @@ beforeAll(async () => {
   const built = await buildBrowserExample({ outDirectory });
   console.log(`browser example: main.js ${built.script.bytes} bytes, ${built.script.gzipBytes} gzipped`);
   server = await startExampleServer({ port: 0, root: outDirectory });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...COMMON_ARGS, '--disable-gpu'] });
+  browser = await launchChromium();
   node = await MsdPipeline.create({ session: { intraOpNumThreads: 2 } });
 }, LOAD_TIMEOUT_MS);
 
@@ -310,7 +309,7 @@ describe('the browser example on WASM (onnxruntime-web, 2 threads)', () => {
 
 describe('the browser example on WebGPU (SwiftShader)', () => {
   it('decodes two short answers token for token as the Node pipeline', { timeout: 600_000 }, async () => {
-    const gpuBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...COMMON_ARGS, '--enable-unsafe-webgpu'] });
+    const gpuBrowser = await launchChromium({ webgpu: true });
     try {
       const page = await openPage(gpuBrowser, '?device=webgpu&software=1&warmup=0');
       expect(await page.locator('#device').textContent()).toMatch(/^webgpu/);

@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tinyLlavaExampleImage } from '@msd/tiny-llava';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../bench/headless-chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MsdServer, startServer } from '../src/serve/server';
 
@@ -10,7 +11,6 @@ import { type MsdServer, startServer } from '../src/serve/server';
 // the page sends what the API expects and shows the streamed answer, coloured by where its tokens came from.
 // Chromium is the Debian package (scripts/install-system-deps.sh); playwright-core downloads no browser.
 
-const CHROMIUM = '/usr/bin/chromium';
 const ANSWER_TIMEOUT_MS = 120_000;
 
 let server: MsdServer | undefined;
@@ -21,22 +21,7 @@ const failedRequests: string[] = [];
 const chatRequests: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
-  [server, browser] = await Promise.all([
-    startServer({ host: '127.0.0.1', port: 0, threads: 2 }),
-    chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    }),
-  ]);
+  [server, browser] = await Promise.all([startServer({ host: '127.0.0.1', port: 0, threads: 2 }), launchChromium()]);
   await server.ready;
   page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   page.on('console', (message) => {

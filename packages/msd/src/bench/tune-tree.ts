@@ -145,9 +145,7 @@ export async function tuneTree(pipeline: MsdPipeline, options: TuneTreeOptions):
       steps,
     };
     runs.push({ tree, tau, effective, overhead: steps ? overhead / steps : 0, measured });
-    progress(
-      `shape ${index + 1}/${candidates.length} depth ${tree.depth} branching ${tree.branching} nodes ${tree.totalTokens}${tree.minConfidence ? ` min confidence ${tree.minConfidence}` : ''}: tau ${tau.toFixed(2)}, ${measured.milliseconds.toFixed(2)} ms a step`,
-    );
+    progress(`shape ${index + 1}/${candidates.length} ${describeShape(tree)}: tau ${tau.toFixed(2)}, ${measured.milliseconds.toFixed(2)} ms a step`);
   }
   // Priced by one fit of in-loop step costs over all shapes (see fitInLoopStepCost); against an
   // autoregressive step also measured in the loop. Without a fit (too few or too alike shapes), by the
@@ -167,9 +165,7 @@ export async function tuneTree(pipeline: MsdPipeline, options: TuneTreeOptions):
   }
   scored.sort((a, b) => b.predictedSpeedup - a.predictedSpeedup);
   const best = scored[0]!;
-  progress(
-    `best: depth ${best.tree.depth} branching ${best.tree.branching} nodes ${best.tree.totalTokens}${best.tree.minConfidence ? ` min confidence ${best.tree.minConfidence}` : ''}, predicted ${best.predictedSpeedup.toFixed(2)}x`,
-  );
+  progress(`best: ${describeShape(best.tree)}, predicted ${best.predictedSpeedup.toFixed(2)}x`);
   return {
     device: pipeline.device,
     contextLength: curves.contextLength,
@@ -198,6 +194,11 @@ async function autoregressiveSteps(
     steps += stats.steps;
   }
   return steps ? { milliseconds: milliseconds / steps, overhead: overhead / steps } : { milliseconds: 0, overhead: 0 };
+}
+
+/** A shape as the progress lines name it. */
+function describeShape(tree: TreeShape): string {
+  return `depth ${tree.depth} branching ${tree.branching} nodes ${tree.totalTokens}${tree.minConfidence ? ` min confidence ${tree.minConfidence}` : ''}`;
 }
 
 /** The decoding loop's wall time of one generation (the prompt's processing and first token excluded). */
