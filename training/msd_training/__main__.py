@@ -1,7 +1,9 @@
 """`python -m msd_training <stage> [--run DIR]` — one command per stage, `all` runs them in order.
 
 Stages: data, tokenizer, vision, target, eval-target, export-target, features, draft, ablations, eval-drafts, bundle.
-Not part of `all`: export-transformersjs (the target in transformers.js's LLaVA layout, for benchmarks).
+Not part of `all`: export-transformersjs (the target in transformers.js's LLaVA layout, for benchmarks),
+target-from-bundle (a run's target.ckpt rebuilt from a bundled model directory's ONNX graphs),
+ablation-bundle (that bundle with the run's drafts beside its own).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import sys
 import time
 
 STAGES = ["data", "tokenizer", "vision", "target", "eval-target", "export-target", "features", "draft", "ablations", "eval-drafts", "bundle"]
-# Stages that only read a finished run (benchmark baselines), run by name only.
-EXTRA_STAGES = ["export-transformersjs"]
+# Stages run by name only: baselines read from a finished run, and a run started from a bundle.
+EXTRA_STAGES = ["export-transformersjs", "target-from-bundle", "ablation-bundle"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--from-bundle",
         metavar="DIR",
-        help="export-transformersjs: convert a bundled model directory (e.g. packages/tiny-llava/model) instead of the run's checkpoint",
+        help="export-transformersjs: convert a bundled model directory (e.g. packages/tiny-llava/model) instead of the run's checkpoint; "
+        "target-from-bundle: the bundled model directory to rebuild target.ckpt from; ablation-bundle: the one to add the run's drafts to",
     )
     parser.add_argument("--small", action="store_true", help="tiny sizes for tests and smoke runs")
     args = parser.parse_args(argv)

@@ -13,12 +13,13 @@ import os
 from collections.abc import Iterable
 
 import numpy as np
-import onnx
 import torch
-from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
 from .modeling import LlavaForConditionalGeneration, MsdDraft
+
+# onnx is imported inside the functions that use it: training stages run on training/.venv, which has
+# no onnx, and import this module for round_to_fp16.
 
 OPSET = 17
 
@@ -94,6 +95,8 @@ def _export(module: nn.Module, args: tuple, path: str, inputs: list[str], output
 def _pin_static_output_dims(path: str, names: list[str], shapes: list, dynamic_axes: dict) -> None:
     """torch names some static dims symbolically (e.g. the patch count after dropping CLS); pin every
     dim that is not declared dynamic to its size, so the manifest states what onnxruntime infers."""
+    import onnx
+
     model = onnx.load(path)
     for output, shape in zip(model.graph.output, shapes, strict=True):
         dynamic = dynamic_axes.get(output.name, {})
@@ -187,6 +190,9 @@ def store_weights_as_fp16(path: str, min_elements: int = 1024) -> None:
     fp16-rounded weights; round the PyTorch weights the same way (`round_to_fp16`) before export
     and both sides compute the same function.
     """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
     model = onnx.load(path)
     graph = model.graph
     casts = []
@@ -214,6 +220,9 @@ def round_to_fp16(module: nn.Module, min_elements: int = 1024) -> None:
 
 def describe(path: str) -> dict:
     """Inputs and outputs with their symbolic dims and dtypes, as the manifest states them."""
+    import onnx
+    from onnx import TensorProto
+
     model = onnx.load(path, load_external_data=False)
     dtype = {TensorProto.FLOAT: "float32", TensorProto.INT64: "int64", TensorProto.FLOAT16: "float16", TensorProto.INT32: "int32"}
 

@@ -318,16 +318,18 @@ def _draft_parity_case(draft, cases_dir: str, name: str, seed: int) -> None:
         )
 
 
-def export_drafts(args, out_dir: str, names: list[str], cases_dir: str | None = None) -> dict:
+def export_drafts(args, out_dir: str, names: list[str], cases_dir: str | None = None, rename: dict[str, str] | None = None) -> dict:
+    """Exports the run's drafts into a model directory; `rename` gives some of them another name there."""
     from .onnx_export import describe, export_draft, store_weights_as_fp16
     from .quantize import quantize_matmuls
 
     target = _load_target(args)
     specs = {}
-    for name in names:
-        if not os.path.exists(os.path.join(args.run, f"draft-{name}.pt")):
+    for run_name in names:
+        if not os.path.exists(os.path.join(args.run, f"draft-{run_name}.pt")):
             continue
-        draft, state = _load_draft(args, name, target)
+        draft, state = _load_draft(args, run_name, target)
+        name = (rename or {}).get(run_name, run_name)
         path = os.path.join(out_dir, "onnx", f"draft_{name.replace('-', '_')}.onnx")
         export_draft(draft, path, top_k=10)
         quantize_matmuls(path)
@@ -439,6 +441,65 @@ def _hf_model_files(args, model, out: str) -> None:
             "do_pad": True,
         },
     )
+
+
+def target_from_bundle(args) -> None:
+    """`<run>/target.ckpt` rebuilt from a bundled model directory (`--from-bundle`), for a target that
+    exists only as its ONNX bundle (trained on a GPU lease): features, drafts and ablations then run
+    on it as on a target trained here."""
+    from .bundle_checkpoint import write_checkpoint
+
+    if not args.from_bundle:
+        raise SystemExit("target-from-bundle needs --from-bundle DIR (a bundled model directory, e.g. packages/tiny-llava/model)")
+    _check_run_tokenizer(args.run, args.from_bundle)
+    path = write_checkpoint(args.from_bundle, args.run)
+    print(f"wrote {path} from the bundle {args.from_bundle}")
+
+
+def _check_run_tokenizer(run: str, bundle_dir: str) -> None:
+    """The run's features encode text with its own sp.model: it must be the bundle's tokenizer, or the
+    drafts learn from ids the bundle's target never saw. (The data and tokenizer stages rebuild it.)"""
+    import tempfile
+
+    from .tokenizer_export import ExportOptions, export_tokenizer
+
+    if not os.path.exists(os.path.join(run, "sp.model")):
+        raise SystemExit(f"{run} has no sp.model: run the data and tokenizer stages first, so the run's tokenizer can be checked against the bundle's")
+    with tempfile.TemporaryDirectory() as directory:
+        export_tokenizer(os.path.join(run, "sp.model"), directory, ExportOptions(special_tokens=["<image>", "<pad>"], pad_token="<pad>"))
+        with open(os.path.join(directory, "tokenizer.json")) as f:
+            ours = json.load(f)["model"]
+    with open(os.path.join(bundle_dir, "tokenizer.json")) as f:
+        theirs = json.load(f)["model"]
+    if ours.get("vocab") != theirs.get("vocab") or ours.get("merges") != theirs.get("merges"):
+        raise SystemExit(f"{run}/sp.model is not the tokenizer of {bundle_dir}: the data stage's corpus differs from the one the bundle was trained on")
+
+
+def ablation_bundle(args) -> None:
+    """`<run>/model-with-ablations`: a bundled model directory (`--from-bundle`) with this run's drafts
+    added beside its own, for a bundle whose target was trained elsewhere (`target-from-bundle`). The
+    run's MSD draft is named `msd-same-budget` there, so the bundle's `msd` stays what it was and the
+    three drafts of the ablation share one training budget."""
+    import shutil
+
+    if not args.from_bundle:
+        raise SystemExit("ablation-bundle needs --from-bundle DIR (the bundled model directory the run's target came from)")
+    out = os.path.join(args.run, "model-with-ablations")
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(args.from_bundle, out)
+    specs = export_drafts(args, out, list(DRAFTS), rename={"msd": "msd-same-budget"})
+    if not specs:
+        raise SystemExit(f"no drafts in {args.run}: run the draft and ablations stages first")
+    manifest_path = os.path.join(out, "manifest.json")
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    manifest["drafts"].update(specs)
+    _write_json(manifest_path, manifest)
+    # msd bench reads held-out prompts beside the model directory (../heldout): the bundle's, unless the run has its own.
+    heldout = os.path.join(os.path.dirname(os.path.abspath(args.from_bundle)), "heldout")
+    if os.path.isdir(heldout) and not os.path.exists(os.path.join(args.run, "heldout")):
+        shutil.copytree(heldout, os.path.join(args.run, "heldout"))
+    print(f"{out}: drafts {', '.join(manifest['drafts'])}")
 
 
 def export_transformersjs(args) -> None:

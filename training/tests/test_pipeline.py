@@ -94,3 +94,45 @@ def test_draft_features_hold_the_targets_own_greedy_answers(run_dir):
             assert int(ids[0, j]) == int(predicted[j - 1])
             checked += 1
     assert checked > 0
+
+
+def test_a_run_starts_from_a_bundle_and_adds_its_drafts_to_it(run_dir, tmp_path):
+    import shutil
+
+    import torch
+
+    from msd_training.onnx_export import round_to_fp16
+    from msd_training.stages import _load_target
+
+    bundle = os.path.join(run_dir, "bundle")
+    rebuilt = str(tmp_path / "from-bundle")
+    os.makedirs(rebuilt)
+    # The run's tokenizer must be the bundle's (checked), as the data and tokenizer stages rebuild it.
+    with pytest.raises(SystemExit, match="no sp.model"):
+        main(["target-from-bundle", "--run", rebuilt, "--from-bundle", bundle, "--small"])
+    shutil.copy(os.path.join(run_dir, "sp.model"), rebuilt)
+    assert main(["target-from-bundle", "--run", rebuilt, "--from-bundle", bundle, "--small"]) == 0
+    original = torch.load(os.path.join(run_dir, "target.ckpt"), map_location="cpu")
+    state = torch.load(os.path.join(rebuilt, "target.ckpt"), map_location="cpu")
+    assert state["config"] == original["config"]
+
+    class Args:
+        run = run_dir
+
+    reference = _load_target(Args).state_dict()
+    round_to_fp16(torch.nn.ParameterList([torch.nn.Parameter(t) for t in reference.values() if t.is_floating_point()]))
+    compared = [key for key in reference if key not in state["not_in_bundle"]]
+    # Everything the target reads came back, as the fp16-rounded weights _load_target computes with;
+    # the tiny tower's second layer and final norm are never read (vision_feature_layer -2).
+    assert all(".encoder.layers.1." in key or ".post_layernorm." in key for key in state["not_in_bundle"])
+    for key in compared:
+        assert torch.equal(state["model"][key], reference[key]), key
+    for name in ("msd", "not-decoupled", "multimodal-only"):
+        shutil.copy(os.path.join(run_dir, f"draft-{name}.pt"), rebuilt)
+    assert main(["ablation-bundle", "--run", rebuilt, "--from-bundle", bundle, "--small"]) == 0
+    with open(os.path.join(rebuilt, "model-with-ablations", "manifest.json")) as f:
+        manifest = json.load(f)
+    assert set(manifest["drafts"]) == {"msd", "msd-same-budget", "not-decoupled", "multimodal-only"}
+    assert manifest["defaultDraft"] == "msd"
+    for draft in manifest["drafts"].values():
+        onnx.checker.check_model(onnx.load(os.path.join(rebuilt, "model-with-ablations", draft["file"])))
