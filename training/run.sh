@@ -23,7 +23,7 @@ fi
 
 python_for() {
   case "$1" in
-    export-target | bundle | export-transformersjs | target-from-bundle | ablation-bundle) echo "$export_python" ;;
+    export-target | bundle | export-transformersjs | target-from-bundle | ablation-bundle | reexport-drafts) echo "$export_python" ;;
     *) echo "$train_python" ;;
   esac
 }

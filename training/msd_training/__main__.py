@@ -3,7 +3,8 @@
 Stages: data, tokenizer, vision, target, eval-target, export-target, features, draft, ablations, eval-drafts, bundle.
 Not part of `all`: export-transformersjs (the target in transformers.js's LLaVA layout, for benchmarks),
 target-from-bundle (a run's target.ckpt rebuilt from a bundled model directory's ONNX graphs),
-ablation-bundle (that bundle with the run's drafts beside its own).
+ablation-bundle (that bundle with the run's drafts beside its own), reexport-drafts (a bundle's drafts
+exported again in place with the current graph layout).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 
 STAGES = ["data", "tokenizer", "vision", "target", "eval-target", "export-target", "features", "draft", "ablations", "eval-drafts", "bundle"]
 # Stages run by name only: baselines read from a finished run, and a run started from a bundle.
-EXTRA_STAGES = ["export-transformersjs", "target-from-bundle", "ablation-bundle"]
+EXTRA_STAGES = ["export-transformersjs", "target-from-bundle", "ablation-bundle", "reexport-drafts"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         "--from-bundle",
         metavar="DIR",
         help="export-transformersjs: convert a bundled model directory (e.g. packages/tiny-llava/model) instead of the run's checkpoint; "
-        "target-from-bundle: the bundled model directory to rebuild target.ckpt from; ablation-bundle: the one to add the run's drafts to",
+        "target-from-bundle: the bundled model directory to rebuild target.ckpt from; ablation-bundle: the one to add the run's drafts to; "
+        "reexport-drafts: the one whose drafts to export again",
     )
     parser.add_argument("--small", action="store_true", help="tiny sizes for tests and smoke runs")
     args = parser.parse_args(argv)

@@ -128,3 +128,60 @@ def write_checkpoint(bundle_dir: str, run_dir: str) -> str:
     torch.save(state, path + ".tmp")
     os.replace(path + ".tmp", path)
     return path
+
+
+# Draft graphs: node scopes of the draft export -> MsdDraft module names. int8 layers
+# (`DynamicQuantizeMatMul`, quantize.py) come back dequantized; quantizing them again gives the same
+# int8 weights and scales (symmetric per column: each column's largest weight is +-127 x its scale).
+DRAFT_SCOPES = (
+    (re.compile(r"^/draft/fc/MatMul$"), "fc"),
+    (re.compile(r"^/draft/layers\.0/(self_attn/[qkvo]_proj|mlp/(?:gate|up|down)_proj)/MatMul(_int8)?$"), r"layers.0.\1"),
+    (re.compile(r"^/lm_head/MatMul(_int8)?$"), "lm_head"),
+)
+
+
+def draft_from_bundle(bundle_dir: str, name: str = "msd"):
+    """The bundle's draft `name` as an `MsdDraft` (to export it again, e.g. with a newer graph layout)."""
+    import onnx
+    from onnx import numpy_helper
+
+    from .modeling import DraftConfig, LlavaConfig, MsdDraft
+
+    with open(os.path.join(bundle_dir, "config.json")) as f:
+        config = LlavaConfig.from_dict(json.load(f))
+    with open(os.path.join(bundle_dir, "manifest.json")) as f:
+        spec = json.load(f)["drafts"].get(name)
+    if spec is None:
+        raise BundleCheckpointError(f"{bundle_dir}/manifest.json has no draft named {name!r}")
+    draft = MsdDraft(DraftConfig(text_config=config.text_config, decoupled=bool(spec.get("decoupled", True))))
+    graph = onnx.load(os.path.join(bundle_dir, spec["file"])).graph
+    arrays = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    through_cast = {node.output[0]: node.input[0] for node in graph.node if node.op_type == "Cast" and node.input[0] in arrays}
+
+    def weight(value: str) -> np.ndarray:
+        return arrays[through_cast.get(value, value)].astype(np.float32)
+
+    found: dict[str, np.ndarray] = {}
+    for init_name in arrays:
+        base = init_name[: -len("_fp16")] if init_name.endswith("_fp16") else init_name
+        if base.startswith("draft."):
+            found[base[len("draft.") :]] = weight(init_name)
+    for node in graph.node:
+        for pattern, replacement in DRAFT_SCOPES:
+            if not pattern.match(node.name):
+                continue
+            module = pattern.sub(replacement, node.name).replace("/", ".")
+            if node.op_type == "MatMul":
+                found[module + ".weight"] = weight(node.input[1]).T
+            elif node.op_type == "DynamicQuantizeMatMul":
+                quantized, scale = arrays[node.input[1]].astype(np.float32), arrays[node.input[2]].astype(np.float32)
+                found[module + ".weight"] = (quantized * scale).T
+    state = draft.state_dict()
+    if set(found) != set(state):
+        raise BundleCheckpointError(f"draft {name!r}: the bundle's weights {sorted(set(found) ^ set(state))[:5]} do not match MsdDraft's")
+    for key, array in found.items():
+        if tuple(state[key].shape) != array.shape:
+            raise BundleCheckpointError(f"draft {name!r}, {key}: the bundle holds {array.shape}, the draft needs {tuple(state[key].shape)}")
+        state[key] = torch.from_numpy(np.ascontiguousarray(array))
+    draft.load_state_dict(state)
+    return draft.eval()

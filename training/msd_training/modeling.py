@@ -277,19 +277,26 @@ class LlamaAttention(nn.Module):
         self.v_proj = nn.Linear(d, config.num_key_value_heads * hd, bias=config.qkv_bias)
         self.o_proj = nn.Linear(config.num_attention_heads * hd, d, bias=False)
 
-    def forward(self, x, cos, sin, mask, past_key=None, past_value=None):
+    def forward(self, x, cos, sin, mask, past_key=None, past_value=None, rows=None):
+        """`rows` (optional): the rows whose output is wanted. Keys and values come from every row (the
+        cache needs them all), queries only from those rows, so the output has `len(rows)` rows."""
         c = self.config
         # Exported graphs spell the same function in fewer ONNX nodes (constant-shape reshapes,
         # rotate_half as one MatMul): torch would export shape arithmetic and slicing per layer.
         exporting = torch.onnx.is_in_onnx_export()
-        q = _split_heads(self.q_proj(x), c.num_attention_heads, c.head_dim, exporting)
+        q_cos, q_sin = cos, sin
+        if rows is not None:
+            x_query, q_cos, q_sin, mask = x.index_select(1, rows), cos.index_select(2, rows), sin.index_select(2, rows), mask.index_select(2, rows)
+        else:
+            x_query = x
+        q = _split_heads(self.q_proj(x_query), c.num_attention_heads, c.head_dim, exporting)
         k = _split_heads(self.k_proj(x), c.num_key_value_heads, c.head_dim, exporting)
         v = _split_heads(self.v_proj(x), c.num_key_value_heads, c.head_dim, exporting)
         if exporting:
             rotation = _rotate_half_matrix(c.head_dim)
-            q, k = q * cos + (q @ rotation) * sin, k * cos + (k @ rotation) * sin
+            q, k = q * q_cos + (q @ rotation) * q_sin, k * cos + (k @ rotation) * sin
         else:
-            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+            q, k = apply_rope(q, q_cos, q_sin), apply_rope(k, cos, sin)
         if past_key is not None:
             k = torch.cat([past_key, k], dim=2)
             v = torch.cat([past_value, v], dim=2)
@@ -366,10 +373,10 @@ class LlamaDecoderLayer(nn.Module):
         self.input_layernorm = RMSNorm(config.hidden_size, config.rms_norm_eps) if input_norm else None
         self.post_attention_layernorm = RMSNorm(config.hidden_size, config.rms_norm_eps)
 
-    def forward(self, x, cos, sin, mask, past_key=None, past_value=None):
+    def forward(self, x, cos, sin, mask, past_key=None, past_value=None, rows=None):
         h = self.input_layernorm(x) if self.input_layernorm is not None else x
-        attn, present = self.self_attn(h, cos, sin, mask, past_key, past_value)
-        x = x + attn
+        attn, present = self.self_attn(h, cos, sin, mask, past_key, past_value, rows)
+        x = (x if rows is None else x.index_select(1, rows)) + attn
         return x + self.mlp(self.post_attention_layernorm(x)), present
 
 
@@ -490,10 +497,13 @@ class MsdDraft(nn.Module):
         next_embeds = mask * image_embeds + (1 - mask) * token_embeds
         return self.fc(torch.cat([next_embeds, hidden_states], dim=-1))
 
-    def forward(self, input_ids, hidden_states, image_embeds, image_mask, position_ids, mask, past=None):
+    def forward(self, input_ids, hidden_states, image_embeds, image_mask, position_ids, mask, past=None, rows=None):
+        """`rows` (optional): compute the layer's output only for these rows (every row still enters the
+        KV cache). A prefill or an update needs only its last row's output: the prompt's other rows
+        would cost attention and MLP for nothing."""
         t = self.config.text_config
         x = self.layer_input(input_ids, hidden_states, image_embeds, image_mask)
         cos, sin = rope(position_ids, t.head_dim, t.rope_theta)
         pk, pv = past if past is not None else (None, None)
-        out, present = self.layers[0](x, cos, sin, mask, pk, pv)
+        out, present = self.layers[0](x, cos, sin, mask, pk, pv, rows)
         return out, present

@@ -62,10 +62,11 @@ class DraftGraph(nn.Module):
         self.draft, self.top_k = draft, top_k
 
     def forward(self, input_ids, hidden_states, image_embeds, image_mask, position_ids, attention_mask, past_key, past_value, topk_rows):
-        out, (key, value) = self.draft(input_ids, hidden_states, image_embeds, image_mask, position_ids, attention_mask, (past_key, past_value))
-        # Candidates only for the rows asked for: after a prefill or an update only the last row's
-        # are used, and the vocabulary projection of every prompt row would cost more than the layer.
-        logprobs = torch.log_softmax(self.draft.lm_head(out.index_select(1, topk_rows)), dim=-1)
+        # Output only for the rows asked for: after a prefill or an update only the last row's is used,
+        # and the queries, MLP and vocabulary projection of every prompt row would cost 3x the rest of
+        # the call (a 165-row prompt pass: 5.6 -> 1.9 ms). Every row still enters the KV cache.
+        out, (key, value) = self.draft(input_ids, hidden_states, image_embeds, image_mask, position_ids, attention_mask, (past_key, past_value), topk_rows)
+        logprobs = torch.log_softmax(self.draft.lm_head(out), dim=-1)
         values, indices = torch.topk(logprobs, self.top_k, dim=-1)
         return out, values, indices, key, value
 
@@ -175,7 +176,9 @@ def export_draft(draft: MsdDraft, path: str, top_k: int) -> None:
     ]
     outputs = ["last_hidden_state", "topk_logprobs", "topk_ids", "present.0.key", "present.0.value"]
     seq = {0: "batch_size", 1: "sequence_length"}
-    axes = {name: seq for name in ("input_ids", "hidden_states", "image_embeds", "image_mask", "position_ids", "last_hidden_state")}
+    axes = {name: seq for name in ("input_ids", "hidden_states", "image_embeds", "image_mask", "position_ids")}
+    # last_hidden_state has the rows of topk_rows: runners tell this layout by that dim's name.
+    axes["last_hidden_state"] = {0: "batch_size", 1: "topk_row_count"}
     axes["topk_rows"] = {0: "topk_row_count"}
     axes["topk_logprobs"] = axes["topk_ids"] = {0: "batch_size", 1: "topk_row_count"}
     axes["attention_mask"] = {0: "batch_size", 2: "sequence_length", 3: "total_sequence_length"}

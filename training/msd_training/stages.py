@@ -316,6 +316,33 @@ def _draft_parity_case(draft, cases_dir: str, name: str, seed: int) -> None:
                 "present.0.value": value2.numpy(),
             },
         )
+        # The same prefill asking for its last row only (as a prompt pass does): output for that row,
+        # KV for all five.
+        prefill = {
+            "input_ids": ids,
+            "hidden_states": hidden,
+            "image_embeds": image,
+            "image_mask": image_mask,
+            "position_ids": np.arange(5, dtype=np.int64).reshape(1, 5),
+            "attention_mask": causal_mask(torch.ones(1, 5)).numpy(),
+            "past_key_values.0.key": np.zeros((1, t.num_key_value_heads, 0, t.head_dim), np.float32),
+            "past_key_values.0.value": np.zeros((1, t.num_key_value_heads, 0, t.head_dim), np.float32),
+            "topk_rows": np.array([4], np.int64),
+        }
+        last, (key3, value3) = draft(*(torch.from_numpy(prefill[k]) for k in list(prefill)[:6]), None, torch.from_numpy(prefill["topk_rows"]))
+        top_values, top_ids = torch.topk(torch.log_softmax(draft.lm_head(last), -1), 10, -1)
+        write_parity_case(
+            cases_dir,
+            f"{name}_last",
+            prefill,
+            {
+                "last_hidden_state": last.numpy(),
+                "topk_logprobs": top_values.numpy(),
+                "topk_ids": top_ids.numpy(),
+                "present.0.key": key3.numpy(),
+                "present.0.value": value3.numpy(),
+            },
+        )
 
 
 def export_drafts(args, out_dir: str, names: list[str], cases_dir: str | None = None, rename: dict[str, str] | None = None) -> dict:
@@ -473,6 +500,37 @@ def _check_run_tokenizer(run: str, bundle_dir: str) -> None:
         theirs = json.load(f)["model"]
     if ours.get("vocab") != theirs.get("vocab") or ours.get("merges") != theirs.get("merges"):
         raise SystemExit(f"{run}/sp.model is not the tokenizer of {bundle_dir}: the data stage's corpus differs from the one the bundle was trained on")
+
+
+def reexport_drafts(args) -> None:
+    """Exports a bundled model directory's drafts (`--from-bundle`) again, in place, with this toolchain's
+    draft graph layout, from the weights their graphs hold; their parity cases (`../parity`) too. For
+    drafts trained elsewhere (the bundled v4 draft came from a GPU lease) when the layout changes."""
+    from .bundle_checkpoint import draft_from_bundle
+    from .onnx_export import describe, export_draft, store_weights_as_fp16
+    from .quantize import quantize_matmuls
+
+    if not args.from_bundle:
+        raise SystemExit("reexport-drafts needs --from-bundle DIR (a bundled model directory, e.g. packages/tiny-llava/model)")
+    manifest_path = os.path.join(args.from_bundle, "manifest.json")
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    cases = os.path.join(os.path.dirname(os.path.abspath(args.from_bundle)), "parity")
+    for name, spec in manifest["drafts"].items():
+        # Not rounded to fp16 again: the int8 layers' weights come back as int8 x scale, which quantize
+        # to the same int8 and scales only as they are.
+        draft = draft_from_bundle(args.from_bundle, name)
+        path = os.path.join(args.from_bundle, spec["file"])
+        export_draft(draft, path, top_k=int(spec.get("topK", 10)))
+        if spec.get("weights") == "int8":
+            quantize_matmuls(path)
+        store_weights_as_fp16(path)
+        spec.update(describe(path))
+        case = f"draft_{name.replace('-', '_')}"
+        if os.path.isdir(os.path.join(cases, case)):
+            _draft_parity_case(draft, cases, case, args.seed)
+        print(f"re-exported draft {name!r} to {path}")
+    _write_json(manifest_path, manifest)
 
 
 def ablation_bundle(args) -> None:

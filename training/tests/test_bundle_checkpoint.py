@@ -56,3 +56,22 @@ def test_a_directory_without_the_graphs_is_a_typed_error(tmp_path):
         (tmp_path / "config.json").write_text(f.read())
     with pytest.raises(BundleCheckpointError, match="vision_encoder.onnx is missing"):
         target_from_bundle(str(tmp_path))
+
+
+def test_the_bundled_draft_comes_back_with_the_same_int8_weights():
+    import onnx
+    from onnx import numpy_helper
+
+    from msd_training.bundle_checkpoint import draft_from_bundle
+    from msd_training.quantize import quantize_weight
+
+    draft = draft_from_bundle(os.path.join(PACKAGE, "model"), "msd")
+    graph = onnx.load(os.path.join(PACKAGE, "model", "onnx", "draft_msd.onnx")).graph
+    arrays = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    layers = {"/lm_head/MatMul_int8": draft.lm_head, "/draft/layers.0/mlp/up_proj/MatMul_int8": draft.layers[0].mlp.up_proj}
+    for node in graph.node:
+        if node.name in layers:
+            quantized, scale = quantize_weight(layers[node.name].weight.detach().numpy().T)
+            assert np.array_equal(quantized, arrays[node.input[1]]) and np.array_equal(scale, arrays[node.input[2]])
+    with pytest.raises(BundleCheckpointError, match="no draft named 'nope'"):
+        draft_from_bundle(os.path.join(PACKAGE, "model"), "nope")
