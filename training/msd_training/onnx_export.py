@@ -148,6 +148,14 @@ def export_target(model: LlavaForConditionalGeneration, out_dir: str) -> dict[st
 
 
 def export_draft(draft: MsdDraft, path: str, top_k: int) -> None:
+    """The draft step as ONNX: written with onnxruntime's fused operators where the draft's shape allows
+    (draft_graph.py, fewer kernels per call), else traced from `DraftGraph`; the same function either way."""
+    from .draft_graph import build_draft_graph, supports
+
+    if supports(draft):
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        build_draft_graph(draft, path, top_k, OPSET)
+        return
     t = draft.config.text_config
     d = t.hidden_size
     past_len, new_len = 3, 2

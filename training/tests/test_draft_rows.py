@@ -24,3 +24,24 @@ def test_selected_rows_match_the_full_step():
                 some, (key_rows, value_rows) = draft(ids, hidden, image, image_mask, positions, mask, past, rows)
                 assert torch.allclose(some, full[:, rows], atol=1e-6)
                 assert torch.equal(key_rows, key) and torch.equal(value_rows, value)
+
+
+def test_drafts_export_as_fused_kernels_where_their_shape_allows(tmp_path):
+    import onnx
+
+    from msd_training.onnx_export import export_draft
+    from msd_training.quantize import quantize_matmuls
+
+    shapes = {"mha": 4, "gqa": 2}
+    for name, kv_heads in shapes.items():
+        text = TextConfig(vocab_size=300, hidden_size=64, intermediate_size=128, num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=kv_heads)
+        path = str(tmp_path / f"{name}.onnx")
+        export_draft(MsdDraft(DraftConfig(text_config=text)).eval(), path, top_k=10)
+        # The int8 pass finds lm_head, gate_proj and up_proj by their node names either way.
+        assert quantize_matmuls(path, min_elements=1) == 3
+        graph = onnx.load(path).graph
+        ops = {node.op_type for node in graph.node}
+        # Grouped-query drafts keep the traced graph: MultiHeadAttention wants a KV head per query head.
+        assert ("MultiHeadAttention" in ops) == (name == "mha")
+        hidden = next(output for output in graph.output if output.name == "last_hidden_state")
+        assert hidden.type.tensor_type.shape.dim[1].dim_param == "topk_row_count"
