@@ -31,8 +31,17 @@ KIND_NAMES = ("clip-llama-hub-fp16", "clip-llama-452-bf16", "clip-llama-tf5", "c
 # Per kind: key layout, stored dtype, shards, tokenizer flavour, and the config quirks it carries.
 KINDS = {
     # The hub files of llava-hf/llava-1.5-7b-hf: pre-4.52 keys, fp16, sharded, legacy tokenizer,
-    # rope_theta and rms_norm_eps stated the pre-5 way.
-    "clip-llama-hub-fp16": {"layout": "hub", "dtype": "float16", "shards": 2, "tokenizer": "legacy", "rope_theta": 10000.0, "select": "default"},
+    # rope_theta and rms_norm_eps stated the pre-5 way; one KV head per query head, as Llama 2 7B has
+    # (so its drafts take the fused draft graph, msd_training/draft_graph.py; the other kinds are grouped).
+    "clip-llama-hub-fp16": {
+        "layout": "hub",
+        "dtype": "float16",
+        "shards": 2,
+        "tokenizer": "legacy",
+        "rope_theta": 10000.0,
+        "select": "default",
+        "kv_heads": 4,
+    },
     # save_pretrained from transformers 4.52-4.57: `model.` prefix, CLIP with `vision_model.`; bf16;
     # no rms_norm_eps (LlamaConfig's default 1e-6 applies); Metaspace tokenizer.
     "clip-llama-452-bf16": {
@@ -255,7 +264,11 @@ def build_model(kind: dict, seed: int):
     patches = (IMAGE_SIZE // PATCH) ** 2
     vision = CLIPVisionConfig(image_size=IMAGE_SIZE, patch_size=PATCH, projection_dim=16, **VISION)
     text = LlamaConfig(
-        vocab_size=4002, max_position_embeddings=1024, rope_parameters={"rope_type": "default", "rope_theta": kind["rope_theta"]}, eos_token_id=2, **TEXT
+        vocab_size=4002,
+        max_position_embeddings=1024,
+        rope_parameters={"rope_type": "default", "rope_theta": kind["rope_theta"]},
+        eos_token_id=2,
+        **{**TEXT, "num_key_value_heads": kind.get("kv_heads", TEXT["num_key_value_heads"])},
     )
     config = LlavaConfig(
         vision_config=vision,
@@ -420,13 +433,13 @@ def write_siglip_processor(out: str, kind: dict) -> None:
     _save_llava_processor(out, kind, image_processor, CHATML_TEMPLATE, additional_image_tokens=0)  # SigLIP has no CLS
 
 
-def write_draft(out: str, seed: int, vocab_size: int = 4002) -> None:
+def write_draft(out: str, seed: int, vocab_size: int = 4002, kv_heads: int | None = None) -> None:
     """A random MSD draft (decoupled fc over [embedding, feature], one Llama layer) for the target's dims."""
     import torch
     from safetensors.torch import save_file
 
     generator = torch.Generator().manual_seed(seed)
-    d, inner, heads, kv = TEXT["hidden_size"], 96, TEXT["num_attention_heads"], TEXT["num_key_value_heads"]
+    d, inner, heads, kv = TEXT["hidden_size"], 96, TEXT["num_attention_heads"], kv_heads or TEXT["num_key_value_heads"]
     head_dim = d // heads
 
     def w(*shape):
@@ -553,7 +566,7 @@ def build(out: str, kinds: list[str], seed: int = 0) -> None:
             model = build_model(kind, seed + number)
             save_checkpoint(model, kind, checkpoint)
             write_processor(checkpoint, kind)
-            write_draft(os.path.join(directory, "draft"), seed + 100 + number)
+            write_draft(os.path.join(directory, "draft"), seed + 100 + number, kv_heads=kind.get("kv_heads"))
         cases = reference_cases(model, checkpoint, images, directory)
         with open(os.path.join(directory, "cases.json"), "w") as f:
             json.dump({"kind": name, "settings": kind, "versions": versions, "new_tokens": NEW_TOKENS, "cases": cases}, f, indent=1, ensure_ascii=False)
