@@ -345,11 +345,21 @@ def _draft_parity_case(draft, cases_dir: str, name: str, seed: int) -> None:
         )
 
 
-def export_drafts(args, out_dir: str, names: list[str], cases_dir: str | None = None, rename: dict[str, str] | None = None) -> dict:
-    """Exports the run's drafts into a model directory; `rename` gives some of them another name there."""
+def _write_draft_graph(draft, path: str, top_k: int, int8: bool) -> dict:
+    """The draft's ONNX file as the bundle holds it (int8 layers, fp16-stored weights); returns its
+    inputs and outputs as the manifest states them."""
     from .onnx_export import describe, export_draft, store_weights_as_fp16
     from .quantize import quantize_matmuls
 
+    export_draft(draft, path, top_k=top_k)
+    if int8:
+        quantize_matmuls(path)
+    store_weights_as_fp16(path)
+    return describe(path)
+
+
+def export_drafts(args, out_dir: str, names: list[str], cases_dir: str | None = None, rename: dict[str, str] | None = None) -> dict:
+    """Exports the run's drafts into a model directory; `rename` gives some of them another name there."""
     target = _load_target(args)
     specs = {}
     for run_name in names:
@@ -358,12 +368,9 @@ def export_drafts(args, out_dir: str, names: list[str], cases_dir: str | None = 
         draft, state = _load_draft(args, run_name, target)
         name = (rename or {}).get(run_name, run_name)
         path = os.path.join(out_dir, "onnx", f"draft_{name.replace('-', '_')}.onnx")
-        export_draft(draft, path, top_k=10)
-        quantize_matmuls(path)
-        store_weights_as_fp16(path)
         specs[name] = {
             "file": os.path.relpath(path, out_dir),
-            **describe(path),
+            **_write_draft_graph(draft, path, top_k=10, int8=True),
             "decoupled": draft.config.decoupled,
             "topK": 10,
             "curriculum": state["curriculum"],
@@ -507,8 +514,6 @@ def reexport_drafts(args) -> None:
     draft graph layout, from the weights their graphs hold; their parity cases (`../parity`) too. For
     drafts trained elsewhere (the bundled v4 draft came from a GPU lease) when the layout changes."""
     from .bundle_checkpoint import draft_from_bundle
-    from .onnx_export import describe, export_draft, store_weights_as_fp16
-    from .quantize import quantize_matmuls
 
     if not args.from_bundle:
         raise SystemExit("reexport-drafts needs --from-bundle DIR (a bundled model directory, e.g. packages/tiny-llava/model)")
@@ -521,11 +526,7 @@ def reexport_drafts(args) -> None:
         # to the same int8 and scales only as they are.
         draft = draft_from_bundle(args.from_bundle, name)
         path = os.path.join(args.from_bundle, spec["file"])
-        export_draft(draft, path, top_k=int(spec.get("topK", 10)))
-        if spec.get("weights") == "int8":
-            quantize_matmuls(path)
-        store_weights_as_fp16(path)
-        spec.update(describe(path))
+        spec.update(_write_draft_graph(draft, path, top_k=int(spec.get("topK", 10)), int8=spec.get("weights") == "int8"))
         case = f"draft_{name.replace('-', '_')}"
         if os.path.isdir(os.path.join(cases, case)):
             _draft_parity_case(draft, cases, case, args.seed)

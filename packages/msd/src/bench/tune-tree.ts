@@ -137,9 +137,10 @@ export async function tuneTree(pipeline: MsdPipeline, options: TuneTreeOptions):
       milliseconds += decodeMilliseconds(stats);
     }
     const tau = steps ? tokens / steps : 1;
-    const effective = effectiveTree(tree, steps ? drafted / steps : tree.totalTokens);
+    const draftedPerStep = steps ? drafted / steps : tree.totalTokens;
+    const effective = effectiveTree(tree, draftedPerStep);
     const measured = {
-      isolatedVerifyMs: costAt(curves.verifyCost, (steps ? drafted / steps : tree.totalTokens) + 1),
+      isolatedVerifyMs: costAt(curves.verifyCost, draftedPerStep + 1),
       rounds: steps ? rounds / steps : tree.depth - 1,
       milliseconds: steps ? milliseconds / steps : 0,
       steps,
