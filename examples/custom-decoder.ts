@@ -32,9 +32,10 @@ const inputs = await prepareInputs({
 
 // Prefill: the target over the prompt (image positions take the projected patches), then the draft.
 const imageFeatures = await target.encodeImages(inputs.pixelValues!.data, inputs.pixelValues!.dims);
-const prefill = await target.prefill(inputs.ids, inputs.tags, imageFeatures);
+// `logits: 'last'`: only the last position's row, which is all the first token needs.
+const prefill = await target.prefill(inputs.ids, inputs.tags, imageFeatures, { logits: 'last' });
 let cache = prefill.cache;
-const tokens = [argmax(prefill.logits.subarray((inputs.ids.length - 1) * vocabSize))];
+const tokens = [argmax(prefill.logits)];
 const state = await DraftState.start(draft, draft.emptyCache(), { ...inputs, targetHidden: prefill.hidden, imageFeatures, firstToken: tokens[0]! });
 
 while (tokens.length < 48 && !tokens.includes(eosTokenId)) {

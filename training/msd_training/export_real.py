@@ -199,6 +199,7 @@ def write_parity_cases(model: LlavaForConditionalGeneration, draft: MsdDraft | N
         feeds = {"inputs_embeds": tree_embeds, "position_ids": positions, "attention_mask": tree_mask}
         for i, (k, val) in enumerate(presents):
             feeds[f"past_key_values.{i}.key"], feeds[f"past_key_values.{i}.value"] = k.numpy(), val.numpy()
+        feeds["logits_rows"] = np.arange(4, dtype=np.int64)  # every row: the tree verification's case
         logits, hidden, presents2 = lm(torch.from_numpy(tree_embeds), torch.from_numpy(positions), torch.from_numpy(tree_mask), presents)
         expected = {"logits": logits.numpy(), "last_hidden_state": hidden.numpy()}
         for i, (k, val) in enumerate(presents2):

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .logits_rows import add_logits_rows_to_file
 from .modeling import LlavaForConditionalGeneration, MsdDraft
 
 # onnx is imported inside the functions that use it: training stages run on training/.venv, which has
@@ -144,6 +145,7 @@ def export_target(model: LlavaForConditionalGeneration, out_dir: str) -> dict[st
     }
     args = (torch.randn(1, new_len, t.hidden_size), torch.tensor([[past_len, past_len + 1]]), torch.zeros(1, 1, new_len, past_len + new_len), *past)
     _export(Decoder(model), args, paths["decoder_model"], inputs, outputs, axes)
+    add_logits_rows_to_file(paths["decoder_model"])
     return paths
 
 

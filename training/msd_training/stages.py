@@ -133,6 +133,7 @@ def export_target(args) -> None:
         for i, (k, val) in enumerate(presents):
             feeds[f"past_key_values.{i}.key"] = k.numpy()
             feeds[f"past_key_values.{i}.value"] = val.numpy()
+        feeds["logits_rows"] = np.arange(4, dtype=np.int64)  # every row: the tree verification's case
         logits2, hidden2, presents2 = model.language_model(torch.from_numpy(tree_embeds), torch.from_numpy(positions), torch.from_numpy(tree_mask), presents)
         expected = {"logits": logits2.numpy(), "last_hidden_state": hidden2.numpy()}
         for i, (k, val) in enumerate(presents2):

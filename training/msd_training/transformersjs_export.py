@@ -245,6 +245,15 @@ def merged_decoder_from_bundle(decoder_path: str, out_path: str, heads: int, hea
     ]
     for index, node in enumerate(nodes):
         graph.node.insert(index, node)
+    # transformers.js reads a logits row per new position: the graph's row selection gets every row.
+    selector = next((i for i in graph.input if i.name == "logits_rows"), None)
+    if selector is not None:
+        graph.input.remove(selector)
+        for node in graph.node:
+            node.input[:] = ["tjs_rows" if name == "logits_rows" else name for name in node.input]
+        logits = next(o for o in graph.output if o.name == "logits").type.tensor_type.shape.dim[1]
+        logits.Clear()
+        logits.dim_param = "sequence_length"
     for value in graph.input:
         if value.name.startswith("past_key_values."):
             dims = value.type.tensor_type.shape.dim

@@ -158,3 +158,8 @@ def test_from_bundle_needs_no_checkpoint(run_dir, tmp_path):
     produced = {name for node in graph.node for name in node.output}
     assert "attention_mask_4d" in produced
     assert [o.name for o in graph.output][:1] == ["logits"]
+    # The bundle's decoder selects logits rows (`logits_rows`); transformers.js gets every row.
+    assert any(i.name == "logits_rows" for i in onnx.load(os.path.join(run_dir, "model", "onnx", "decoder_model.onnx")).graph.input)
+    assert "logits_rows" not in by_name
+    assert not any("logits_rows" in node.input for node in graph.node)
+    assert _dims(graph.output[0])[:2] == ["batch_size", "sequence_length"]

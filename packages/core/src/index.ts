@@ -15,7 +15,8 @@ export type { ModelManifest, GraphSpec, DraftSpec, TensorSpec, TensorDataType } 
 export { draftTreeProblem } from './draft-tree';
 export { checkTreeShape } from './tree-shape';
 export type { TreeShape } from './tree-shape';
-export type { TargetRunner, TargetStep } from './target-runner';
+export { lastLogitsRow } from './target-runner';
+export type { TargetRunner, TargetStep, PrefillOptions } from './target-runner';
 export type { DraftTree } from './draft-tree';
 export { blockedAttention, causalAttentionMask } from './attention-mask';
 export { gatherSequence } from './gather-sequence';

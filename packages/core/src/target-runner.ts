@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from './errors';
 import type { TokenTypeTags } from './token-types';
 
 /**
@@ -12,12 +13,61 @@ import type { TokenTypeTags } from './token-types';
  * ```
  */
 export interface TargetStep<Cache> {
-  /** `[T * vocabSize]`: logits of the new positions, row-major. */
+  /**
+   * `[T * vocabSize]`: logits of the new positions, row-major; after a prefill asked for
+   * `{ logits: 'last' }`, `[vocabSize]`, the last position's only (read it with {@link lastLogitsRow}).
+   */
   logits: Float32Array;
   /** `[T * hiddenSize]`: hidden states after the final norm (what an MSD draft consumes). */
   hidden: Float32Array;
   /** A new cache: the input cache with the new positions appended. The input cache stays valid. */
   cache: Cache;
+}
+
+/**
+ * Options of {@link TargetRunner.prefill}.
+ *
+ * @example
+ * ```ts
+ * import type { PrefillOptions } from '@msd/core';
+ *
+ * const options: PrefillOptions = { logits: 'last' };
+ * const prefill = await target.prefill(ids, tags, features, options);
+ * ```
+ */
+export interface PrefillOptions {
+  /**
+   * `'all'` (default): a logits row per prompt position. `'last'`: the last position's row only, which
+   * is all a generation needs; a decoder graph with a `logits_rows` input then skips the vocabulary
+   * projection of every other position (for llava-1.5-7b over a 600-position prompt, 157 GFLOP and
+   * 77 MB of logits). Runners that cannot select rows may still return every row; read the result with
+   * {@link lastLogitsRow}, which takes the last row either way.
+   */
+  logits?: 'all' | 'last';
+}
+
+/**
+ * The last position's logits of a target step: its last `vocabSize` entries, whether the step returned
+ * a row per position or, after `prefill(..., { logits: 'last' })`, only that one.
+ *
+ * @example
+ * ```ts
+ * import { lastLogitsRow } from '@msd/core';
+ *
+ * const prefill = await target.prefill(ids, tags, features, { logits: 'last' });
+ * const next = lastLogitsRow(prefill, target.vocabSize); // Float32Array of vocabSize
+ * ```
+ */
+export function lastLogitsRow(step: Pick<TargetStep<unknown>, 'logits'>, vocabSize: number): Float32Array {
+  const { logits } = step;
+  if (vocabSize <= 0 || logits.length < vocabSize || logits.length % vocabSize !== 0) {
+    throw new InvalidArgumentError({
+      argument: 'step.logits',
+      message: `${logits.length} logits are not whole rows of ${vocabSize}.`,
+      hint: "Pass the target's vocabSize.",
+    });
+  }
+  return logits.subarray(logits.length - vocabSize);
 }
 
 /**
@@ -44,8 +94,12 @@ export interface TargetRunner<Cache> {
   readonly hiddenSize: number;
   /** `[images * imageTokensPerImage * hiddenSize]` projected image features for preprocessed pixels. */
   encodeImages(pixels: Float32Array, dims: readonly number[]): Promise<Float32Array>;
-  /** The prompt from an empty cache: image positions (by `tags`) take `imageFeatures`, positions 0..n-1, causal. */
-  prefill(ids: ArrayLike<number>, tags: TokenTypeTags, imageFeatures: Float32Array | undefined): Promise<TargetStep<Cache>>;
+  /**
+   * The prompt from an empty cache: image positions (by `tags`) take `imageFeatures`, positions 0..n-1,
+   * causal. Hidden states come back for every position; logits for every position, or the last only
+   * when `options.logits` is `'last'` and the runner can select rows (see {@link PrefillOptions}).
+   */
+  prefill(ids: ArrayLike<number>, tags: TokenTypeTags, imageFeatures: Float32Array | undefined, options?: PrefillOptions): Promise<TargetStep<Cache>>;
   /**
    * `tokens` after the cached positions, at `positions`, under an additive `[T * (past + T)]` mask (0: may
    * attend; `blockedAttention`: may not).

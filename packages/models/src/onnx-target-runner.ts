@@ -4,6 +4,7 @@ import {
   InvalidArgumentError,
   TokenTypeCode,
   type ModelManifest,
+  type PrefillOptions,
   type TargetRunner,
   type TargetStep,
   type TokenTypeTags,
@@ -45,6 +46,7 @@ export class OnnxTargetRunner implements TargetRunner<KvCache> {
     private readonly embedding: InferenceSession,
     private readonly decoder: InferenceSession,
     private readonly gather: InferenceSession | undefined,
+    private readonly selectsLogitsRows: boolean,
   ) {}
 
   /**
@@ -64,7 +66,9 @@ export class OnnxTargetRunner implements TargetRunner<KvCache> {
     const embedding = await openGraph(directory, manifest.graphs.embedTokens, options);
     const decoder = await openGraph(directory, manifest.graphs.decoder, { ...options, deviceOutputs: kvOutputs });
     const gather = isCpuDevice(device) ? undefined : await createGatherSession(device);
-    return new OnnxTargetRunner(ort, manifest, vision, embedding, decoder, gather);
+    // Decoders exported before `logits_rows` existed return logits for every new position.
+    const selectsLogitsRows = manifest.graphs.decoder.inputs.some((input) => input.name === 'logits_rows');
+    return new OnnxTargetRunner(ort, manifest, vision, embedding, decoder, gather, selectsLogitsRows);
   }
 
   /** Width of a logits row. */
@@ -146,14 +150,15 @@ export class OnnxTargetRunner implements TargetRunner<KvCache> {
 
   /**
    * The prompt's prefill: its input embeddings (see {@link OnnxTargetRunner.fuse}) through the decoder from
-   * an empty cache, at positions 0..n-1 under a causal mask.
+   * an empty cache, at positions 0..n-1 under a causal mask. With `{ logits: 'last' }` the logits
+   * are the last position's row only (hidden states still cover every position).
    *
    * @example
    * ```ts
-   * const { logits, hidden, cache } = await target.prefill(inputs.ids, inputs.tags, features);
+   * const { logits, hidden, cache } = await target.prefill(inputs.ids, inputs.tags, features, { logits: 'last' });
    * ```
    */
-  async prefill(ids: ArrayLike<number>, tags: TokenTypeTags, imageFeatures: Float32Array | undefined): Promise<TargetForward> {
+  async prefill(ids: ArrayLike<number>, tags: TokenTypeTags, imageFeatures: Float32Array | undefined, options: PrefillOptions = {}): Promise<TargetForward> {
     const length = ids.length;
     const embeds = await this.fuse(ids, tags, imageFeatures);
     return this.forwardEmbeddings(
@@ -161,6 +166,7 @@ export class OnnxTargetRunner implements TargetRunner<KvCache> {
       embeds,
       Array.from({ length }, (_, i) => i),
       causalAttentionMask(0, length),
+      options,
     );
   }
 
@@ -178,14 +184,21 @@ export class OnnxTargetRunner implements TargetRunner<KvCache> {
   }
 
   /**
-   * {@link OnnxTargetRunner.forward} over input embeddings instead of tokens (what prefill feeds).
+   * {@link OnnxTargetRunner.forward} over input embeddings instead of tokens (what prefill feeds);
+   * `options.logits` as in {@link OnnxTargetRunner.prefill}.
    *
    * @example
    * ```ts
    * const step = await target.forwardEmbeddings(cache, embeds, [5, 6], mask);
    * ```
    */
-  async forwardEmbeddings(cache: KvCache, embeds: Float32Array, positions: ArrayLike<number>, mask: Float32Array): Promise<TargetForward> {
+  async forwardEmbeddings(
+    cache: KvCache,
+    embeds: Float32Array,
+    positions: ArrayLike<number>,
+    mask: Float32Array,
+    options: PrefillOptions = {},
+  ): Promise<TargetForward> {
     const count = positions.length;
     const total = cache.length + count;
     if (mask.length !== count * total) {
@@ -195,13 +208,25 @@ export class OnnxTargetRunner implements TargetRunner<KvCache> {
       });
     }
     const positionIds = BigInt64Array.from(Array.from(positions, (position) => BigInt(position)));
+    const last = options.logits === 'last';
     const outputs = await this.decoder.run({
       inputs_embeds: new this.ort.Tensor('float32', embeds, [1, count, this.manifest.hiddenSize]),
       position_ids: new this.ort.Tensor('int64', positionIds, [1, count]),
       attention_mask: new this.ort.Tensor('float32', mask, [1, 1, count, total]),
       ...cache.feeds(),
+      ...(this.selectsLogitsRows ? { logits_rows: this.logitsRows(count, last) } : {}),
     });
-    return { logits: outputs.logits!.data as Float32Array, hidden: outputs.last_hidden_state!.data as Float32Array, cache: cache.fromOutputs(outputs) };
+    const logits = outputs.logits!.data as Float32Array;
+    return {
+      logits: last && !this.selectsLogitsRows ? logits.subarray((count - 1) * this.vocabSize) : logits,
+      hidden: outputs.last_hidden_state!.data as Float32Array,
+      cache: cache.fromOutputs(outputs),
+    };
+  }
+
+  private logitsRows(count: number, last: boolean) {
+    const rows = last ? BigInt64Array.of(BigInt(count - 1)) : BigInt64Array.from({ length: count }, (_, i) => BigInt(i));
+    return new this.ort.Tensor('int64', rows, [rows.length]);
   }
 
   /**

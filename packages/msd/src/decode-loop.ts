@@ -1,4 +1,4 @@
-import { causalAttentionMask, MsdError, type TargetRunner, type TokenTypeTags } from '@msd/core';
+import { causalAttentionMask, lastLogitsRow, MsdError, type TargetRunner, type TokenTypeTags } from '@msd/core';
 import { DraftState, type DraftRunner } from '@msd/draft';
 import { compactionIndices, selectRows, treeAttentionMask, treePositionIds } from '@msd/verifier';
 import { throwIfAborted } from './abort';
@@ -87,8 +87,9 @@ export async function* decode<TargetCache, DraftCache>(options: DecodeOptions<Ta
   const pixels = request.pixelValues;
   const features = pixels ? await stats.time('vision', () => target.encodeImages(pixels.data, pixels.dims)) : undefined;
   throwIfAborted(signal);
-  const prefill = await stats.time('prefill', () => target.prefill(request.ids, request.tags, features));
-  const state: TargetState<TargetCache> = { cache: prefill.cache, last: sampler.choose(prefill.logits, request.ids.length - 1, 0), produced: 1 };
+  // Only the last position's logits are read: a decoder that selects rows skips the rest.
+  const prefill = await stats.time('prefill', () => target.prefill(request.ids, request.tags, features, { logits: 'last' }));
+  const state: TargetState<TargetCache> = { cache: prefill.cache, last: sampler.choose(lastLogitsRow(prefill, target.vocabSize), 0, 0), produced: 1 };
   let drafting: DraftState<DraftCache> | undefined;
   try {
     stats.addStep(1, 0);
