@@ -3,14 +3,21 @@
 Why not `torch.onnx.export`: a draft call over one row is bound by per-kernel costs, not arithmetic,
 and the traced graph runs 54 kernels after onnxruntime's optimisation (reshapes, transposes, the
 rotation as a MatMul, the mask and softmax one by one). Written with `com.microsoft`'s
-`RotaryEmbedding`, `MultiHeadAttention` and `SkipSimplifiedLayerNormalization` it runs 29. Measured on
-the 2-core CPU in one `msd bench` run (`detailed`, 20 prompts x 3 rounds): draft calls 45.8 against
-47.9 ms per answer, the prompt pass 2.8 against 3.2 ms.
+`RotaryEmbedding`, `MultiHeadAttention` and `SkipSimplifiedLayerNormalization` it ran 29 (31 since the
+cache moved into rows, below). Measured on the 2-core CPU in one `msd bench` run (`detailed`, 20 prompts
+x 3 rounds): draft calls 45.8 against 47.9 ms per answer, the prompt pass 2.8 against 3.2 ms.
 
-Same inputs, outputs and function as `onnx_export.DraftGraph` (the parity cases check it against the
-PyTorch module): every row enters the KV cache, and queries, MLP and the top-k run for `topk_rows`
-only. `MultiHeadAttention` needs as many key/value heads as query heads, so grouped-query drafts
-(Qwen2, Llama 3 sizes) keep the traced graph (`supports`).
+Same function as `onnx_export.DraftGraph` (the parity cases check it against the PyTorch module):
+every row enters the KV cache, and queries, MLP and the top-k run for `topk_rows` only.
+`MultiHeadAttention` needs as many key/value heads as query heads, so grouped-query drafts (Qwen2,
+Llama 3 sizes) keep the traced graph (`supports`).
+
+The KV cache is laid out in rows, one per position (`[batch, seq, heads * head_dim]`, not the traced
+graph's `[batch, heads, seq, head_dim]`), and the graph also returns the new positions' rows
+(`present_rows.0.key` / `.value`). A caller on the CPU keeps the cache in one growing buffer, appends
+those rows and passes a view of it back: it never fetches `present.*`, whose copy out of onnxruntime
+and garbage cost more than the draft's arithmetic (the cache is about 450 KB at 220 positions, against
+a few KB of new rows). A caller on a GPU keeps `present.*` on the device as before.
 """
 
 from __future__ import annotations
@@ -93,26 +100,30 @@ def build_draft_graph(draft: MsdDraft, path: str, top_k: int, opset: int) -> Non
         node("Expand", ["mask_rows_shared", constant("per_head", np.array([1, heads, 1, 1], np.int64))], ["mask_rows"]),
     ]
     projections = {}
+    # The new positions' value rows are an output as they come from the projection; key rows after rotation.
+    finals = {"q": "q_projected", "k": "k_projected", "v": "present_rows.0.value"}
     for name, source in (("q", "x_rows"), ("k", "x"), ("v", "x")):
         linear = getattr(attention, f"{name}_proj")
         scope = f"/draft/layers.0/self_attn/{name}_proj"
-        nodes.append(node("MatMul", [source, transposed(f"{name}_proj", linear)], [f"{name}_product"], name=f"{scope}/MatMul"))
-        projections[name] = f"{name}_product"
+        product = f"{name}_product" if linear.bias is not None else finals[name]
+        nodes.append(node("MatMul", [source, transposed(f"{name}_proj", linear)], [product], name=f"{scope}/MatMul"))
         if linear.bias is not None:
-            nodes.append(
-                node("Add", [f"{name}_product", constant(f"draft.layers.0.self_attn.{name}_proj.bias", linear.bias)], [f"{name}_biased"], name=f"{scope}/Add")
-            )
-            projections[name] = f"{name}_biased"
+            nodes.append(node("Add", [product, constant(f"draft.layers.0.self_attn.{name}_proj.bias", linear.bias)], [finals[name]], name=f"{scope}/Add"))
+        projections[name] = finals[name]
     nodes += [
         node("RotaryEmbedding", [projections["q"], "position_rows", "cos_cache", "sin_cache"], ["q"], domain=MICROSOFT, num_heads=heads, interleaved=0),
-        node("RotaryEmbedding", [projections["k"], "position_ids", "cos_cache", "sin_cache"], ["k"], domain=MICROSOFT, num_heads=heads, interleaved=0),
         node(
-            "MultiHeadAttention",
-            ["q", "k", projections["v"], "", "", "mask_rows", "past_key_values.0.key", "past_key_values.0.value"],
-            ["attended", "present.0.key", "present.0.value"],
+            "RotaryEmbedding",
+            [projections["k"], "position_ids", "cos_cache", "sin_cache"],
+            ["present_rows.0.key"],
             domain=MICROSOFT,
             num_heads=heads,
+            interleaved=0,
         ),
+        node("Concat", ["past_key_values.0.key", "present_rows.0.key"], ["present.0.key"], axis=1, name="/draft/cache/key/Concat"),
+        node("Concat", ["past_key_values.0.value", "present_rows.0.value"], ["present.0.value"], axis=1, name="/draft/cache/value/Concat"),
+        # Keys and values in rows (BSNH), no past: the cache is already joined above.
+        node("MultiHeadAttention", ["q", "present.0.key", "present.0.value", "", "", "mask_rows"], ["attended"], domain=MICROSOFT, num_heads=heads),
         node("MatMul", ["attended", transposed("o_proj", attention.o_proj)], ["attention_out"], name="/draft/layers.0/self_attn/o_proj/MatMul"),
         # Residual sum and the post-attention RMSNorm in one kernel: outputs 0 (normed) and 3 (the sum).
         node(
@@ -145,18 +156,37 @@ def build_draft_graph(draft: MsdDraft, path: str, top_k: int, opset: int) -> Non
         value("image_mask", TensorProto.FLOAT, ["batch_size", "sequence_length"]),
         value("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
         value("attention_mask", TensorProto.FLOAT, ["batch_size", 1, "sequence_length", "total_sequence_length"]),
-        value("past_key_values.0.key", TensorProto.FLOAT, ["batch_size", kv, "past_sequence_length", head_dim]),
-        value("past_key_values.0.value", TensorProto.FLOAT, ["batch_size", kv, "past_sequence_length", head_dim]),
+        value("past_key_values.0.key", TensorProto.FLOAT, ["batch_size", "past_sequence_length", kv * head_dim]),
+        value("past_key_values.0.value", TensorProto.FLOAT, ["batch_size", "past_sequence_length", kv * head_dim]),
         value("topk_rows", TensorProto.INT64, ["topk_row_count"]),
     ]
     outputs = [
         value("last_hidden_state", TensorProto.FLOAT, ["batch_size", "topk_row_count", d]),
         value("topk_logprobs", TensorProto.FLOAT, ["batch_size", "topk_row_count", top_k]),
         value("topk_ids", TensorProto.INT64, ["batch_size", "topk_row_count", top_k]),
-        value("present.0.key", TensorProto.FLOAT, ["batch_size", kv, "total_sequence_length", head_dim]),
-        value("present.0.value", TensorProto.FLOAT, ["batch_size", kv, "total_sequence_length", head_dim]),
+        value("present.0.key", TensorProto.FLOAT, ["batch_size", "total_sequence_length", kv * head_dim]),
+        value("present.0.value", TensorProto.FLOAT, ["batch_size", "total_sequence_length", kv * head_dim]),
+        value("present_rows.0.key", TensorProto.FLOAT, ["batch_size", "sequence_length", kv * head_dim]),
+        value("present_rows.0.value", TensorProto.FLOAT, ["batch_size", "sequence_length", kv * head_dim]),
     ]
     graph = helper.make_graph(nodes, "msd_draft", inputs, outputs, initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset), helper.make_opsetid(MICROSOFT, 1)], producer_name="msd_training")
     onnx.checker.check_model(model)
     onnx.save(model, path)
+
+
+def rows(cache: np.ndarray) -> np.ndarray:
+    """`[batch, heads, seq, head_dim]` (the traced graph's and PyTorch's cache) as rows `[batch, seq, heads * head_dim]`."""
+    batch, heads, length, head_dim = cache.shape
+    return np.ascontiguousarray(cache.transpose(0, 2, 1, 3).reshape(batch, length, heads * head_dim))
+
+
+def row_layout_case(feeds: dict, expected: dict) -> tuple[dict, dict]:
+    """A draft parity case computed with PyTorch's cache layout, in this graph's: past and present as rows,
+    and the new positions' rows after the outputs (the graph's output order)."""
+    feeds = {name: rows(array) if name.startswith("past_key_values.") else array for name, array in feeds.items()}
+    past = feeds["past_key_values.0.key"].shape[1]
+    expected = {name: rows(array) if name.startswith("present.") else array for name, array in expected.items()}
+    for kind in ("key", "value"):
+        expected[f"present_rows.0.{kind}"] = np.ascontiguousarray(expected[f"present.0.{kind}"][:, past:])
+    return feeds, expected

@@ -37,6 +37,8 @@ from onnx import TensorProto, helper, numpy_helper
 from .hf_checkpoint import load_llava, load_msd_draft
 from .manifest import TARGET_GRAPHS, build_manifest, write_manifest
 from .modeling import LlavaForConditionalGeneration, MsdDraft, causal_mask
+from .draft_graph import row_layout_case
+from .draft_graph import supports as supports_fused
 from .onnx_export import DraftGraph, describe, export_draft, export_target, round_to_fp16, write_parity_case
 
 EXTERNAL_DATA_THRESHOLD = 2_000_000_000
@@ -236,18 +238,15 @@ def write_parity_cases(model: LlavaForConditionalGeneration, draft: MsdDraft | N
                 "topk_rows": np.arange(3, dtype=np.int64),
             }
             out, values, indices, key2, value2 = graph(*(torch.from_numpy(feeds[name]) for name in feeds))
-            write_parity_case(
-                out_dir,
-                "draft_msd",
-                feeds,
-                {
-                    "last_hidden_state": out.numpy(),
-                    "topk_logprobs": values.numpy(),
-                    "topk_ids": indices.numpy(),
-                    "present.0.key": key2.numpy(),
-                    "present.0.value": value2.numpy(),
-                },
-            )
+            expected = {
+                "last_hidden_state": out.numpy(),
+                "topk_logprobs": values.numpy(),
+                "topk_ids": indices.numpy(),
+                "present.0.key": key2.numpy(),
+                "present.0.value": value2.numpy(),
+            }
+            # The fused graph keeps its cache in rows; the traced one (grouped-query drafts) as PyTorch does.
+            write_parity_case(out_dir, "draft_msd", *(row_layout_case(feeds, expected) if supports_fused(draft) else (feeds, expected)))
             written.append("draft_msd")
     return written
 

@@ -45,3 +45,31 @@ def test_drafts_export_as_fused_kernels_where_their_shape_allows(tmp_path):
         assert ("MultiHeadAttention" in ops) == (name == "mha")
         hidden = next(output for output in graph.output if output.name == "last_hidden_state")
         assert hidden.type.tensor_type.shape.dim[1].dim_param == "topk_row_count"
+        # The fused graph keeps its cache in rows and also returns the new positions' rows.
+        dims = {value.name: [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim] for value in [*graph.input, *graph.output]}
+        if name == "mha":
+            assert dims["past_key_values.0.key"] == ["batch_size", "past_sequence_length", 64]
+            assert dims["present.0.value"] == ["batch_size", "total_sequence_length", 64]
+            assert dims["present_rows.0.key"] == ["batch_size", "sequence_length", 64]
+        else:
+            assert dims["past_key_values.0.key"] == ["batch_size", kv_heads, "past_sequence_length", 16]
+            assert "present_rows.0.key" not in dims
+
+
+def test_row_layout_case_moves_heads_into_rows():
+    import numpy as np
+
+    from msd_training.draft_graph import row_layout_case
+
+    past = np.arange(1 * 2 * 3 * 4, dtype=np.float32).reshape(1, 2, 3, 4)  # 2 heads, 3 positions, head_dim 4
+    present = np.arange(1 * 2 * 5 * 4, dtype=np.float32).reshape(1, 2, 5, 4) + 100
+    feeds, expected = row_layout_case(
+        {"input_ids": np.zeros((1, 2), np.int64), "past_key_values.0.key": past, "past_key_values.0.value": past},
+        {"topk_ids": np.zeros((1, 2, 3), np.int64), "present.0.key": present, "present.0.value": present},
+    )
+    assert feeds["past_key_values.0.key"].shape == (1, 3, 8)
+    # Position 1's row: head 0's four values, then head 1's.
+    np.testing.assert_array_equal(feeds["past_key_values.0.key"][0, 1], np.concatenate([past[0, 0, 1], past[0, 1, 1]]))
+    assert list(expected) == ["topk_ids", "present.0.key", "present.0.value", "present_rows.0.key", "present_rows.0.value"]
+    np.testing.assert_array_equal(expected["present_rows.0.key"], expected["present.0.key"][:, 3:])
+    assert expected["present_rows.0.value"].shape == (1, 2, 8)

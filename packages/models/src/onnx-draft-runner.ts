@@ -12,6 +12,9 @@ import {
 import { type ModelSource, openGraph } from './open-graph';
 import type { DraftRunner, DraftStepInput, DraftStepOutput } from '@msd/draft';
 
+// Everything but the whole cache (`present.*`): its copy out of onnxruntime costs more than the new rows.
+const GROWING_FETCHES = ['last_hidden_state', 'topk_logprobs', 'topk_ids', 'present_rows.0.key', 'present_rows.0.value'];
+
 /**
  * The draft graph run by onnxruntime, as the tree drafter of `@msd/draft` calls it. Its KV cache is
  * an immutable {@link KvCache}: every run returns a new one, so tree rounds can be dropped.
@@ -35,6 +38,9 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
     private readonly headDim: number,
     private readonly gather: InferenceSession | undefined,
     private readonly selectsRows: boolean,
+    private readonly cacheFormat: 'heads' | 'rows',
+    /** On the CPU with a graph that returns its new rows: fetch those and grow the cache in place. */
+    private readonly growsCache: boolean,
   ) {}
 
   /**
@@ -60,14 +66,18 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
   static async load(directory: ModelSource, spec: DraftSpec, hiddenSize: number, options: CreateSessionOptions = {}): Promise<OnnxDraftRunner> {
     const ort = await loadOnnxRuntime();
     const device = primaryDevice(options);
-    const session = await openGraph(directory, spec, { ...options, deviceOutputs: isCpuDevice(device) ? [] : ['present.0.key', 'present.0.value'] });
+    const cpu = isCpuDevice(device);
+    const session = await openGraph(directory, spec, { ...options, deviceOutputs: cpu ? [] : ['present.0.key', 'present.0.value'] });
     const key = spec.inputs.find((input) => input.name === 'past_key_values.0.key');
-    const heads = Number(key?.dims[1]);
-    const headDim = Number(key?.dims[3]);
-    const gather = isCpuDevice(device) ? undefined : await createGatherSession(device);
+    // Fused drafts keep the cache in rows, [batch, seq, heads * headDim]: one "head" as wide as a row
+    // (only the width matters to a cache that never splits heads); traced ones [batch, heads, seq, headDim].
+    const cacheFormat = key?.dims.length === 3 ? 'rows' : 'heads';
+    const [heads, headDim] = cacheFormat === 'rows' ? [1, Number(key?.dims[2])] : [Number(key?.dims[1]), Number(key?.dims[3])];
+    const growsCache = cpu && cacheFormat === 'rows' && spec.outputs.some((output) => output.name === 'present_rows.0.key');
+    const gather = cpu ? undefined : await createGatherSession(device);
     // Graphs exported before `topk_rows` existed return candidates for every row.
     const selectsRows = spec.inputs.some((input) => input.name === 'topk_rows');
-    return new OnnxDraftRunner(ort, session, spec, hiddenSize, heads, headDim, gather, selectsRows);
+    return new OnnxDraftRunner(ort, session, spec, hiddenSize, heads, headDim, gather, selectsRows, cacheFormat, growsCache);
   }
 
   /**
@@ -79,7 +89,8 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
    * ```
    */
   emptyCache(): KvCache {
-    return KvCache.empty(this.ort, { layers: 1, heads: this.heads, headDim: this.headDim }, { gather: this.gather });
+    const layout = { layers: 1, heads: this.heads, headDim: this.headDim, format: this.cacheFormat };
+    return this.growsCache ? KvCache.growable(this.ort, layout) : KvCache.empty(this.ort, layout, { gather: this.gather });
   }
 
   /**
@@ -112,7 +123,7 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
       ids[i] = BigInt(input.inputIds[i]!);
       positions[i] = BigInt(input.positionIds[i]!);
     }
-    const outputs = await this.session.run({
+    const feeds = {
       input_ids: new this.ort.Tensor('int64', ids, [1, count]),
       hidden_states: new this.ort.Tensor('float32', input.hiddenStates, [1, count, d]),
       image_embeds: new this.ort.Tensor('float32', input.imageEmbeds ?? new Float32Array(count * d), [1, count, d]),
@@ -121,14 +132,15 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
       attention_mask: new this.ort.Tensor('float32', input.attentionMask, [1, 1, count, total]),
       ...cache.feeds(),
       ...(this.selectsRows ? { topk_rows: this.topkRows(input) } : {}),
-    });
+    };
+    const outputs = this.growsCache ? await this.session.run(feeds, GROWING_FETCHES) : await this.session.run(feeds);
     const topkIds = outputs.topk_ids!.data as BigInt64Array;
     const output: DraftStepOutput = {
       hidden: outputs.last_hidden_state!.data as Float32Array,
       topkLogprobs: outputs.topk_logprobs!.data as Float32Array,
       topkIds: Int32Array.from(topkIds, Number),
     };
-    return { output, cache: cache.fromOutputs(outputs) };
+    return { output, cache: this.growsCache ? cache.appendRows(outputs) : cache.fromOutputs(outputs) };
   }
 
   private topkRows(input: DraftStepInput) {
