@@ -34,11 +34,10 @@ import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
+from .draft_graph import row_layout_case, supports as supports_fused
 from .hf_checkpoint import load_llava, load_msd_draft
 from .manifest import TARGET_GRAPHS, build_manifest, write_manifest
 from .modeling import LlavaForConditionalGeneration, MsdDraft, causal_mask
-from .draft_graph import row_layout_case
-from .draft_graph import supports as supports_fused
 from .onnx_export import DraftGraph, describe, export_draft, export_target, round_to_fp16, write_parity_case
 
 EXTERNAL_DATA_THRESHOLD = 2_000_000_000
