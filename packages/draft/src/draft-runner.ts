@@ -178,7 +178,10 @@ export interface DraftStepResult<Cache> {
  * `Cache` is the runner's KV-cache handle. Caches are values: `run` returns a new cache with the
  * `T` new positions appended and leaves the input cache valid and unchanged, so a tree round can
  * be discarded by disposing of its cache. Each cache returned by `run` is disposed of with
- * `disposeCache` exactly once by whoever owns it.
+ * `disposeCache` exactly once by whoever owns it. A runner may share storage between a cache and
+ * the caches grown from it (`OnnxDraftRunner` on the CPU does): once a cache is extended again, the
+ * caches grown from it before are stale, which is how the drafter uses them anyway (a tree's rounds
+ * are dropped before the committed cache takes the accepted tokens).
  *
  * @example
  * ```ts

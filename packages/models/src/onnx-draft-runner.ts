@@ -16,8 +16,10 @@ import type { DraftRunner, DraftStepInput, DraftStepOutput } from '@msd/draft';
 const GROWING_FETCHES = ['last_hidden_state', 'topk_logprobs', 'topk_ids', 'present_rows.0.key', 'present_rows.0.value'];
 
 /**
- * The draft graph run by onnxruntime, as the tree drafter of `@msd/draft` calls it. Its KV cache is
- * an immutable {@link KvCache}: every run returns a new one, so tree rounds can be dropped.
+ * The draft graph run by onnxruntime, as the tree drafter of `@msd/draft` calls it. Every run returns
+ * a new {@link KvCache} and leaves the one it was given valid, so tree rounds can be dropped. On the
+ * CPU a fused draft's cache grows in place (`KvCache.growable`): a run fetches only its new rows, and a
+ * dropped round's cache becomes unusable once the committed one is extended.
  *
  * @example
  * ```ts
