@@ -66,9 +66,11 @@ function defaultCacheDirectory(): string {
 export async function readTuning(key: TuningKey, cacheDirectory?: string): Promise<TuningSummary | undefined> {
   try {
     const parsed = JSON.parse(await readFile(tuningCachePath(key, cacheDirectory), 'utf8')) as TuningSummary;
-    // A cache written before the tree's `topK` became `branching` reads as no tuning.
+    // A cache written before the tree's `topK` became `branching` reads as no tuning; so does one without
+    // the cost curves the report draws (edited by hand), which would otherwise fail after a whole run.
     const { chosen } = parsed;
-    return chosen && Number.isInteger(chosen.depth) && Number.isInteger(chosen.branching) && Number.isInteger(chosen.totalTokens) ? parsed : undefined;
+    const shaped = chosen && Number.isInteger(chosen.depth) && Number.isInteger(chosen.branching) && Number.isInteger(chosen.totalTokens);
+    return shaped && Array.isArray(parsed.verifyCost) && Array.isArray(parsed.draftCost) && Array.isArray(parsed.candidates) ? parsed : undefined;
   } catch {
     return undefined;
   }

@@ -60,6 +60,14 @@ describe('tree tuning', () => {
     expect(await readTuning({ ...key, threads: 1 }, cache)).toBeUndefined();
     expect(await readTuning({ ...key, manifestText: '{"model": 2}' }, cache)).toBeUndefined();
   });
+
+  it('reads a cached result without its cost curves as no tuning (the report could not draw it)', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'msd-tune-'));
+    const key = { manifestText: '{"model": 3}', device: 'cpu', threads: 2 };
+    const { verifyCost: _verify, draftCost: _draft, ...withoutCurves } = tuning;
+    await writeTuning(key, withoutCurves as typeof tuning, cache);
+    expect(await readTuning(key, cache)).toBeUndefined();
+  });
 });
 
 describe('costAt', () => {
