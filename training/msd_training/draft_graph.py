@@ -181,6 +181,12 @@ def rows(cache: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(cache.transpose(0, 2, 1, 3).reshape(batch, length, heads * head_dim))
 
 
+def exported_case(draft: MsdDraft, feeds: dict, expected: dict) -> tuple[dict, dict]:
+    """A draft parity case computed with PyTorch, in the layout of the graph `export_draft` writes for
+    `draft`: rows for a fused graph, unchanged for a traced one (grouped-query drafts)."""
+    return row_layout_case(feeds, expected) if supports(draft) else (feeds, expected)
+
+
 def row_layout_case(feeds: dict, expected: dict) -> tuple[dict, dict]:
     """A draft parity case computed with PyTorch's cache layout, in this graph's: past and present as rows,
     and the new positions' rows after the outputs (the graph's output order)."""

@@ -34,7 +34,7 @@ import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from .draft_graph import row_layout_case, supports as supports_fused
+from .draft_graph import exported_case
 from .hf_checkpoint import load_llava, load_msd_draft
 from .manifest import TARGET_GRAPHS, build_manifest, write_manifest
 from .modeling import LlavaForConditionalGeneration, MsdDraft, causal_mask
@@ -244,8 +244,7 @@ def write_parity_cases(model: LlavaForConditionalGeneration, draft: MsdDraft | N
                 "present.0.key": key2.numpy(),
                 "present.0.value": value2.numpy(),
             }
-            # The fused graph keeps its cache in rows; the traced one (grouped-query drafts) as PyTorch does.
-            write_parity_case(out_dir, "draft_msd", *(row_layout_case(feeds, expected) if supports_fused(draft) else (feeds, expected)))
+            write_parity_case(out_dir, "draft_msd", *exported_case(draft, feeds, expected))
             written.append("draft_msd")
     return written
 

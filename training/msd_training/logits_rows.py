@@ -18,9 +18,8 @@ INPUT = "logits_rows"
 _PASS_THROUGH = ("Cast", "Identity")
 
 
-def _projection(graph):
+def _projection(graph, producers: dict):
     """The MatMul (or Gemm) that produces the `logits` output, through any Cast or Identity after it."""
-    producers = {output: node for node in graph.node for output in node.output}
     name = "logits"
     while name in producers:
         node = producers[name]
@@ -32,10 +31,9 @@ def _projection(graph):
     raise ValueError(f"no MatMul produces the decoder's logits (found {producers.get(name).op_type if name in producers else 'a graph input'})")
 
 
-def _is_weight(graph, name: str) -> bool:
+def _is_weight(graph, producers: dict, name: str) -> bool:
     """An initializer, or an initializer through Cast nodes (weights stored as fp16)."""
     initializers = {tensor.name for tensor in graph.initializer}
-    producers = {output: node for node in graph.node for output in node.output}
     while name in producers and producers[name].op_type in _PASS_THROUGH:
         name = producers[name].input[0]
     return name in initializers or (name in producers and producers[name].op_type == "Constant")
@@ -60,8 +58,9 @@ def add_logits_rows(model) -> bool:
     graph = model.graph
     if has_logits_rows(model):
         return False
-    projection = _projection(graph)
-    operands = [name for name in projection.input[:2] if not _is_weight(graph, name)]
+    producers = {output: node for node in graph.node for output in node.output}
+    projection = _projection(graph, producers)
+    operands = [name for name in projection.input[:2] if not _is_weight(graph, producers, name)]
     if len(operands) != 1:
         raise ValueError(f"the logits projection {projection.name!r} has {len(operands)} activation operands; expected one beside its weight")
     hidden = operands[0]

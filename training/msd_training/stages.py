@@ -254,14 +254,13 @@ def _draft_parity_case(draft, cases_dir: str, name: str, seed: int) -> None:
     import numpy as np
     import torch
 
-    from .draft_graph import row_layout_case, supports
+    from .draft_graph import exported_case
     from .modeling import causal_mask
     from .onnx_export import write_parity_case as write_case
     from .quantize import fake_quantize_linear
 
     def write_parity_case(directory: str, case: str, feeds: dict, expected: dict) -> None:
-        # The fused graph keeps its cache in rows; the traced one (grouped-query drafts) as PyTorch does.
-        write_case(directory, case, *(row_layout_case(feeds, expected) if supports(draft) else (feeds, expected)))
+        write_case(directory, case, *exported_case(draft, feeds, expected))
 
     # The exported draft computes with int8 weights; the reference computes exactly that too.
     draft = copy.deepcopy(draft)

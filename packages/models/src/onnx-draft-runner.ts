@@ -10,6 +10,7 @@ import {
   type OnnxRuntime,
 } from '@msd/runtime';
 import { type ModelSource, openGraph } from './open-graph';
+import { rowSelection } from './row-selection';
 import type { DraftRunner, DraftStepInput, DraftStepOutput } from '@msd/draft';
 
 // Everything but the whole cache (`present.*`): its copy out of onnxruntime costs more than the new rows.
@@ -133,7 +134,7 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
       position_ids: new this.ort.Tensor('int64', positions, [1, count]),
       attention_mask: new this.ort.Tensor('float32', input.attentionMask, [1, 1, count, total]),
       ...cache.feeds(),
-      ...(this.selectsRows ? { topk_rows: this.topkRows(input) } : {}),
+      ...(this.selectsRows ? { topk_rows: rowSelection(this.ort, count, input.topkRows ?? 'all') } : {}),
     };
     const outputs = this.growsCache ? await this.session.run(feeds, GROWING_FETCHES) : await this.session.run(feeds);
     const topkIds = outputs.topk_ids!.data as BigInt64Array;
@@ -143,16 +144,6 @@ export class OnnxDraftRunner implements DraftRunner<KvCache> {
       topkIds: Int32Array.from(topkIds, Number),
     };
     return { output, cache: this.growsCache ? cache.appendRows(outputs) : cache.fromOutputs(outputs) };
-  }
-
-  private topkRows(input: DraftStepInput) {
-    const count = input.inputIds.length;
-    if (input.topkRows === 'last') return new this.ort.Tensor('int64', BigInt64Array.of(BigInt(count - 1)), [1]);
-    return new this.ort.Tensor(
-      'int64',
-      BigInt64Array.from({ length: count }, (_, i) => BigInt(i)),
-      [count],
-    );
   }
 
   /**

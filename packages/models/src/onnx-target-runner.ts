@@ -20,6 +20,7 @@ import {
   type OnnxRuntime,
 } from '@msd/runtime';
 import { type ModelSource, openGraph } from './open-graph';
+import { rowSelection } from './row-selection';
 
 /** What one decoder call over new positions returns (the ONNX runner's {@link TargetStep}). */
 export type TargetForward = TargetStep<KvCache>;
@@ -208,25 +209,20 @@ export class OnnxTargetRunner implements TargetRunner<KvCache> {
       });
     }
     const positionIds = BigInt64Array.from(Array.from(positions, (position) => BigInt(position)));
-    const last = options.logits === 'last';
+    const rows = options.logits ?? 'all';
     const outputs = await this.decoder.run({
       inputs_embeds: new this.ort.Tensor('float32', embeds, [1, count, this.manifest.hiddenSize]),
       position_ids: new this.ort.Tensor('int64', positionIds, [1, count]),
       attention_mask: new this.ort.Tensor('float32', mask, [1, 1, count, total]),
       ...cache.feeds(),
-      ...(this.selectsLogitsRows ? { logits_rows: this.logitsRows(count, last) } : {}),
+      ...(this.selectsLogitsRows ? { logits_rows: rowSelection(this.ort, count, rows) } : {}),
     });
     const logits = outputs.logits!.data as Float32Array;
     return {
-      logits: last && !this.selectsLogitsRows ? logits.subarray((count - 1) * this.vocabSize) : logits,
+      logits: rows === 'last' && !this.selectsLogitsRows ? logits.subarray((count - 1) * this.vocabSize) : logits,
       hidden: outputs.last_hidden_state!.data as Float32Array,
       cache: cache.fromOutputs(outputs),
     };
-  }
-
-  private logitsRows(count: number, last: boolean) {
-    const rows = last ? BigInt64Array.of(BigInt(count - 1)) : BigInt64Array.from({ length: count }, (_, i) => BigInt(i));
-    return new this.ort.Tensor('int64', rows, [rows.length]);
   }
 
   /**

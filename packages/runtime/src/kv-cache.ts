@@ -252,13 +252,13 @@ export class KvCache {
   private gatherOnCpu(keep: ArrayLike<number>, inPlace: boolean): KvCache {
     const { heads, headDim } = this.layout;
     // Rows gather as one head of heads * headDim.
-    const rows = this.layout.format === 'rows';
-    const [gatherHeads, gatherWidth] = rows ? [1, heads * headDim] : [heads, headDim];
+    const rowFormat = this.layout.format === 'rows';
+    const [gatherHeads, gatherWidth] = rowFormat ? [1, heads * headDim] : [heads, headDim];
     // A growable cache's views are copied out: its store may be shared with other caches.
     const tensors = this.currentTensors().map((tensor) => {
       const source = tensor.data as Float32Array;
       const gathered = gatherSequence(source, [1, gatherHeads, this.length, gatherWidth], keep, inPlace && !this.rows ? source : undefined);
-      return new this.ort.Tensor('float32', gathered, rows ? [1, keep.length, gatherWidth] : [1, heads, keep.length, headDim]);
+      return new this.ort.Tensor('float32', gathered, rowFormat ? [1, keep.length, gatherWidth] : [1, heads, keep.length, headDim]);
     });
     return new KvCache(this.ort, this.layout, tensors, keep.length, this.gather);
   }
